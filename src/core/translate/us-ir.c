@@ -1,0 +1,509 @@
+/* us-ir.c: IR lifetimes and helpers every codec shares. */
+
+#include "us-ir.h"
+#include "us-sse.h"
+
+#include <string.h>
+
+UsIrPart *
+us_ir_part_new (UsIrPartKind kind)
+{
+  UsIrPart *part = g_new0 (UsIrPart, 1);
+
+  part->kind = kind;
+  part->signed_by = US_WIRE_NONE;
+  part->extra_fmt = US_WIRE_NONE;
+  return part;
+}
+
+UsIrPart *
+us_ir_part_new_text (const char *text)
+{
+  UsIrPart *part = us_ir_part_new (US_IR_PART_TEXT);
+
+  part->text = g_strdup (text ? text : "");
+  return part;
+}
+
+void
+us_ir_part_free (UsIrPart *part)
+{
+  if (part == NULL)
+    return;
+  g_free (part->text);
+  g_free (part->media_type);
+  g_free (part->data);
+  g_free (part->url);
+  g_free (part->tool_id);
+  g_free (part->tool_name);
+  g_free (part->arguments);
+  g_clear_pointer (&part->content, g_ptr_array_unref);
+  g_free (part->signature);
+  g_free (part->item_id);
+  g_clear_pointer (&part->raw, json_node_unref);
+  g_clear_pointer (&part->extra, json_object_unref);
+  g_free (part);
+}
+
+UsIrMessage *
+us_ir_message_new (UsIrRole role)
+{
+  UsIrMessage *msg = g_new0 (UsIrMessage, 1);
+
+  msg->role = role;
+  msg->parts = g_ptr_array_new_with_free_func ((GDestroyNotify) us_ir_part_free);
+  msg->extra_fmt = US_WIRE_NONE;
+  return msg;
+}
+
+void
+us_ir_message_free (UsIrMessage *msg)
+{
+  if (msg == NULL)
+    return;
+  g_ptr_array_unref (msg->parts);
+  g_clear_pointer (&msg->extra, json_object_unref);
+  g_free (msg);
+}
+
+UsIrTool *
+us_ir_tool_new (UsIrToolKind kind)
+{
+  UsIrTool *tool = g_new0 (UsIrTool, 1);
+
+  tool->kind = kind;
+  tool->extra_fmt = US_WIRE_NONE;
+  return tool;
+}
+
+void
+us_ir_tool_free (UsIrTool *tool)
+{
+  if (tool == NULL)
+    return;
+  g_free (tool->name);
+  g_free (tool->description);
+  g_clear_pointer (&tool->schema, json_node_unref);
+  g_clear_pointer (&tool->raw, json_node_unref);
+  g_clear_pointer (&tool->extra, json_object_unref);
+  g_free (tool);
+}
+
+UsIrRequest *
+us_ir_request_new (UsWireFormat src_fmt)
+{
+  UsIrRequest *req = g_new0 (UsIrRequest, 1);
+
+  req->src_fmt = src_fmt;
+  req->system = g_ptr_array_new_with_free_func ((GDestroyNotify) us_ir_part_free);
+  req->messages = g_ptr_array_new_with_free_func ((GDestroyNotify) us_ir_message_free);
+  req->tools = g_ptr_array_new_with_free_func ((GDestroyNotify) us_ir_tool_free);
+  req->stop = g_ptr_array_new_with_free_func (g_free);
+  return req;
+}
+
+void
+us_ir_request_free (UsIrRequest *req)
+{
+  if (req == NULL)
+    return;
+  g_free (req->model);
+  g_ptr_array_unref (req->system);
+  g_ptr_array_unref (req->messages);
+  g_ptr_array_unref (req->tools);
+  g_free (req->tool_choice_name);
+  g_ptr_array_unref (req->stop);
+  g_free (req->reasoning_effort);
+  g_free (req->user);
+  g_clear_pointer (&req->extra, json_object_unref);
+  g_free (req);
+}
+
+UsIrMessage *
+us_ir_request_message_for (UsIrRequest *req,
+                           UsIrRole     role)
+{
+  UsIrMessage *last = NULL;
+
+  if (req->messages->len > 0)
+    last = g_ptr_array_index (req->messages, req->messages->len - 1);
+  if (last != NULL && last->role == role && last->extra == NULL)
+    return last;
+
+  last = us_ir_message_new (role);
+  g_ptr_array_add (req->messages, last);
+  return last;
+}
+
+UsIrResponse *
+us_ir_response_new (void)
+{
+  UsIrResponse *resp = g_new0 (UsIrResponse, 1);
+
+  resp->parts = g_ptr_array_new_with_free_func ((GDestroyNotify) us_ir_part_free);
+  return resp;
+}
+
+void
+us_ir_response_free (UsIrResponse *resp)
+{
+  if (resp == NULL)
+    return;
+  g_free (resp->id);
+  g_free (resp->model);
+  g_ptr_array_unref (resp->parts);
+  g_free (resp->stop_sequence);
+  g_free (resp);
+}
+
+/* ---- Stop reasons ---- */
+
+static const struct {
+  UsIrStopReason reason;
+  const char    *name;
+} stop_names[] = {
+  { US_IR_STOP_END_TURN, "end_turn" },
+  { US_IR_STOP_MAX_TOKENS, "max_tokens" },
+  { US_IR_STOP_STOP_SEQUENCE, "stop_sequence" },
+  { US_IR_STOP_TOOL_USE, "tool_use" },
+  { US_IR_STOP_PAUSE_TURN, "pause_turn" },
+  { US_IR_STOP_REFUSAL, "refusal" },
+  { US_IR_STOP_CONTEXT_WINDOW, "model_context_window_exceeded" },
+};
+
+const char *
+us_ir_stop_reason_to_anthropic (UsIrStopReason reason)
+{
+  for (gsize i = 0; i < G_N_ELEMENTS (stop_names); i++)
+    if (stop_names[i].reason == reason)
+      return stop_names[i].name;
+  return "end_turn";
+}
+
+UsIrStopReason
+us_ir_stop_reason_from_anthropic (const char *s)
+{
+  if (s == NULL)
+    return US_IR_STOP_NONE;
+  for (gsize i = 0; i < G_N_ELEMENTS (stop_names); i++)
+    if (strcmp (stop_names[i].name, s) == 0)
+      return stop_names[i].reason;
+  /* An open list: unknown reasons still ended the turn. */
+  return US_IR_STOP_END_TURN;
+}
+
+/* ---- JSON helpers ---- */
+
+const char *
+us_json_get_string (JsonObject *obj,
+                    const char *member)
+{
+  JsonNode *node;
+
+  if (obj == NULL)
+    return NULL;
+  node = json_object_get_member (obj, member);
+  if (node == NULL || !JSON_NODE_HOLDS_VALUE (node)
+      || json_node_get_value_type (node) != G_TYPE_STRING)
+    return NULL;
+  return json_node_get_string (node);
+}
+
+gint64
+us_json_get_int (JsonObject *obj,
+                 const char *member,
+                 gint64      def)
+{
+  JsonNode *node;
+  GType type;
+
+  if (obj == NULL)
+    return def;
+  node = json_object_get_member (obj, member);
+  if (node == NULL || !JSON_NODE_HOLDS_VALUE (node))
+    return def;
+  type = json_node_get_value_type (node);
+  if (type == G_TYPE_INT64)
+    return json_node_get_int (node);
+  if (type == G_TYPE_DOUBLE)
+    {
+      double d = json_node_get_double (node);
+
+      /* Guard the cast: out-of-range doubles are undefined behaviour. */
+      if (d > -9.2e18 && d < 9.2e18)
+        return (gint64) d;
+    }
+  return def;
+}
+
+gboolean
+us_json_get_double (JsonObject *obj,
+                    const char *member,
+                    double     *out)
+{
+  JsonNode *node;
+  GType type;
+
+  if (obj == NULL)
+    return FALSE;
+  node = json_object_get_member (obj, member);
+  if (node == NULL || !JSON_NODE_HOLDS_VALUE (node))
+    return FALSE;
+  type = json_node_get_value_type (node);
+  if (type != G_TYPE_INT64 && type != G_TYPE_DOUBLE)
+    return FALSE;
+  *out = json_node_get_double (node);
+  return TRUE;
+}
+
+gboolean
+us_json_get_bool (JsonObject *obj,
+                  const char *member,
+                  gboolean    def)
+{
+  JsonNode *node;
+
+  if (obj == NULL)
+    return def;
+  node = json_object_get_member (obj, member);
+  if (node == NULL || !JSON_NODE_HOLDS_VALUE (node)
+      || json_node_get_value_type (node) != G_TYPE_BOOLEAN)
+    return def;
+  return json_node_get_boolean (node);
+}
+
+JsonObject *
+us_json_get_object (JsonObject *obj,
+                    const char *member)
+{
+  JsonNode *node;
+
+  if (obj == NULL)
+    return NULL;
+  node = json_object_get_member (obj, member);
+  if (node == NULL || !JSON_NODE_HOLDS_OBJECT (node))
+    return NULL;
+  return json_node_get_object (node);
+}
+
+JsonArray *
+us_json_get_array (JsonObject *obj,
+                   const char *member)
+{
+  JsonNode *node;
+
+  if (obj == NULL)
+    return NULL;
+  node = json_object_get_member (obj, member);
+  if (node == NULL || !JSON_NODE_HOLDS_ARRAY (node))
+    return NULL;
+  return json_node_get_array (node);
+}
+
+char *
+us_json_to_string (JsonNode *node)
+{
+  g_autoptr(JsonGenerator) gen = json_generator_new ();
+
+  json_generator_set_root (gen, node);
+  return json_generator_to_data (gen, NULL);
+}
+
+JsonNode *
+us_json_parse (const char *text,
+               gssize      len,
+               GError    **error)
+{
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  JsonNode *root;
+
+  if (!json_parser_load_from_data (parser, text, len, error))
+    return NULL;
+  root = json_parser_get_root (parser);
+  if (root == NULL)
+    {
+      g_set_error (error, US_TRANSLATE_ERROR, US_TRANSLATE_ERROR_INVALID,
+                   "Empty JSON document");
+      return NULL;
+    }
+  return json_node_ref (root);
+}
+
+JsonNode *
+us_json_parse_bytes (GBytes  *bytes,
+                     GError **error)
+{
+  gsize len = 0;
+  const char *data = bytes ? g_bytes_get_data (bytes, &len) : NULL;
+
+  if (data == NULL || len == 0)
+    {
+      g_set_error (error, US_TRANSLATE_ERROR, US_TRANSLATE_ERROR_INVALID,
+                   "Empty body");
+      return NULL;
+    }
+  if (len > G_MAXSSIZE)
+    {
+      g_set_error (error, US_TRANSLATE_ERROR, US_TRANSLATE_ERROR_INVALID,
+                   "Body too large");
+      return NULL;
+    }
+  return us_json_parse (data, (gssize) len, error);
+}
+
+GBytes *
+us_json_to_bytes (JsonNode *node)
+{
+  gsize len = 0;
+  g_autoptr(JsonGenerator) gen = json_generator_new ();
+  char *text;
+
+  json_generator_set_root (gen, node);
+  text = json_generator_to_data (gen, &len);
+  return g_bytes_new_take (text, len);
+}
+
+static gboolean
+strv_has (const char * const *strv,
+          const char         *s)
+{
+  for (; strv != NULL && *strv != NULL; strv++)
+    if (strcmp (*strv, s) == 0)
+      return TRUE;
+  return FALSE;
+}
+
+void
+us_json_copy_members (JsonObject         *to,
+                      JsonObject         *from,
+                      const char * const *skip)
+{
+  JsonObjectIter iter;
+  const char *name;
+  JsonNode *node;
+
+  if (from == NULL)
+    return;
+  json_object_iter_init (&iter, from);
+  while (json_object_iter_next (&iter, &name, &node))
+    if (!strv_has (skip, name) && !json_object_has_member (to, name))
+      json_object_set_member (to, name, json_node_copy (node));
+}
+
+JsonObject *
+us_json_unknown_members (JsonObject         *obj,
+                         const char * const *known)
+{
+  JsonObject *extra = NULL;
+  JsonObjectIter iter;
+  const char *name;
+  JsonNode *node;
+
+  json_object_iter_init (&iter, obj);
+  while (json_object_iter_next (&iter, &name, &node))
+    {
+      if (strv_has (known, name))
+        continue;
+      if (extra == NULL)
+        extra = json_object_new ();
+      json_object_set_member (extra, name, json_node_copy (node));
+    }
+  return extra;
+}
+
+/* ---- Images ---- */
+
+char *
+us_ir_image_data_url (const UsIrPart *image)
+{
+  if (image->url != NULL)
+    return g_strdup (image->url);
+  return g_strdup_printf ("data:%s;base64,%s",
+                          image->media_type ? image->media_type : "image/png",
+                          image->data ? image->data : "");
+}
+
+gboolean
+us_ir_image_parse_data_url (UsIrPart   *image,
+                            const char *url)
+{
+  const char *comma;
+  const char *semi;
+
+  if (!g_str_has_prefix (url, "data:"))
+    {
+      image->url = g_strdup (url);
+      return TRUE;
+    }
+  comma = strchr (url, ',');
+  if (comma == NULL)
+    return FALSE;
+  semi = memchr (url, ';', (gsize) (comma - url));
+  if (semi == NULL || strncmp (semi, ";base64,", 8) != 0)
+    return FALSE;
+  image->media_type = g_strndup (url + 5, (gsize) (semi - url - 5));
+  image->data = g_strdup (comma + 1);
+  return TRUE;
+}
+
+/* ---- Signatures ---- */
+
+char *
+us_ir_signature_wrap (UsWireFormat signed_by,
+                      const char  *signature)
+{
+  if (signature == NULL || *signature == '\0' || signed_by == US_WIRE_NONE)
+    return g_strdup ("");
+  return g_strdup_printf ("us1:%s:%s", us_wire_format_to_string (signed_by), signature);
+}
+
+UsWireFormat
+us_ir_signature_unwrap (const char  *signature,
+                        UsWireFormat default_fmt,
+                        const char **native)
+{
+  static const UsWireFormat fmts[] = {
+    US_WIRE_ANTHROPIC, US_WIRE_OPENAI_CHAT, US_WIRE_OPENAI_RESPONSES,
+  };
+
+  *native = signature;
+  if (signature == NULL || *signature == '\0')
+    return US_WIRE_NONE;
+  if (!g_str_has_prefix (signature, "us1:"))
+    return default_fmt;
+
+  for (gsize i = 0; i < G_N_ELEMENTS (fmts); i++)
+    {
+      const char *name = us_wire_format_to_string (fmts[i]);
+      gsize len = strlen (name);
+
+      if (strncmp (signature + 4, name, len) == 0 && signature[4 + len] == ':')
+        {
+          *native = signature + 4 + len + 1;
+          return fmts[i];
+        }
+    }
+  /* A wrapper we do not know: nobody we can send it to signed it. */
+  return US_WIRE_NONE;
+}
+
+void
+us_ir_append_event (GString    *out,
+                    const char *event,
+                    JsonObject *obj)
+{
+  g_autoptr(JsonNode) node = json_node_new (JSON_NODE_OBJECT);
+  g_autofree char *text = NULL;
+
+  json_node_take_object (node, obj);
+  if (out == NULL)
+    return;
+  text = us_json_to_string (node);
+  us_sse_append (out, event, text);
+}
+
+gint64
+us_usage_total_input (const UsUsage *usage)
+{
+  return usage->input_tokens + usage->cache_read_tokens + usage->cache_write_tokens;
+}

@@ -1,0 +1,240 @@
+/* us-ir.h: the translation hub's internal representation.
+ *
+ * Every wire format decodes into these structures and encodes from them, so
+ * N formats need N codecs, not N×N converters. The IR follows Anthropic's
+ * shape (content blocks, tool results inside user turns) because it is the
+ * most structured of the three; the other formats flatten into it.
+ *
+ * Fields a format has but the IR does not model are kept as "extra" JSON
+ * together with the format they came from, and re-emitted only when encoding
+ * back to that same format.
+ */
+#pragma once
+
+#include "us-translate.h"
+
+G_BEGIN_DECLS
+
+/* "No format": e.g. a thinking block nobody signed. */
+#define US_WIRE_NONE ((UsWireFormat) -1)
+
+typedef enum {
+  US_IR_ROLE_SYSTEM,
+  US_IR_ROLE_USER,
+  US_IR_ROLE_ASSISTANT,
+} UsIrRole;
+
+typedef enum {
+  US_IR_PART_TEXT,
+  US_IR_PART_IMAGE,
+  US_IR_PART_TOOL_CALL,
+  US_IR_PART_TOOL_RESULT,
+  US_IR_PART_THINKING,
+  US_IR_PART_REDACTED_THINKING,
+  US_IR_PART_OPAQUE,          /* a block only its own format understands */
+} UsIrPartKind;
+
+typedef struct _UsIrPart UsIrPart;
+struct _UsIrPart {
+  UsIrPartKind kind;
+  /* TEXT: text; THINKING: the reasoning text. */
+  char        *text;
+  /* IMAGE: either media_type + data (base64) or url. */
+  char        *media_type;
+  char        *data;
+  char        *url;
+  /* TOOL_CALL / TOOL_RESULT: the id kept end to end. */
+  char        *tool_id;
+  char        *tool_name;
+  char        *arguments;     /* TOOL_CALL: a JSON text */
+  GPtrArray   *content;       /* TOOL_RESULT: UsIrPart (TEXT / IMAGE) */
+  gboolean     is_error;
+  /* THINKING: signature; REDACTED_THINKING: data (in @data). */
+  char        *signature;
+  UsWireFormat signed_by;     /* US_WIRE_NONE when unsigned */
+  char        *item_id;       /* Responses item id of a reasoning item */
+  /* OPAQUE, or per-part fields (cache_control, ...) of @extra_fmt. */
+  JsonNode    *raw;
+  JsonObject  *extra;
+  UsWireFormat extra_fmt;
+};
+
+typedef struct {
+  UsIrRole     role;
+  GPtrArray   *parts;         /* UsIrPart */
+  JsonObject  *extra;         /* message fields of @extra_fmt */
+  UsWireFormat extra_fmt;
+} UsIrMessage;
+
+typedef enum {
+  US_IR_TOOL_FUNCTION,
+  US_IR_TOOL_OPAQUE,          /* web_search, namespace, server tools, ... */
+} UsIrToolKind;
+
+typedef struct {
+  UsIrToolKind kind;
+  char        *name;
+  char        *description;
+  JsonNode    *schema;        /* JSON Schema of the input */
+  JsonNode    *raw;           /* OPAQUE: the whole definition */
+  JsonObject  *extra;
+  UsWireFormat extra_fmt;
+} UsIrTool;
+
+typedef enum {
+  US_IR_TOOL_CHOICE_UNSET,
+  US_IR_TOOL_CHOICE_AUTO,
+  US_IR_TOOL_CHOICE_ANY,      /* Chat/Responses "required" */
+  US_IR_TOOL_CHOICE_NONE,
+  US_IR_TOOL_CHOICE_TOOL,     /* a named tool */
+} UsIrToolChoiceKind;
+
+typedef enum {
+  US_IR_STOP_NONE,
+  US_IR_STOP_END_TURN,
+  US_IR_STOP_MAX_TOKENS,
+  US_IR_STOP_STOP_SEQUENCE,
+  US_IR_STOP_TOOL_USE,
+  US_IR_STOP_PAUSE_TURN,
+  US_IR_STOP_REFUSAL,
+  US_IR_STOP_CONTEXT_WINDOW,
+} UsIrStopReason;
+
+struct _UsIrRequest {
+  UsWireFormat src_fmt;
+  char        *model;
+  gboolean     stream;
+  GPtrArray   *system;        /* UsIrPart (TEXT) before the conversation */
+  GPtrArray   *messages;      /* UsIrMessage */
+  GPtrArray   *tools;         /* UsIrTool */
+  UsIrToolChoiceKind tool_choice;
+  char        *tool_choice_name;
+  gboolean     parallel_tool_calls_set;
+  gboolean     parallel_tool_calls;
+  gint64       max_tokens;    /* 0: unset */
+  gboolean     has_temperature;
+  double       temperature;
+  gboolean     has_top_p;
+  double       top_p;
+  GPtrArray   *stop;          /* char*, stop sequences */
+  gboolean     thinking;      /* the client asked for reasoning */
+  gint64       thinking_budget;
+  char        *reasoning_effort; /* "low" / "medium" / "high", or NULL */
+  char        *user;          /* an end-user id, when given */
+  JsonObject  *extra;         /* top-level fields of @src_fmt not modelled */
+};
+
+typedef struct {
+  char          *id;
+  char          *model;
+  GPtrArray     *parts;       /* UsIrPart */
+  UsIrStopReason stop_reason;
+  char          *stop_sequence;
+  UsUsage        usage;
+} UsIrResponse;
+
+/* ---- Stream events: what every stream decoder emits and every stream
+ * encoder consumes. Blocks are numbered from 0 in order of appearance. */
+
+typedef enum {
+  US_IR_EV_MESSAGE_START,     /* id, model, usage (input side) */
+  US_IR_EV_BLOCK_START,       /* index, block, tool_id/tool_name, signature */
+  US_IR_EV_BLOCK_DELTA,       /* index, delta, text */
+  US_IR_EV_BLOCK_STOP,        /* index */
+  US_IR_EV_MESSAGE_DELTA,     /* stop_reason, stop_sequence, usage */
+  US_IR_EV_MESSAGE_STOP,
+  US_IR_EV_ERROR,             /* error_type (Anthropic vocabulary), text */
+} UsIrEventKind;
+
+typedef enum {
+  US_IR_DELTA_TEXT,
+  US_IR_DELTA_ARGUMENTS,      /* a fragment of a tool call's JSON */
+  US_IR_DELTA_THINKING,
+  US_IR_DELTA_SIGNATURE,
+} UsIrDeltaKind;
+
+typedef struct {
+  UsIrEventKind  kind;
+  guint          index;
+  UsIrPartKind   block;       /* TEXT, TOOL_CALL, THINKING, REDACTED_THINKING */
+  UsIrDeltaKind  delta;
+  const char    *id;
+  const char    *model;
+  const char    *tool_id;
+  const char    *tool_name;
+  const char    *text;        /* delta text, redacted data, error message */
+  gsize          text_len;
+  const char    *signature;
+  UsWireFormat   signed_by;
+  UsIrStopReason stop_reason;
+  const char    *stop_sequence;
+  const char    *error_type;
+  const UsUsage *usage;       /* the decoder's running totals */
+} UsIrEvent;
+
+/* ---- Construction and destruction ---- */
+
+UsIrPart    *us_ir_part_new          (UsIrPartKind kind);
+void         us_ir_part_free         (UsIrPart *part);
+UsIrPart    *us_ir_part_new_text     (const char *text);
+UsIrMessage *us_ir_message_new       (UsIrRole role);
+void         us_ir_message_free      (UsIrMessage *msg);
+UsIrTool    *us_ir_tool_new          (UsIrToolKind kind);
+void         us_ir_tool_free         (UsIrTool *tool);
+UsIrRequest *us_ir_request_new       (UsWireFormat src_fmt);
+UsIrResponse *us_ir_response_new     (void);
+void         us_ir_response_free     (UsIrResponse *resp);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (UsIrPart, us_ir_part_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (UsIrMessage, us_ir_message_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (UsIrResponse, us_ir_response_free)
+
+/* Appends to the last message when it has @role, else to a new one. */
+UsIrMessage *us_ir_request_message_for (UsIrRequest *req, UsIrRole role);
+
+/* ---- Stop reasons ---- */
+
+const char    *us_ir_stop_reason_to_anthropic   (UsIrStopReason reason);
+UsIrStopReason us_ir_stop_reason_from_anthropic (const char *s);
+
+/* ---- Small JSON helpers shared by the codecs ---- */
+
+const char *us_json_get_string  (JsonObject *obj, const char *member);
+gint64      us_json_get_int     (JsonObject *obj, const char *member, gint64 def);
+JsonObject *us_json_get_object  (JsonObject *obj, const char *member);
+JsonArray  *us_json_get_array   (JsonObject *obj, const char *member);
+gboolean    us_json_get_bool    (JsonObject *obj, const char *member, gboolean def);
+gboolean    us_json_get_double  (JsonObject *obj, const char *member, double *out);
+/* Serialises compactly. */
+char       *us_json_to_string   (JsonNode *node);
+JsonNode   *us_json_parse       (const char *text, gssize len, GError **error);
+JsonNode   *us_json_parse_bytes (GBytes *bytes, GError **error);
+GBytes     *us_json_to_bytes    (JsonNode *node);
+/* Copies members of @from not in @skip (NULL-terminated) into @to. */
+void        us_json_copy_members (JsonObject *to, JsonObject *from,
+                                  const char * const *skip);
+/* Members of @obj not named in @known (NULL-terminated), or NULL. */
+JsonObject *us_json_unknown_members (JsonObject *obj,
+                                     const char * const *known);
+
+/* Signatures travel through clients of another format wrapped as
+ * "us1:<format>:<native>", so a later request can tell who signed them and
+ * never hand a provider a foreign signature. Unwrap returns the signer
+ * (@default_fmt for an unwrapped, non-empty signature) and the native text. */
+char         *us_ir_signature_wrap   (UsWireFormat signed_by,
+                                      const char  *signature);
+UsWireFormat  us_ir_signature_unwrap (const char  *signature,
+                                      UsWireFormat default_fmt,
+                                      const char **native);
+
+/* Serialises @obj (consumed) as one SSE event; @out may be NULL. */
+void        us_ir_append_event (GString    *out,
+                                const char *event,
+                                JsonObject *obj);
+/* Usage objects in OpenAI's shapes: input there includes cached tokens. */
+gint64      us_usage_total_input (const UsUsage *usage);
+
+/* "data:<media>;base64,<data>" ⇄ media type + data. */
+char       *us_ir_image_data_url (const UsIrPart *image);
+gboolean    us_ir_image_parse_data_url (UsIrPart *image, const char *url);
+
+G_END_DECLS

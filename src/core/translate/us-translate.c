@@ -1,0 +1,603 @@
+/* us-translate.c: the hub. Every path is decode (format → IR) then encode
+ * (IR → format) through the codec tables of us-format.h; nothing here knows
+ * a wire format's shape. */
+
+#include "us-translate.h"
+#include "us-format.h"
+#include "us-sse.h"
+
+#include <string.h>
+
+G_DEFINE_QUARK (us-translate-error-quark, us_translate_error)
+
+const UsFormatCodec *
+us_format_codec (UsWireFormat fmt)
+{
+  switch (fmt)
+    {
+    case US_WIRE_ANTHROPIC:
+      return &us_format_anthropic;
+    case US_WIRE_OPENAI_CHAT:
+      return &us_format_openai_chat;
+    case US_WIRE_OPENAI_RESPONSES:
+      return &us_format_openai_responses;
+    default:
+      g_return_val_if_reached (&us_format_anthropic);
+    }
+}
+
+const char *
+us_wire_format_to_string (UsWireFormat fmt)
+{
+  switch (fmt)
+    {
+    case US_WIRE_ANTHROPIC:
+      return "anthropic";
+    case US_WIRE_OPENAI_CHAT:
+      return "openai-chat";
+    case US_WIRE_OPENAI_RESPONSES:
+      return "openai-responses";
+    default:
+      return "unknown";
+    }
+}
+
+static gboolean
+not_implemented (const UsFormatCodec *codec,
+                 const char          *what,
+                 GError             **error)
+{
+  g_set_error (error, US_TRANSLATE_ERROR, US_TRANSLATE_ERROR_UNSUPPORTED,
+               "%s for %s: not implemented yet", what, codec->name);
+  return FALSE;
+}
+
+/* ---- Requests ---- */
+
+UsIrRequest *
+us_ir_request_decode (UsWireFormat fmt,
+                      JsonNode    *body,
+                      GError     **error)
+{
+  const UsFormatCodec *codec = us_format_codec (fmt);
+  g_autoptr(UsIrRequest) req = NULL;
+
+  if (body == NULL || !JSON_NODE_HOLDS_OBJECT (body))
+    {
+      g_set_error (error, US_TRANSLATE_ERROR, US_TRANSLATE_ERROR_INVALID,
+                   "The request body must be a JSON object");
+      return NULL;
+    }
+  if (codec->request_decode == NULL)
+    {
+      not_implemented (codec, "Request decoding", error);
+      return NULL;
+    }
+
+  req = us_ir_request_new (fmt);
+  if (!codec->request_decode (json_node_get_object (body), req, error))
+    return NULL;
+  return g_steal_pointer (&req);
+}
+
+const char *
+us_ir_request_get_model (const UsIrRequest *req)
+{
+  return req->model;
+}
+
+gboolean
+us_ir_request_get_stream (const UsIrRequest *req)
+{
+  return req->stream;
+}
+
+static gboolean
+parts_have_images (GPtrArray *parts)
+{
+  for (guint i = 0; parts != NULL && i < parts->len; i++)
+    {
+      UsIrPart *part = g_ptr_array_index (parts, i);
+
+      if (part->kind == US_IR_PART_IMAGE)
+        return TRUE;
+      if (part->kind == US_IR_PART_TOOL_RESULT && parts_have_images (part->content))
+        return TRUE;
+    }
+  return FALSE;
+}
+
+gboolean
+us_ir_request_has_images (const UsIrRequest *req)
+{
+  for (guint i = 0; i < req->messages->len; i++)
+    {
+      UsIrMessage *msg = g_ptr_array_index (req->messages, i);
+
+      if (parts_have_images (msg->parts))
+        return TRUE;
+    }
+  return FALSE;
+}
+
+gboolean
+us_ir_request_has_thinking (const UsIrRequest *req)
+{
+  return req->thinking;
+}
+
+gboolean
+us_ir_request_has_tools (const UsIrRequest *req)
+{
+  return req->tools->len > 0;
+}
+
+static gsize
+json_length (JsonNode *node)
+{
+  g_autofree char *text = NULL;
+
+  if (node == NULL)
+    return 0;
+  text = us_json_to_string (node);
+  return strlen (text);
+}
+
+static gsize
+parts_chars (GPtrArray *parts)
+{
+  gsize n = 0;
+
+  for (guint i = 0; parts != NULL && i < parts->len; i++)
+    {
+      UsIrPart *part = g_ptr_array_index (parts, i);
+
+      n += part->text ? strlen (part->text) : 0;
+      n += part->tool_name ? strlen (part->tool_name) : 0;
+      n += part->arguments ? strlen (part->arguments) : 0;
+      n += parts_chars (part->content);
+      /* Images cost a roughly fixed amount whatever their size. */
+      if (part->kind == US_IR_PART_IMAGE)
+        n += 1600 * 4;
+    }
+  return n;
+}
+
+gint64
+us_ir_request_estimate_input_tokens (const UsIrRequest *req)
+{
+  gsize chars = parts_chars (req->system);
+
+  for (guint i = 0; i < req->messages->len; i++)
+    {
+      UsIrMessage *msg = g_ptr_array_index (req->messages, i);
+
+      chars += parts_chars (msg->parts);
+    }
+  for (guint i = 0; i < req->tools->len; i++)
+    {
+      UsIrTool *tool = g_ptr_array_index (req->tools, i);
+
+      chars += tool->name ? strlen (tool->name) : 0;
+      chars += tool->description ? strlen (tool->description) : 0;
+      chars += json_length (tool->schema);
+      chars += json_length (tool->raw);
+    }
+  return (gint64) ((chars + 3) / 4);
+}
+
+JsonNode *
+us_ir_request_encode (const UsIrRequest *req,
+                      UsWireFormat       fmt,
+                      const char        *model,
+                      gint64             max_output_tokens,
+                      GError           **error)
+{
+  const UsFormatCodec *codec = us_format_codec (fmt);
+
+  if (codec->request_encode == NULL)
+    {
+      not_implemented (codec, "Request encoding", error);
+      return NULL;
+    }
+  return codec->request_encode (req, model ? model : req->model,
+                                max_output_tokens, error);
+}
+
+/* ---- Whole responses ---- */
+
+static UsIrResponse *
+response_decode (UsWireFormat fmt,
+                 GBytes      *body,
+                 GError     **error)
+{
+  const UsFormatCodec *codec = us_format_codec (fmt);
+  g_autoptr(JsonNode) root = NULL;
+  g_autoptr(UsIrResponse) resp = NULL;
+
+  if (codec->response_decode == NULL)
+    {
+      not_implemented (codec, "Response decoding", error);
+      return NULL;
+    }
+  root = us_json_parse_bytes (body, error);
+  if (root == NULL)
+    return NULL;
+  if (!JSON_NODE_HOLDS_OBJECT (root))
+    {
+      g_set_error (error, US_TRANSLATE_ERROR, US_TRANSLATE_ERROR_INVALID,
+                   "The response body is not a JSON object");
+      return NULL;
+    }
+  resp = us_ir_response_new ();
+  if (!codec->response_decode (json_node_get_object (root), resp, error))
+    return NULL;
+  return g_steal_pointer (&resp);
+}
+
+GBytes *
+us_translate_response (UsWireFormat from,
+                       UsWireFormat to,
+                       GBytes      *body,
+                       const char  *client_model,
+                       UsUsage     *usage,
+                       GError     **error)
+{
+  const UsFormatCodec *codec = us_format_codec (to);
+  g_autoptr(UsIrResponse) resp = NULL;
+  g_autoptr(JsonNode) out = NULL;
+
+  /* Same format: the body is the client's answer as it is. */
+  if (from == to)
+    {
+      if (usage != NULL && !us_response_read_usage (from, body, usage))
+        memset (usage, 0, sizeof *usage);
+      return g_bytes_ref (body);
+    }
+
+  resp = response_decode (from, body, error);
+  if (resp == NULL)
+    return NULL;
+  if (usage != NULL)
+    *usage = resp->usage;
+  if (codec->response_encode == NULL)
+    {
+      not_implemented (codec, "Response encoding", error);
+      return NULL;
+    }
+  out = codec->response_encode (resp, client_model ? client_model : resp->model);
+  return us_json_to_bytes (out);
+}
+
+gboolean
+us_response_read_usage (UsWireFormat fmt,
+                        GBytes      *body,
+                        UsUsage     *usage)
+{
+  g_autoptr(UsIrResponse) resp = response_decode (fmt, body, NULL);
+
+  memset (usage, 0, sizeof *usage);
+  if (resp == NULL)
+    return FALSE;
+  *usage = resp->usage;
+  return TRUE;
+}
+
+/* ---- Streams ---- */
+
+struct _UsStreamTranslator {
+  const UsFormatCodec *dec_codec;
+  const UsFormatCodec *enc_codec;
+  char        *client_model;
+  gboolean     observe;
+  UsSseParser *parser;
+  gpointer     dec;
+  gpointer     enc;
+  GString     *out;           /* the caller's buffer during a push */
+  gboolean     has_content;
+  gboolean     complete;
+  gboolean     has_error;
+  gboolean     failed;
+  char        *error_type;
+  char        *error_message;
+  char        *message_id;
+  UsUsage      usage;
+};
+
+static void
+on_ir_event (const UsIrEvent *ev,
+             gpointer         user_data)
+{
+  UsStreamTranslator *self = user_data;
+
+  switch (ev->kind)
+    {
+    case US_IR_EV_MESSAGE_START:
+      if (self->message_id == NULL && ev->id != NULL)
+        self->message_id = g_strdup (ev->id);
+      break;
+    case US_IR_EV_BLOCK_START:
+    case US_IR_EV_BLOCK_DELTA:
+      self->has_content = TRUE;
+      break;
+    case US_IR_EV_MESSAGE_STOP:
+      self->complete = TRUE;
+      break;
+    case US_IR_EV_ERROR:
+      if (!self->has_error)
+        {
+          self->has_error = TRUE;
+          self->error_type = g_strdup (ev->error_type ? ev->error_type : "api_error");
+          self->error_message = g_strndup (ev->text ? ev->text : "", ev->text ? ev->text_len : 0);
+        }
+      break;
+    case US_IR_EV_BLOCK_STOP:
+    case US_IR_EV_MESSAGE_DELTA:
+    default:
+      break;
+    }
+  if (ev->usage != NULL)
+    self->usage = *ev->usage;
+
+  if (!self->observe && self->enc != NULL && self->out != NULL && !self->failed)
+    self->enc_codec->encoder_event (self->enc, ev, self->out);
+}
+
+static void
+on_sse_event (const char *event,
+              const char *data,
+              gsize       len,
+              gpointer    user_data)
+{
+  UsStreamTranslator *self = user_data;
+
+  if (self->dec != NULL)
+    self->dec_codec->decoder_event (self->dec, event, data, len);
+}
+
+UsStreamTranslator *
+us_stream_translator_new (UsWireFormat from,
+                          UsWireFormat to,
+                          const char  *client_model)
+{
+  UsStreamTranslator *self = g_new0 (UsStreamTranslator, 1);
+
+  self->dec_codec = us_format_codec (from);
+  self->enc_codec = us_format_codec (to);
+  self->client_model = g_strdup (client_model);
+  self->observe = from == to;
+  self->parser = us_sse_parser_new (0, on_sse_event, self);
+  if (self->dec_codec->decoder_new != NULL)
+    self->dec = self->dec_codec->decoder_new (on_ir_event, self);
+  if (!self->observe && self->enc_codec->encoder_new != NULL)
+    self->enc = self->enc_codec->encoder_new (client_model);
+  return self;
+}
+
+void
+us_stream_translator_free (UsStreamTranslator *self)
+{
+  if (self == NULL)
+    return;
+  us_sse_parser_free (self->parser);
+  if (self->dec != NULL)
+    self->dec_codec->decoder_free (self->dec);
+  if (self->enc != NULL)
+    self->enc_codec->encoder_free (self->enc);
+  g_free (self->client_model);
+  g_free (self->error_type);
+  g_free (self->error_message);
+  g_free (self->message_id);
+  g_free (self);
+}
+
+void
+us_stream_translator_push (UsStreamTranslator *self,
+                           const char         *data,
+                           gsize               len,
+                           GString            *out)
+{
+  if (self->observe)
+    g_string_append_len (out, data, len);
+  self->out = out;
+  us_sse_parser_push (self->parser, data, len);
+  self->out = NULL;
+}
+
+gboolean
+us_stream_translator_has_content (UsStreamTranslator *self)
+{
+  return self->has_content;
+}
+
+gboolean
+us_stream_translator_is_complete (UsStreamTranslator *self)
+{
+  return self->complete;
+}
+
+gboolean
+us_stream_translator_get_error (UsStreamTranslator *self,
+                                const char        **type,
+                                const char        **message)
+{
+  if (type != NULL)
+    *type = self->error_type;
+  if (message != NULL)
+    *message = self->error_message;
+  return self->has_error;
+}
+
+const UsUsage *
+us_stream_translator_get_usage (UsStreamTranslator *self)
+{
+  return &self->usage;
+}
+
+void
+us_stream_translator_finish (UsStreamTranslator *self,
+                             GString            *out)
+{
+  self->out = out;
+  us_sse_parser_finish (self->parser);
+  if (self->dec != NULL)
+    self->dec_codec->decoder_finish (self->dec);
+  if (!self->observe && self->enc != NULL && !self->failed)
+    self->enc_codec->encoder_finish (self->enc, out);
+  self->out = NULL;
+}
+
+void
+us_stream_translator_fail (UsStreamTranslator *self,
+                           const char         *type,
+                           const char         *message,
+                           GString            *out)
+{
+  if (self->failed)
+    return;
+  self->failed = TRUE;
+  if (type == NULL)
+    type = "api_error";
+  if (message == NULL)
+    message = "The upstream model failed";
+
+  /* Observing, no encoder has followed the stream: a fresh one that has
+   * silently "seen" the start is enough to write an error. */
+  if (self->enc == NULL && self->enc_codec->encoder_new != NULL)
+    {
+      UsIrEvent start = { .kind = US_IR_EV_MESSAGE_START, .id = self->message_id,
+                          .model = self->client_model, .usage = &self->usage };
+      g_autoptr(GString) scratch = g_string_new (NULL);
+
+      self->enc = self->enc_codec->encoder_new (self->client_model);
+      self->enc_codec->encoder_event (self->enc, &start, scratch);
+    }
+  if (self->enc != NULL)
+    self->enc_codec->encoder_fail (self->enc, type, message, out);
+}
+
+/* ---- Errors ---- */
+
+static const struct {
+  guint       status;
+  const char *type;
+} status_types[] = {
+  { 400, "invalid_request_error" },
+  { 401, "authentication_error" },
+  { 402, "billing_error" },
+  { 403, "permission_error" },
+  { 404, "not_found_error" },
+  { 408, "timeout_error" },
+  { 413, "request_too_large" },
+  { 429, "rate_limit_error" },
+  { 500, "api_error" },
+  { 502, "api_error" },
+  { 503, "overloaded_error" },
+  { 504, "timeout_error" },
+  { 529, "overloaded_error" },
+};
+
+const char *
+us_error_type_for_status (guint status)
+{
+  for (gsize i = 0; i < G_N_ELEMENTS (status_types); i++)
+    if (status_types[i].status == status)
+      return status_types[i].type;
+  if (status >= 500)
+    return "api_error";
+  return "invalid_request_error";
+}
+
+guint
+us_error_status_for_type (const char *type)
+{
+  if (type == NULL)
+    return 500;
+  /* 503 and 504 share their types with 529 and 408: prefer the canonical. */
+  if (strcmp (type, "overloaded_error") == 0)
+    return 529;
+  if (strcmp (type, "timeout_error") == 0)
+    return 504;
+  for (gsize i = 0; i < G_N_ELEMENTS (status_types); i++)
+    if (strcmp (status_types[i].type, type) == 0)
+      return status_types[i].status;
+  return 500;
+}
+
+GBytes *
+us_error_body (UsWireFormat fmt,
+               guint        status,
+               const char  *type,
+               const char  *message)
+{
+  const UsFormatCodec *codec = us_format_codec (fmt);
+  g_autoptr(JsonNode) node = NULL;
+
+  if (type == NULL)
+    type = us_error_type_for_status (status);
+  if (message == NULL)
+    message = "";
+  node = codec->error_encode (status, type, message);
+  return us_json_to_bytes (node);
+}
+
+/* A readable message from a body that is no known envelope. */
+static char *
+message_from_text (guint   status,
+                   GBytes *body)
+{
+  gsize len = 0;
+  const char *data = body ? g_bytes_get_data (body, &len) : NULL;
+  g_autofree char *text = NULL;
+
+  if (data == NULL || len == 0)
+    return g_strdup_printf ("Upstream returned HTTP %u", status);
+  text = g_utf8_make_valid (data, (gssize) MIN (len, 2048));
+  return g_strstrip (g_steal_pointer (&text));
+}
+
+gboolean
+us_error_read (UsWireFormat fmt,
+               guint        status,
+               GBytes      *body,
+               char       **type,
+               char       **message)
+{
+  static const UsWireFormat order[] = {
+    US_WIRE_ANTHROPIC, US_WIRE_OPENAI_CHAT, US_WIRE_OPENAI_RESPONSES,
+  };
+  g_autoptr(JsonNode) root = us_json_parse_bytes (body, NULL);
+
+  if (root != NULL && JSON_NODE_HOLDS_OBJECT (root))
+    {
+      JsonObject *obj = json_node_get_object (root);
+
+      /* The declared format first, then any other shape we know. */
+      if (us_format_codec (fmt)->error_decode (obj, status, type, message))
+        return TRUE;
+      for (gsize i = 0; i < G_N_ELEMENTS (order); i++)
+        if (order[i] != fmt
+            && us_format_codec (order[i])->error_decode (obj, status, type, message))
+          return TRUE;
+    }
+
+  *type = g_strdup (us_error_type_for_status (status));
+  *message = message_from_text (status, body);
+  return FALSE;
+}
+
+GBytes *
+us_translate_error (UsWireFormat from,
+                    UsWireFormat to,
+                    guint        status,
+                    GBytes      *body)
+{
+  g_autofree char *type = NULL;
+  g_autofree char *message = NULL;
+
+  if (from == to && body != NULL && g_bytes_get_size (body) > 0)
+    return g_bytes_ref (body);
+
+  us_error_read (from, status, body, &type, &message);
+  return us_error_body (to, status, type, message);
+}

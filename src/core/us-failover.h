@@ -1,0 +1,36 @@
+/* us-failover.h: DESIGN.md's failover rules as pure functions of a response. */
+#pragma once
+
+#include <libsoup/soup.h>
+#include "us-config.h"
+
+G_BEGIN_DECLS
+
+typedef enum {
+  US_VERDICT_SERVED,        /* 2xx */
+  US_VERDICT_NEXT,          /* fail over to the next model */
+  US_VERDICT_REQUEST_ERROR, /* the request itself is bad (400, 413, 422, other 4xx) */
+} UsVerdictKind;
+
+typedef struct {
+  UsVerdictKind kind;
+  double cooldown_s;        /* > 0: skip this model for that long */
+  const char *problem;      /* for the UI: "rate limited", "key rejected", … (static) */
+} UsVerdict;
+
+/* Judges an upstream response by status and headers. */
+void     us_failover_judge           (guint                   status,
+                                      SoupMessageHeaders     *headers,
+                                      const UsFailoverConfig *failover,
+                                      UsVerdict              *verdict);
+
+/* Seconds until the limits the headers name reset, if any limit is at or past
+ * @threshold of its window (or rejected outright); 0 if none is. */
+double   us_failover_quota_cooldown  (SoupMessageHeaders     *headers,
+                                      double                  threshold,
+                                      double                  default_s);
+
+/* retry-after / retry-after-ms in seconds; -1 if absent or unreadable. */
+double   us_failover_retry_after     (SoupMessageHeaders     *headers);
+
+G_END_DECLS

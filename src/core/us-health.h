@@ -1,0 +1,36 @@
+/* us-health.h: per-model cooldowns and marks (key rejected, model not found…). */
+#pragma once
+
+#include <glib-object.h>
+#include <json-glib/json-glib.h>
+
+G_BEGIN_DECLS
+
+#define US_TYPE_HEALTH (us_health_get_type ())
+G_DECLARE_FINAL_TYPE (UsHealth, us_health, US, HEALTH, GObject)
+
+UsHealth   *us_health_new            (void);
+/* The model is skipped until @seconds from now. */
+void        us_health_cool_down      (UsHealth   *self,
+                                      const char *provider,
+                                      const char *model,
+                                      double      seconds,
+                                      const char *reason);
+gboolean    us_health_is_cooling     (UsHealth   *self,
+                                      const char *provider,
+                                      const char *model);
+/* A problem shown in the UI that does not by itself skip the model. */
+void        us_health_mark           (UsHealth   *self,
+                                      const char *provider,
+                                      const char *model,
+                                      const char *problem);
+/* The model served: clears its problem. TRUE if it had one (it is back). */
+gboolean    us_health_mark_ok        (UsHealth   *self,
+                                      const char *provider,
+                                      const char *model);
+/* {"state": "ok"|"cooldown"|"problem", "reason": …, "cooldown_until": RFC 3339|null} */
+JsonNode   *us_health_to_json        (UsHealth   *self,
+                                      const char *provider,
+                                      const char *model);
+
+G_END_DECLS

@@ -1,0 +1,748 @@
+/* us-proxy.c: the local proxy server: access checks, endpoints, status API.
+ *
+ * Every client URL carries the per-install token in its path
+ * (/t/<token>/v1/...), so clients keep their own auth headers for
+ * pass-through. Model requests are handed to a UsRequestJob.
+ */
+#include "us-proxy.h"
+
+#include "us-request-job.h"
+#include "us-router.h"
+#include "us-translate.h"
+
+#define STATUS_REQUESTS 100
+#define LOG_CAPACITY 500
+
+struct _UsProxy
+{
+  GObject parent_instance;
+
+  UsConfig *config;
+  SoupServer *server;
+  SoupSession *session;
+  UsRequestLog *log;
+  UsHealth *health;
+  guint port;
+  GPtrArray *subscribers;   /* SoupServerMessage* of /understudy/events */
+};
+
+G_DEFINE_FINAL_TYPE (UsProxy, us_proxy, G_TYPE_OBJECT)
+
+enum { PROP_0, PROP_CONFIG, PROP_ROUTING, N_PROPS };
+static GParamSpec *properties[N_PROPS];
+
+/* ---- Answers ----------------------------------------------------------- */
+
+static void
+respond_json (SoupServerMessage *msg,
+              guint              status,
+              JsonNode          *node)
+{
+  g_autofree char *text = json_to_string (node, FALSE);
+
+  soup_server_message_set_status (msg, status, NULL);
+  soup_server_message_set_response (msg, "application/json", SOUP_MEMORY_COPY, text, strlen (text));
+}
+
+static void
+respond_error (SoupServerMessage *msg,
+               UsWireFormat       fmt,
+               guint              status,
+               const char        *message)
+{
+  g_autoptr(GBytes) body = us_error_body (fmt, status, us_error_type_for_status (status), message);
+  gsize len;
+  const char *data = g_bytes_get_data (body, &len);
+
+  soup_server_message_set_status (msg, status, NULL);
+  soup_server_message_set_response (msg, "application/json", SOUP_MEMORY_COPY, data, len);
+}
+
+/* The error envelope a path's clients understand. */
+static UsWireFormat
+format_for_path (const char *rest)
+{
+  if (rest != NULL && g_str_has_prefix (rest, "/v1/chat/"))
+    return US_WIRE_OPENAI_CHAT;
+  if (rest != NULL && g_str_has_prefix (rest, "/v1/responses"))
+    return US_WIRE_OPENAI_RESPONSES;
+  return US_WIRE_ANTHROPIC;
+}
+
+/* ---- Access checks ----------------------------------------------------- */
+
+static gboolean
+is_loopback_name (const char *host)
+{
+  return g_ascii_strcasecmp (host, "localhost") == 0 ||
+         g_str_equal (host, "127.0.0.1") || g_str_equal (host, "[::1]") || g_str_equal (host, "::1");
+}
+
+/* @host_port is "name" or "name:port"; DNS rebinding sends a foreign name. */
+static gboolean
+host_allowed (UsProxy    *self,
+              const char *host_port)
+{
+  g_autofree char *host = NULL;
+  const char *colon;
+
+  if (host_port == NULL)
+    return FALSE;
+  colon = strrchr (host_port, ':');
+  if (colon != NULL && strchr (host_port, ']') < colon)
+    host = g_strndup (host_port, colon - host_port);
+  else
+    host = g_strdup (host_port);
+  return is_loopback_name (host) || g_ascii_strcasecmp (host, us_config_get_host (self->config)) == 0;
+}
+
+/* A browser page may only talk to us if it is served by us. */
+static gboolean
+origin_allowed (UsProxy    *self,
+                const char *origin)
+{
+  g_autoptr(GUri) uri = NULL;
+
+  if (origin == NULL)
+    return TRUE;
+  uri = g_uri_parse (origin, G_URI_FLAGS_NONE, NULL);
+  if (uri == NULL || g_strcmp0 (g_uri_get_scheme (uri), "http") != 0 || g_uri_get_host (uri) == NULL)
+    return FALSE;
+  return (guint) g_uri_get_port (uri) == self->port &&
+         (is_loopback_name (g_uri_get_host (uri)) ||
+          g_ascii_strcasecmp (g_uri_get_host (uri), us_config_get_host (self->config)) == 0);
+}
+
+static gboolean
+token_equal (const char *given,
+             gsize       given_len,
+             const char *token)
+{
+  gsize len = strlen (token);
+  guint8 diff = 0;
+
+  /* Constant time in the token's content. */
+  if (given_len != len)
+    return FALSE;
+  for (gsize i = 0; i < len; i++)
+    diff |= (guint8) given[i] ^ (guint8) token[i];
+  return diff == 0;
+}
+
+/* Returns the path after /t/<token>, or NULL if the token is wrong. */
+static const char *
+strip_token (UsProxy    *self,
+             const char *path)
+{
+  const char *start, *end;
+
+  if (!g_str_has_prefix (path, "/t/"))
+    return NULL;
+  start = path + 3;
+  end = strchr (start, '/');
+  if (end == NULL)
+    end = start + strlen (start);
+  if (!token_equal (start, end - start, us_config_get_token (self->config)))
+    return NULL;
+  return end;
+}
+
+static void
+early_handler (SoupServer        *server,
+               SoupServerMessage *msg,
+               const char        *path,
+               GHashTable        *query,
+               gpointer           data)
+{
+  UsProxy *self = data;
+  SoupMessageHeaders *headers = soup_server_message_get_request_headers (msg);
+  goffset length = soup_message_headers_get_content_length (headers);
+
+  /* Refuse before reading the body, so a huge upload costs nothing. */
+  if (soup_message_headers_get_encoding (headers) == SOUP_ENCODING_CONTENT_LENGTH &&
+      length > (goffset) us_config_get_max_body_bytes (self->config))
+    respond_error (msg, format_for_path (strip_token (self, path)), SOUP_STATUS_REQUEST_ENTITY_TOO_LARGE,
+                   "Understudy: request body is larger than listen.max_body_bytes");
+}
+
+/* ---- Status ------------------------------------------------------------ */
+
+JsonNode *
+us_proxy_status_to_json (UsProxy *self)
+{
+  g_autoptr(JsonBuilder) b = json_builder_new ();
+  GPtrArray *chains = us_config_get_chains (self->config);
+
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "routing");
+  json_builder_add_boolean_value (b, us_config_get_routing (self->config));
+  json_builder_set_member_name (b, "listen");
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "host");
+  json_builder_add_string_value (b, us_config_get_host (self->config));
+  json_builder_set_member_name (b, "port");
+  json_builder_add_int_value (b, self->port);
+  json_builder_end_object (b);
+
+  json_builder_set_member_name (b, "chains");
+  json_builder_begin_array (b);
+  for (guint i = 0; i < chains->len; i++)
+    {
+      const UsChainConfig *chain = g_ptr_array_index (chains, i);
+
+      json_builder_begin_object (b);
+      json_builder_set_member_name (b, "id");
+      json_builder_add_string_value (b, chain->id);
+      json_builder_set_member_name (b, "models");
+      json_builder_begin_array (b);
+      for (guint j = 0; j < chain->models->len; j++)
+        {
+          const UsChainModel *cm = g_ptr_array_index (chain->models, j);
+
+          json_builder_begin_object (b);
+          json_builder_set_member_name (b, "provider");
+          json_builder_add_string_value (b, cm->provider);
+          json_builder_set_member_name (b, "model");
+          json_builder_add_string_value (b, cm->model);
+          json_builder_set_member_name (b, "health");
+          json_builder_add_value (b, us_health_to_json (self->health, cm->provider, cm->model));
+          json_builder_end_object (b);
+        }
+      json_builder_end_array (b);
+      json_builder_end_object (b);
+    }
+  json_builder_end_array (b);
+
+  json_builder_set_member_name (b, "requests");
+  json_builder_add_value (b, us_request_log_to_json (self->log, STATUS_REQUESTS));
+  json_builder_end_object (b);
+  return json_builder_get_root (b);
+}
+
+/* ---- Live events (SSE) ------------------------------------------------- */
+
+static void
+publish (UsProxy    *self,
+         const char *event,
+         JsonNode   *node)
+{
+  g_autofree char *data = NULL;
+  g_autofree char *chunk = NULL;
+
+  if (self->subscribers->len == 0)
+    return;
+  data = json_to_string (node, FALSE);
+  chunk = g_strdup_printf ("event: %s\ndata: %s\n\n", event, data);
+  for (guint i = 0; i < self->subscribers->len; i++)
+    {
+      SoupServerMessage *msg = g_ptr_array_index (self->subscribers, i);
+
+      soup_message_body_append (soup_server_message_get_response_body (msg), SOUP_MEMORY_COPY,
+                                chunk, strlen (chunk));
+      soup_server_message_unpause (msg);
+    }
+}
+
+static void
+on_entry_changed (UsRequestLog   *log,
+                  UsRequestEntry *entry,
+                  UsProxy        *self)
+{
+  g_autoptr(JsonNode) node = NULL;
+
+  if (self->subscribers->len == 0)
+    return;
+  node = us_request_entry_to_json (entry);
+  publish (self, "request", node);
+}
+
+static void
+on_health_changed (UsHealth   *health,
+                   const char *provider,
+                   const char *model,
+                   UsProxy    *self)
+{
+  g_autoptr(JsonNode) node = NULL;
+  JsonObject *obj;
+
+  if (self->subscribers->len == 0)
+    return;
+  node = us_health_to_json (health, provider, model);
+  obj = json_node_get_object (node);
+  json_object_set_string_member (obj, "provider", provider);
+  json_object_set_string_member (obj, "model", model);
+  publish (self, "health", node);
+}
+
+static void
+on_subscriber_gone (SoupServerMessage *msg,
+                    UsProxy           *self)
+{
+  g_ptr_array_remove (self->subscribers, msg);
+}
+
+static void
+serve_events (UsProxy           *self,
+              SoupServerMessage *msg)
+{
+  SoupMessageHeaders *headers = soup_server_message_get_response_headers (msg);
+  g_autoptr(JsonNode) status = us_proxy_status_to_json (self);
+  g_autofree char *data = json_to_string (status, FALSE);
+  g_autofree char *first = g_strdup_printf ("event: status\ndata: %s\n\n", data);
+
+  soup_server_message_set_status (msg, SOUP_STATUS_OK, NULL);
+  soup_message_headers_replace (headers, "Content-Type", "text/event-stream; charset=utf-8");
+  soup_message_headers_replace (headers, "Cache-Control", "no-cache");
+  soup_message_headers_set_encoding (headers, SOUP_ENCODING_CHUNKED);
+  soup_message_body_set_accumulate (soup_server_message_get_response_body (msg), FALSE);
+  /* A full status first, so a subscriber needs no separate GET. */
+  soup_message_body_append (soup_server_message_get_response_body (msg), SOUP_MEMORY_COPY, first, strlen (first));
+  g_ptr_array_add (self->subscribers, g_object_ref (msg));
+  g_signal_connect_object (msg, "finished", G_CALLBACK (on_subscriber_gone), self, 0);
+  g_signal_connect_object (msg, "disconnected", G_CALLBACK (on_subscriber_gone), self, 0);
+}
+
+/* ---- Admin ------------------------------------------------------------- */
+
+static void
+serve_routing (UsProxy           *self,
+               SoupServerMessage *msg)
+{
+  g_autoptr(GBytes) body = soup_message_body_flatten (soup_server_message_get_request_body (msg));
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autoptr(JsonBuilder) b = json_builder_new ();
+  g_autoptr(JsonNode) reply = NULL;
+  JsonNode *root;
+
+  if (!json_parser_load_from_data (parser, g_bytes_get_data (body, NULL), g_bytes_get_size (body), NULL) ||
+      (root = json_parser_get_root (parser)) == NULL || !JSON_NODE_HOLDS_OBJECT (root) ||
+      !json_object_has_member (json_node_get_object (root), "routing") ||
+      json_node_get_value_type (json_object_get_member (json_node_get_object (root), "routing")) != G_TYPE_BOOLEAN)
+    {
+      respond_error (msg, US_WIRE_ANTHROPIC, SOUP_STATUS_BAD_REQUEST, "expected {\"routing\": true|false}");
+      return;
+    }
+  us_proxy_set_routing (self, json_object_get_boolean_member (json_node_get_object (root), "routing"));
+
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "routing");
+  json_builder_add_boolean_value (b, us_proxy_get_routing (self));
+  json_builder_end_object (b);
+  reply = json_builder_get_root (b);
+  respond_json (msg, SOUP_STATUS_OK, reply);
+}
+
+/* ---- Models ------------------------------------------------------------ */
+
+/* The models the chains can serve, in the envelope the client expects
+ * (Anthropic clients send anthropic-version). */
+static void
+serve_models (UsProxy           *self,
+              SoupServerMessage *msg)
+{
+  gboolean anthropic = soup_message_headers_get_one (soup_server_message_get_request_headers (msg),
+                                                     "anthropic-version") != NULL;
+  GPtrArray *chains = us_config_get_chains (self->config);
+  g_autoptr(GHashTable) seen = g_hash_table_new (g_str_hash, g_str_equal);
+  g_autoptr(JsonBuilder) b = json_builder_new ();
+  g_autoptr(JsonNode) root = NULL;
+  const char *first = NULL, *last = NULL;
+
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "data");
+  json_builder_begin_array (b);
+  for (guint i = 0; i < chains->len; i++)
+    {
+      const UsChainConfig *chain = g_ptr_array_index (chains, i);
+
+      for (guint j = 0; j < chain->models->len; j++)
+        {
+          const UsChainModel *cm = g_ptr_array_index (chain->models, j);
+
+          /* "*" stands for whatever the client asks: not a model to list. */
+          if (g_str_equal (cm->model, "*") || !g_hash_table_add (seen, cm->model))
+            continue;
+          first = first ? first : cm->model;
+          last = cm->model;
+          json_builder_begin_object (b);
+          json_builder_set_member_name (b, "id");
+          json_builder_add_string_value (b, cm->model);
+          if (anthropic)
+            {
+              json_builder_set_member_name (b, "type");
+              json_builder_add_string_value (b, "model");
+              json_builder_set_member_name (b, "display_name");
+              json_builder_add_string_value (b, cm->model);
+              json_builder_set_member_name (b, "created_at");
+              json_builder_add_string_value (b, "1970-01-01T00:00:00Z");
+            }
+          else
+            {
+              json_builder_set_member_name (b, "object");
+              json_builder_add_string_value (b, "model");
+              json_builder_set_member_name (b, "created");
+              json_builder_add_int_value (b, 0);
+              json_builder_set_member_name (b, "owned_by");
+              json_builder_add_string_value (b, cm->provider);
+            }
+          json_builder_end_object (b);
+        }
+    }
+  json_builder_end_array (b);
+  if (anthropic)
+    {
+      json_builder_set_member_name (b, "has_more");
+      json_builder_add_boolean_value (b, FALSE);
+      json_builder_set_member_name (b, "first_id");
+      json_builder_add_string_value (b, first);
+      json_builder_set_member_name (b, "last_id");
+      json_builder_add_string_value (b, last);
+    }
+  else
+    {
+      json_builder_set_member_name (b, "object");
+      json_builder_add_string_value (b, "list");
+    }
+  json_builder_end_object (b);
+  root = json_builder_get_root (b);
+  respond_json (msg, SOUP_STATUS_OK, root);
+}
+
+/* ---- Model requests ---------------------------------------------------- */
+
+static const char *
+session_of (SoupMessageHeaders *headers)
+{
+  static const char * const names[] = { "x-claude-code-session-id", "session-id", "x-session-id", NULL };
+
+  for (guint i = 0; names[i]; i++)
+    {
+      const char *value = soup_message_headers_get_one (headers, names[i]);
+      if (value != NULL)
+        return value;
+    }
+  return NULL;
+}
+
+static void
+serve_model_request (UsProxy           *self,
+                     SoupServerMessage *msg,
+                     UsWireFormat       fmt,
+                     gboolean           count_tokens,
+                     const char        *endpoint)
+{
+  SoupMessageHeaders *headers = soup_server_message_get_request_headers (msg);
+  g_autoptr(GBytes) body = soup_message_body_flatten (soup_server_message_get_request_body (msg));
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autoptr(GError) error = NULL;
+  g_autoptr(UsIrRequest) ir = NULL;
+  const UsChainConfig *chain;
+  const char *client;
+  JsonNode *root;
+  UsRequestEntry *entry;
+
+  if (g_bytes_get_size (body) > us_config_get_max_body_bytes (self->config))
+    {
+      respond_error (msg, fmt, SOUP_STATUS_REQUEST_ENTITY_TOO_LARGE,
+                     "Understudy: request body is larger than listen.max_body_bytes");
+      return;
+    }
+  if (!json_parser_load_from_data (parser, g_bytes_get_data (body, NULL), g_bytes_get_size (body), &error))
+    {
+      g_autofree char *message = g_strdup_printf ("request body is not valid JSON: %s", error->message);
+      respond_error (msg, fmt, SOUP_STATUS_BAD_REQUEST, message);
+      return;
+    }
+  root = json_parser_get_root (parser);
+  if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
+    {
+      respond_error (msg, fmt, SOUP_STATUS_BAD_REQUEST, "request body must be a JSON object");
+      return;
+    }
+  ir = us_ir_request_decode (fmt, root, &error);
+  if (ir == NULL)
+    {
+      respond_error (msg, fmt, SOUP_STATUS_BAD_REQUEST, error->message);
+      return;
+    }
+
+  client = us_router_client_from_user_agent (soup_message_headers_get_one (headers, "User-Agent"));
+  chain = us_router_pick (self->config, client, ir);
+  entry = us_request_log_add (self->log, client, session_of (headers), endpoint, us_ir_request_get_model (ir));
+
+  soup_server_message_pause (msg);
+  us_request_job_run (self, msg, fmt, count_tokens, g_steal_pointer (&ir), json_node_ref (root), body, chain,
+                      us_config_get_routing (self->config), entry);
+}
+
+static void
+handler (SoupServer        *server,
+         SoupServerMessage *msg,
+         const char        *path,
+         GHashTable        *query,
+         gpointer           data)
+{
+  UsProxy *self = data;
+  SoupMessageHeaders *headers = soup_server_message_get_request_headers (msg);
+  const char *method = soup_server_message_get_method (msg);
+  const char *rest = strip_token (self, path);
+  UsWireFormat fmt = format_for_path (rest ? rest : path);
+
+  if (soup_server_message_get_status (msg) != 0)
+    return;   /* already refused by the early handler */
+
+  if (!host_allowed (self, soup_message_headers_get_one (headers, "Host")))
+    {
+      respond_error (msg, fmt, SOUP_STATUS_FORBIDDEN, "Understudy: Host header is not a loopback name");
+      return;
+    }
+  if (!origin_allowed (self, soup_message_headers_get_one (headers, "Origin")))
+    {
+      respond_error (msg, fmt, SOUP_STATUS_FORBIDDEN, "Understudy: requests from web pages are not allowed");
+      return;
+    }
+  /* Claude Code probes the bare server before its first request. */
+  if (g_str_equal (method, "HEAD") && (g_str_equal (path, "/") || (rest && (*rest == '\0' || g_str_equal (rest, "/")))))
+    {
+      soup_server_message_set_status (msg, SOUP_STATUS_OK, NULL);
+      return;
+    }
+  if (rest == NULL)
+    {
+      respond_error (msg, fmt, SOUP_STATUS_UNAUTHORIZED,
+                     "Understudy: missing or wrong access token in the URL (see `understudy status`)");
+      return;
+    }
+
+  if (g_str_equal (method, "POST") && g_str_equal (rest, "/v1/messages"))
+    serve_model_request (self, msg, US_WIRE_ANTHROPIC, FALSE, "messages");
+  else if (g_str_equal (method, "POST") && g_str_equal (rest, "/v1/messages/count_tokens"))
+    serve_model_request (self, msg, US_WIRE_ANTHROPIC, TRUE, "count_tokens");
+  else if (g_str_equal (method, "POST") && g_str_equal (rest, "/v1/chat/completions"))
+    serve_model_request (self, msg, US_WIRE_OPENAI_CHAT, FALSE, "chat/completions");
+  else if (g_str_equal (method, "POST") && g_str_equal (rest, "/v1/responses"))
+    serve_model_request (self, msg, US_WIRE_OPENAI_RESPONSES, FALSE, "responses");
+  else if (g_str_equal (method, "GET") && g_str_equal (rest, "/v1/models"))
+    serve_models (self, msg);
+  else if (g_str_equal (method, "GET") && g_str_equal (rest, "/understudy/status"))
+    {
+      g_autoptr(JsonNode) status = us_proxy_status_to_json (self);
+      respond_json (msg, SOUP_STATUS_OK, status);
+    }
+  else if (g_str_equal (method, "GET") && g_str_equal (rest, "/understudy/events"))
+    serve_events (self, msg);
+  else if (g_str_equal (method, "POST") && g_str_equal (rest, "/understudy/routing"))
+    serve_routing (self, msg);
+  else
+    respond_error (msg, fmt, SOUP_STATUS_NOT_FOUND, "Understudy: no such endpoint");
+}
+
+/* ---- GObject ----------------------------------------------------------- */
+
+static void
+us_proxy_dispose (GObject *object)
+{
+  UsProxy *self = US_PROXY (object);
+
+  if (self->server != NULL)
+    soup_server_disconnect (self->server);
+  g_clear_object (&self->server);
+  g_clear_pointer (&self->subscribers, g_ptr_array_unref);
+  if (self->session != NULL)
+    soup_session_abort (self->session);
+  g_clear_object (&self->session);
+  g_clear_object (&self->log);
+  g_clear_object (&self->health);
+  g_clear_object (&self->config);
+
+  G_OBJECT_CLASS (us_proxy_parent_class)->dispose (object);
+}
+
+static void
+us_proxy_get_property (GObject    *object,
+                       guint       prop_id,
+                       GValue     *value,
+                       GParamSpec *pspec)
+{
+  UsProxy *self = US_PROXY (object);
+
+  switch (prop_id)
+    {
+    case PROP_CONFIG:
+      g_value_set_object (value, self->config);
+      break;
+    case PROP_ROUTING:
+      g_value_set_boolean (value, us_proxy_get_routing (self));
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+us_proxy_set_property (GObject      *object,
+                       guint         prop_id,
+                       const GValue *value,
+                       GParamSpec   *pspec)
+{
+  UsProxy *self = US_PROXY (object);
+
+  switch (prop_id)
+    {
+    case PROP_CONFIG:
+      self->config = g_value_dup_object (value);
+      break;
+    case PROP_ROUTING:
+      us_proxy_set_routing (self, g_value_get_boolean (value));
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+us_proxy_constructed (GObject *object)
+{
+  UsProxy *self = US_PROXY (object);
+
+  G_OBJECT_CLASS (us_proxy_parent_class)->constructed (object);
+
+  g_signal_connect_object (self->log, "entry-changed", G_CALLBACK (on_entry_changed), self, 0);
+  g_signal_connect_object (self->health, "changed", G_CALLBACK (on_health_changed), self, 0);
+}
+
+static void
+us_proxy_class_init (UsProxyClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->dispose = us_proxy_dispose;
+  object_class->get_property = us_proxy_get_property;
+  object_class->set_property = us_proxy_set_property;
+  object_class->constructed = us_proxy_constructed;
+
+  properties[PROP_CONFIG] =
+    g_param_spec_object ("config", NULL, NULL, US_TYPE_CONFIG,
+                         G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_ROUTING] =
+    g_param_spec_boolean ("routing", NULL, NULL, TRUE,
+                          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+}
+
+static void
+us_proxy_init (UsProxy *self)
+{
+  self->log = us_request_log_new (LOG_CAPACITY);
+  self->health = us_health_new ();
+  self->subscribers = g_ptr_array_new_with_free_func (g_object_unref);
+  /* Timeouts are the job's (first byte, idle), not the session's; many
+   * concurrent streams go to the same provider host. */
+  self->session = g_object_new (SOUP_TYPE_SESSION,
+                                "timeout", 0,
+                                "idle-timeout", 60,
+                                "max-conns", 256,
+                                "max-conns-per-host", 64,
+                                NULL);
+}
+
+UsProxy *
+us_proxy_new (UsConfig *config)
+{
+  return g_object_new (US_TYPE_PROXY, "config", config, NULL);
+}
+
+gboolean
+us_proxy_start (UsProxy  *self,
+                GError  **error)
+{
+  g_autoptr(GInetAddress) address = NULL;
+  g_autoptr(GSocketAddress) socket_address = NULL;
+  GSList *uris;
+
+  us_config_ensure_token (self->config);
+  address = g_inet_address_new_from_string (us_config_get_host (self->config));
+  if (address == NULL)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                   "listen.host must be an IP address, not \"%s\"", us_config_get_host (self->config));
+      return FALSE;
+    }
+  socket_address = g_inet_socket_address_new (address, us_config_get_port (self->config));
+
+  self->server = soup_server_new ("server-header", "understudy ", NULL);
+  soup_server_add_early_handler (self->server, NULL, early_handler, self, NULL);
+  soup_server_add_handler (self->server, NULL, handler, self, NULL);
+  if (!soup_server_listen (self->server, socket_address, 0, error))
+    return FALSE;
+
+  uris = soup_server_get_uris (self->server);
+  self->port = uris ? (guint) g_uri_get_port (uris->data) : us_config_get_port (self->config);
+  g_slist_free_full (uris, (GDestroyNotify) g_uri_unref);
+  return TRUE;
+}
+
+guint
+us_proxy_get_port (UsProxy *self)
+{
+  return self->port;
+}
+
+char *
+us_proxy_dup_client_url (UsProxy *self)
+{
+  const char *host = us_config_get_host (self->config);
+  gboolean v6 = strchr (host, ':') != NULL;
+
+  return g_strdup_printf ("http://%s%s%s:%u/t/%s", v6 ? "[" : "", host, v6 ? "]" : "", self->port,
+                          us_config_get_token (self->config));
+}
+
+UsConfig *
+us_proxy_get_config (UsProxy *self)
+{
+  return self->config;
+}
+
+UsRequestLog *
+us_proxy_get_log (UsProxy *self)
+{
+  return self->log;
+}
+
+UsHealth *
+us_proxy_get_health (UsProxy *self)
+{
+  return self->health;
+}
+
+SoupSession *
+us_proxy_get_session (UsProxy *self)
+{
+  return self->session;
+}
+
+gboolean
+us_proxy_get_routing (UsProxy *self)
+{
+  return us_config_get_routing (self->config);
+}
+
+void
+us_proxy_set_routing (UsProxy  *self,
+                      gboolean  routing)
+{
+  if (us_config_get_routing (self->config) == !!routing)
+    return;
+  us_config_set_routing (self->config, routing);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_ROUTING]);
+  if (self->subscribers->len > 0)
+    {
+      g_autoptr(JsonNode) node = json_node_new (JSON_NODE_OBJECT);
+      JsonObject *obj = json_object_new ();
+
+      json_object_set_boolean_member (obj, "routing", routing);
+      json_node_take_object (node, obj);
+      publish (self, "routing", node);
+    }
+}

@@ -1,0 +1,67 @@
+/* us-request-entry.h: one proxied request, as the log, GUI and status API see it. */
+#pragma once
+
+#include <glib-object.h>
+#include <json-glib/json-glib.h>
+
+G_BEGIN_DECLS
+
+typedef enum {
+  US_REQUEST_PENDING,    /* trying models */
+  US_REQUEST_STREAMING,  /* committed to a model, bytes flowing */
+  US_REQUEST_DONE,       /* served */
+  US_REQUEST_FAILED,     /* the client got an error */
+} UsRequestState;
+
+typedef struct {
+  char   *provider;
+  char   *model;
+  guint   status;       /* HTTP status from the provider, 0 if none */
+  char   *reason;       /* why it failed or was skipped; NULL = served */
+  gint64  latency_ms;
+} UsAttempt;
+
+#define US_TYPE_REQUEST_ENTRY (us_request_entry_get_type ())
+G_DECLARE_FINAL_TYPE (UsRequestEntry, us_request_entry, US, REQUEST_ENTRY, GObject)
+
+UsRequestEntry *us_request_entry_new            (guint64         id,
+                                                 const char     *client,
+                                                 const char     *session,
+                                                 const char     *endpoint,
+                                                 const char     *requested_model);
+guint64         us_request_entry_get_id         (UsRequestEntry *self);
+const char     *us_request_entry_get_client     (UsRequestEntry *self);
+const char     *us_request_entry_get_requested_model (UsRequestEntry *self);
+const char     *us_request_entry_get_served_model (UsRequestEntry *self);
+UsRequestState  us_request_entry_get_state      (UsRequestEntry *self);
+guint           us_request_entry_get_n_attempts (UsRequestEntry *self);
+const UsAttempt *us_request_entry_get_attempt   (UsRequestEntry *self,
+                                                 guint           index);
+
+/* Starts an attempt; returns its index. */
+guint           us_request_entry_begin_attempt  (UsRequestEntry *self,
+                                                 const char     *provider,
+                                                 const char     *model);
+void            us_request_entry_end_attempt    (UsRequestEntry *self,
+                                                 guint           index,
+                                                 guint           status,
+                                                 const char     *reason);
+/* A model passed over without a request (cooling down). */
+void            us_request_entry_add_skipped    (UsRequestEntry *self,
+                                                 const char     *provider,
+                                                 const char     *model,
+                                                 const char     *reason);
+void            us_request_entry_set_served     (UsRequestEntry *self,
+                                                 const char     *provider,
+                                                 const char     *model);
+void            us_request_entry_mark_first_byte (UsRequestEntry *self);
+void            us_request_entry_set_usage      (UsRequestEntry *self,
+                                                 gint64          input_tokens,
+                                                 gint64          output_tokens);
+void            us_request_entry_finish         (UsRequestEntry *self,
+                                                 guint           status,
+                                                 const char     *error);
+
+JsonNode       *us_request_entry_to_json        (UsRequestEntry *self);
+
+G_END_DECLS

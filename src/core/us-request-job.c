@@ -1,0 +1,710 @@
+/* us-request-job.c: one client request walking down its chain of models.
+ *
+ * Each attempt sends the request to one model. Before the commit point (the
+ * first content event of a stream, or a whole 2xx response) any failure
+ * moves on to the next model and leaves no trace in what the client
+ * receives; after it, a failure becomes an error event in the client's own
+ * stream format.
+ */
+#include "us-request-job.h"
+
+#include "us-failover.h"
+#include "us-upstream.h"
+
+#define READ_CHUNK 16384
+#define MAX_WHOLE_BODY (64 * 1024 * 1024)
+
+struct _UsRequestJob
+{
+  GObject parent_instance;
+
+  UsProxy *proxy;
+  UsConfig *config;             /* keeps chain and providers alive */
+  SoupServerMessage *msg;
+  UsWireFormat client_fmt;
+  gboolean count_tokens;
+  UsIrRequest *ir;
+  JsonNode *body;
+  GBytes *body_bytes;
+  const UsChainConfig *chain;
+  gboolean failover;
+  UsRequestEntry *entry;
+
+  guint next;                   /* next chain position to try */
+  guint n_tried;
+  guint first_status;           /* the first HTTP error, for an exhausted chain */
+  GBytes *first_error;
+  UsWireFormat first_fmt;
+  GString *failures;            /* "provider/model: reason; …" */
+  gboolean client_gone;
+  gboolean done;                /* the client has its whole answer */
+
+  /* The attempt in flight. */
+  const UsProviderConfig *provider;
+  char *model;
+  UsWireFormat fmt;
+  guint attempt;
+  SoupMessage *upstream;
+  GInputStream *stream;
+  GCancellable *cancellable;
+  guint timer;
+  const char *timer_reason;     /* what the armed timer means */
+  const char *timeout_reason;   /* set once it fired */
+  gboolean streaming;
+  UsStreamTranslator *translator;
+  GString *held;                /* client bytes held until the commit point */
+  gboolean committed;
+  GByteArray *whole;
+};
+
+G_DEFINE_FINAL_TYPE (UsRequestJob, us_request_job, G_TYPE_OBJECT)
+
+static void try_next (UsRequestJob *self);
+
+static void
+clear_attempt (UsRequestJob *self)
+{
+  g_clear_handle_id (&self->timer, g_source_remove);
+  if (self->cancellable != NULL)
+    g_cancellable_cancel (self->cancellable);
+  g_clear_object (&self->cancellable);
+  g_clear_object (&self->stream);
+  g_clear_object (&self->upstream);
+  g_clear_pointer (&self->translator, us_stream_translator_free);
+  if (self->held != NULL)
+    g_string_free (g_steal_pointer (&self->held), TRUE);
+  g_clear_pointer (&self->whole, g_byte_array_unref);
+  g_clear_pointer (&self->model, g_free);
+  self->provider = NULL;
+  self->timeout_reason = NULL;
+}
+
+static void
+us_request_job_finalize (GObject *object)
+{
+  UsRequestJob *self = US_REQUEST_JOB (object);
+
+  clear_attempt (self);
+  g_clear_object (&self->proxy);
+  g_clear_object (&self->config);
+  g_clear_object (&self->msg);
+  g_clear_pointer (&self->ir, us_ir_request_free);
+  g_clear_pointer (&self->body, json_node_unref);
+  g_clear_pointer (&self->body_bytes, g_bytes_unref);
+  g_clear_object (&self->entry);
+  g_clear_pointer (&self->first_error, g_bytes_unref);
+  g_string_free (self->failures, TRUE);
+
+  G_OBJECT_CLASS (us_request_job_parent_class)->finalize (object);
+}
+
+static void
+us_request_job_class_init (UsRequestJobClass *klass)
+{
+  G_OBJECT_CLASS (klass)->finalize = us_request_job_finalize;
+}
+
+static void
+us_request_job_init (UsRequestJob *self)
+{
+  self->failures = g_string_new (NULL);
+}
+
+/* ---- Answering the client ---------------------------------------------- */
+
+static void
+add_understudy_headers (UsRequestJob       *self,
+                        SoupMessageHeaders *headers)
+{
+  g_autofree char *attempts = g_strdup_printf ("%u", self->n_tried);
+
+  if (self->provider != NULL)
+    {
+      g_autofree char *served = g_strconcat (self->provider->id, "/", self->model, NULL);
+      soup_message_headers_replace (headers, "x-understudy-model", served);
+    }
+  soup_message_headers_replace (headers, "x-understudy-attempts", attempts);
+}
+
+static void
+answer_whole (UsRequestJob *self,
+              guint         status,
+              GBytes       *body)
+{
+  SoupMessageHeaders *headers = soup_server_message_get_response_headers (self->msg);
+  gsize len;
+  const char *data = g_bytes_get_data (body, &len);
+
+  self->done = TRUE;
+  add_understudy_headers (self, headers);
+  soup_server_message_set_status (self->msg, status, NULL);
+  soup_server_message_set_response (self->msg, "application/json", SOUP_MEMORY_COPY, data, len);
+  soup_server_message_unpause (self->msg);
+}
+
+static void
+answer_error (UsRequestJob *self,
+              guint         status,
+              const char   *message)
+{
+  g_autoptr(GBytes) body = us_error_body (self->client_fmt, status, us_error_type_for_status (status), message);
+
+  answer_whole (self, status, body);
+}
+
+static void
+write_client (UsRequestJob *self,
+              const char   *data,
+              gsize         len)
+{
+  if (len == 0)
+    return;
+  soup_message_body_append (soup_server_message_get_response_body (self->msg), SOUP_MEMORY_COPY, data, len);
+  soup_server_message_unpause (self->msg);
+}
+
+static void
+end_client_stream (UsRequestJob *self)
+{
+  self->done = TRUE;
+  soup_message_body_complete (soup_server_message_get_response_body (self->msg));
+  soup_server_message_unpause (self->msg);
+}
+
+/* ---- Recording --------------------------------------------------------- */
+
+static void
+record_usage (UsRequestJob  *self,
+              const UsUsage *usage)
+{
+  if (usage != NULL)
+    us_request_entry_set_usage (self->entry, usage->input_tokens + usage->cache_read_tokens + usage->cache_write_tokens,
+                                usage->output_tokens);
+}
+
+static void
+served (UsRequestJob *self)
+{
+  SoupMessageHeaders *headers = soup_message_get_response_headers (self->upstream);
+  const UsFailoverConfig *fo = us_config_get_failover (self->config);
+  UsHealth *health = us_proxy_get_health (self->proxy);
+  double quota;
+
+  us_request_entry_end_attempt (self->entry, self->attempt, soup_message_get_status (self->upstream), NULL);
+  us_request_entry_set_served (self->entry, self->provider->id, self->model);
+  us_health_mark_ok (health, self->provider->id, self->model);
+
+  /* Switch before the hard limit: this request is served, the next goes on. */
+  quota = us_failover_quota_cooldown (headers, fo->quota_threshold, fo->cooldown_s);
+  if (quota > 0 && self->failover)
+    us_health_cool_down (health, self->provider->id, self->model, quota, "quota threshold reached");
+}
+
+/* ---- Failing over ------------------------------------------------------ */
+
+static void
+note_failure (UsRequestJob *self,
+              const char   *reason)
+{
+  if (self->failures->len > 0)
+    g_string_append (self->failures, "; ");
+  g_string_append_printf (self->failures, "%s/%s: %s", self->provider->id, self->model, reason);
+}
+
+static void
+attempt_failed (UsRequestJob *self,
+                guint         status,
+                const char   *reason)
+{
+  us_request_entry_end_attempt (self->entry, self->attempt, status, reason);
+  note_failure (self, reason);
+  clear_attempt (self);
+  try_next (self);
+}
+
+static void
+chain_exhausted (UsRequestJob *self)
+{
+  g_autofree char *message = NULL;
+
+  if (self->count_tokens)
+    {
+      /* No provider could count: Claude Code accepts an estimate. */
+      g_autofree char *json = g_strdup_printf ("{\"input_tokens\":%" G_GINT64_FORMAT "}",
+                                               us_ir_request_estimate_input_tokens (self->ir));
+      g_autoptr(GBytes) body = g_bytes_new_take (g_steal_pointer (&json), strlen (json));
+
+      us_request_entry_finish (self->entry, 200, NULL);
+      answer_whole (self, 200, body);
+      return;
+    }
+
+  if (self->first_error != NULL)
+    {
+      g_autoptr(GBytes) body = us_translate_error (self->first_fmt, self->client_fmt, self->first_status,
+                                                   self->first_error);
+
+      us_request_entry_finish (self->entry, self->first_status, self->failures->str);
+      answer_whole (self, self->first_status, body);
+      return;
+    }
+
+  message = g_strdup_printf ("Understudy: no model in chain \"%s\" could answer (%s)",
+                             self->chain->id, self->failures->len ? self->failures->str : "none available");
+  us_request_entry_finish (self->entry, SOUP_STATUS_BAD_GATEWAY, message);
+  answer_error (self, SOUP_STATUS_BAD_GATEWAY, message);
+}
+
+/* After the commit point the client has content: the failure is told in
+ * its own stream format and the response ends. */
+static void
+fail_after_commit (UsRequestJob *self,
+                   const char   *reason)
+{
+  g_autoptr(GString) out = g_string_new (NULL);
+  g_autofree char *message = g_strdup_printf ("Understudy: upstream %s/%s failed mid-stream: %s",
+                                              self->provider->id, self->model, reason);
+
+  us_stream_translator_fail (self->translator, "api_error", message, out);
+  write_client (self, out->str, out->len);
+  end_client_stream (self);
+  record_usage (self, us_stream_translator_get_usage (self->translator));
+  us_request_entry_finish (self->entry, 200, message);
+  clear_attempt (self);
+}
+
+/* ---- Timers ------------------------------------------------------------ */
+
+static gboolean
+on_timeout (gpointer data)
+{
+  UsRequestJob *self = data;
+
+  self->timer = 0;
+  self->timeout_reason = self->timer_reason;
+  g_cancellable_cancel (self->cancellable);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+arm_timer (UsRequestJob *self,
+           double        seconds,
+           const char   *reason)
+{
+  g_clear_handle_id (&self->timer, g_source_remove);
+  self->timer_reason = reason;
+  self->timer = g_timeout_add ((guint) (seconds * 1000), on_timeout, self);
+}
+
+/* ---- Reading the upstream response ------------------------------------- */
+
+static void read_more (UsRequestJob *self);
+
+static void
+commit (UsRequestJob *self)
+{
+  SoupMessageHeaders *headers = soup_server_message_get_response_headers (self->msg);
+
+  /* Same format: the provider's own headers (request ids, rate limits)
+   * are the client's business too. */
+  if (self->fmt == self->client_fmt)
+    {
+      SoupMessageHeadersIter iter;
+      const char *name, *value;
+
+      soup_message_headers_iter_init (&iter, soup_message_get_response_headers (self->upstream));
+      while (soup_message_headers_iter_next (&iter, &name, &value))
+        if (!us_upstream_is_hop_header (name))
+          soup_message_headers_append (headers, name, value);
+    }
+  soup_message_headers_replace (headers, "Content-Type", "text/event-stream; charset=utf-8");
+  soup_message_headers_replace (headers, "Cache-Control", "no-cache");
+  soup_message_headers_set_encoding (headers, SOUP_ENCODING_CHUNKED);
+  soup_message_body_set_accumulate (soup_server_message_get_response_body (self->msg), FALSE);
+  add_understudy_headers (self, headers);
+  soup_server_message_set_status (self->msg, SOUP_STATUS_OK, NULL);
+
+  self->committed = TRUE;
+  served (self);
+  write_client (self, self->held->str, self->held->len);
+  g_string_truncate (self->held, 0);
+}
+
+static void
+stream_chunk (UsRequestJob *self,
+              GBytes       *bytes)
+{
+  const char *type, *message;
+  gsize len;
+  const char *data = g_bytes_get_data (bytes, &len);
+
+  us_stream_translator_push (self->translator, data, len, self->held);
+
+  if (!self->committed && us_stream_translator_get_error (self->translator, &type, &message))
+    {
+      g_autofree char *reason = g_strdup_printf ("stream error before content: %s", type ? type : "error");
+      attempt_failed (self, 200, reason);
+      return;
+    }
+  if (!self->committed && us_stream_translator_has_content (self->translator))
+    commit (self);
+  else if (self->committed)
+    {
+      write_client (self, self->held->str, self->held->len);
+      g_string_truncate (self->held, 0);
+    }
+  read_more (self);
+}
+
+static void
+stream_ended (UsRequestJob *self)
+{
+  if (!us_stream_translator_is_complete (self->translator))
+    {
+      if (self->committed)
+        fail_after_commit (self, "the stream ended without its final event");
+      else
+        attempt_failed (self, 200, "the stream ended before any content");
+      return;
+    }
+
+  /* A complete stream without content (an empty answer) commits at its end. */
+  if (!self->committed)
+    commit (self);
+  us_stream_translator_finish (self->translator, self->held);
+  write_client (self, self->held->str, self->held->len);
+  end_client_stream (self);
+  record_usage (self, us_stream_translator_get_usage (self->translator));
+  us_request_entry_finish (self->entry, 200, NULL);
+  clear_attempt (self);
+}
+
+static void
+whole_error (UsRequestJob *self,
+             guint         status)
+{
+  const UsFailoverConfig *fo = us_config_get_failover (self->config);
+  UsHealth *health = us_proxy_get_health (self->proxy);
+  SoupMessageHeaders *headers = soup_message_get_response_headers (self->upstream);
+  g_autoptr(GBytes) body = g_byte_array_free_to_bytes (g_steal_pointer (&self->whole));
+  g_autofree char *reason = NULL;
+  UsVerdict verdict;
+
+  us_failover_judge (status, headers, fo, &verdict);
+
+  if (verdict.kind == US_VERDICT_REQUEST_ERROR && self->n_tried == 1)
+    {
+      /* A bad request is bad everywhere: the client gets it unchanged. */
+      g_autoptr(GBytes) client_body = us_translate_error (self->fmt, self->client_fmt, status, body);
+
+      us_request_entry_end_attempt (self->entry, self->attempt, status, "request rejected");
+      us_request_entry_finish (self->entry, status, "request rejected by the first model");
+      answer_whole (self, status, client_body);
+      clear_attempt (self);
+      return;
+    }
+
+  if (self->first_error == NULL)
+    {
+      self->first_error = g_bytes_ref (body);
+      self->first_status = status;
+      self->first_fmt = self->fmt;
+    }
+  if (verdict.cooldown_s > 0)
+    us_health_cool_down (health, self->provider->id, self->model, verdict.cooldown_s, verdict.problem);
+  else if (verdict.problem != NULL)
+    us_health_mark (health, self->provider->id, self->model, verdict.problem);
+
+  reason = g_strdup_printf ("HTTP %u%s%s", status, verdict.problem ? " " : "",
+                            verdict.problem ? verdict.problem : "cannot take this request");
+  attempt_failed (self, status, reason);
+}
+
+static void
+whole_ended (UsRequestJob *self)
+{
+  guint status = soup_message_get_status (self->upstream);
+  g_autoptr(GBytes) body = NULL;
+  g_autoptr(GBytes) client_body = NULL;
+  g_autoptr(GError) error = NULL;
+  UsUsage usage = { 0 };
+
+  if (status < 200 || status >= 300)
+    {
+      whole_error (self, status);
+      return;
+    }
+
+  body = g_byte_array_free_to_bytes (g_steal_pointer (&self->whole));
+  if (self->fmt == self->client_fmt || self->count_tokens)
+    {
+      client_body = g_bytes_ref (body);
+      us_response_read_usage (self->fmt, body, &usage);
+    }
+  else
+    {
+      client_body = us_translate_response (self->fmt, self->client_fmt, body,
+                                           us_ir_request_get_model (self->ir), &usage, &error);
+      if (client_body == NULL)
+        {
+          g_autofree char *reason = g_strdup_printf ("unreadable response: %s", error->message);
+          attempt_failed (self, status, reason);
+          return;
+        }
+    }
+
+  served (self);
+  record_usage (self, &usage);
+  us_request_entry_finish (self->entry, 200, NULL);
+  answer_whole (self, 200, client_body);
+  clear_attempt (self);
+}
+
+static void
+on_read (GObject      *source,
+         GAsyncResult *result,
+         gpointer      data)
+{
+  g_autoptr(UsRequestJob) self = data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) bytes = g_input_stream_read_bytes_finish (G_INPUT_STREAM (source), result, &error);
+
+  if (self->client_gone || self->stream != G_INPUT_STREAM (source))
+    return;
+
+  if (bytes == NULL)
+    {
+      const char *reason = self->timeout_reason && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED)
+                           ? self->timeout_reason : error->message;
+
+      if (self->committed)
+        fail_after_commit (self, reason);
+      else
+        attempt_failed (self, self->streaming ? 200 : soup_message_get_status (self->upstream), reason);
+      return;
+    }
+
+  if (g_bytes_get_size (bytes) == 0)
+    {
+      g_clear_handle_id (&self->timer, g_source_remove);
+      if (self->streaming)
+        stream_ended (self);
+      else
+        whole_ended (self);
+      return;
+    }
+
+  us_request_entry_mark_first_byte (self->entry);
+  if (self->streaming)
+    {
+      stream_chunk (self, bytes);
+      return;
+    }
+  if (self->whole->len + g_bytes_get_size (bytes) > MAX_WHOLE_BODY)
+    {
+      attempt_failed (self, soup_message_get_status (self->upstream), "response too large");
+      return;
+    }
+  g_byte_array_append (self->whole, g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes));
+  read_more (self);
+}
+
+static void
+read_more (UsRequestJob *self)
+{
+  arm_timer (self, us_config_get_failover (self->config)->idle_timeout_s, "idle timeout");
+  g_input_stream_read_bytes_async (self->stream, READ_CHUNK, G_PRIORITY_DEFAULT, self->cancellable,
+                                   on_read, g_object_ref (self));
+}
+
+static void
+on_sent (GObject      *source,
+         GAsyncResult *result,
+         gpointer      data)
+{
+  g_autoptr(UsRequestJob) self = data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GInputStream) stream = soup_session_send_finish (SOUP_SESSION (source), result, &error);
+  guint status;
+
+  if (self->client_gone)
+    return;
+
+  if (stream == NULL)
+    {
+      g_autofree char *text = g_strdup_printf ("connection failed: %s", error->message);
+
+      attempt_failed (self, 0, self->timeout_reason ? self->timeout_reason : text);
+      return;
+    }
+
+  self->stream = g_steal_pointer (&stream);
+  status = soup_message_get_status (self->upstream);
+  self->streaming = status >= 200 && status < 300 && !self->count_tokens &&
+                    us_ir_request_get_stream (self->ir);
+  if (self->streaming)
+    {
+      self->translator = us_stream_translator_new (self->fmt, self->client_fmt, us_ir_request_get_model (self->ir));
+      self->held = g_string_new (NULL);
+    }
+  else
+    self->whole = g_byte_array_new ();
+  read_more (self);
+}
+
+/* ---- Attempts ---------------------------------------------------------- */
+
+static GBytes *
+json_to_bytes (JsonNode *node)
+{
+  gsize len;
+  char *text = json_to_string (node, FALSE);
+
+  len = strlen (text);
+  return g_bytes_new_take (text, len);
+}
+
+/* The body this attempt sends: the client's bytes when nothing changes
+ * (pass-through), the client's JSON with model and max tokens edited on
+ * the same wire format, or an encoding of the IR for another format. */
+static GBytes *
+attempt_body (UsRequestJob       *self,
+              const UsChainModel *cm,
+              GError            **error)
+{
+  static const char * const max_fields[] = { "max_tokens", "max_completion_tokens", "max_output_tokens", NULL };
+  g_autoptr(JsonNode) copy = NULL;
+  JsonObject *obj;
+  gboolean changed = FALSE;
+
+  if (self->fmt != self->client_fmt)
+    {
+      g_autoptr(JsonNode) encoded = us_ir_request_encode (self->ir, self->fmt, self->model,
+                                                          cm->max_output_tokens, error);
+      return encoded ? json_to_bytes (encoded) : NULL;
+    }
+
+  copy = json_node_copy (self->body);
+  obj = json_node_get_object (copy);
+  if (g_strcmp0 (json_object_get_string_member_with_default (obj, "model", NULL), self->model) != 0)
+    {
+      json_object_set_string_member (obj, "model", self->model);
+      changed = TRUE;
+    }
+  for (guint i = 0; cm->max_output_tokens > 0 && max_fields[i]; i++)
+    if (json_object_get_int_member_with_default (obj, max_fields[i], 0) > cm->max_output_tokens)
+      {
+        json_object_set_int_member (obj, max_fields[i], cm->max_output_tokens);
+        changed = TRUE;
+      }
+  return changed ? json_to_bytes (copy) : g_bytes_ref (self->body_bytes);
+}
+
+static gboolean
+start_attempt (UsRequestJob       *self,
+               const UsChainModel *cm)
+{
+  const UsProviderConfig *provider = us_config_lookup_provider (self->config, cm->provider);
+  const char *requested = us_ir_request_get_model (self->ir);
+  g_autoptr(GBytes) body = NULL;
+  g_autoptr(GError) error = NULL;
+  const char *query = g_uri_get_query (soup_server_message_get_uri (self->msg));
+
+  self->provider = provider;
+  self->model = g_strdup (g_str_equal (cm->model, "*") && requested ? requested : cm->model);
+  if (!us_upstream_wire_format (provider, &self->fmt))
+    self->fmt = self->client_fmt;
+
+  if (self->count_tokens && self->fmt != US_WIRE_ANTHROPIC)
+    {
+      clear_attempt (self);
+      return FALSE;
+    }
+  if (self->failover && us_health_is_cooling (us_proxy_get_health (self->proxy), provider->id, self->model))
+    {
+      us_request_entry_add_skipped (self->entry, provider->id, self->model, "cooling down");
+      clear_attempt (self);
+      return FALSE;
+    }
+
+  self->n_tried++;
+  self->attempt = us_request_entry_begin_attempt (self->entry, provider->id, self->model);
+  body = attempt_body (self, cm, &error);
+  if (body != NULL)
+    self->upstream = us_upstream_new_message (provider, self->client_fmt, self->count_tokens, query,
+                                              soup_server_message_get_request_headers (self->msg),
+                                              body, &error);
+  if (self->upstream == NULL)
+    {
+      /* Not this model's fault to cool down: it was never asked. */
+      us_request_entry_end_attempt (self->entry, self->attempt, 0, error->message);
+      note_failure (self, error->message);
+      clear_attempt (self);
+      return FALSE;
+    }
+
+  self->cancellable = g_cancellable_new ();
+  arm_timer (self, us_config_get_failover (self->config)->first_byte_timeout_s, "first-byte timeout");
+  soup_session_send_async (us_proxy_get_session (self->proxy), self->upstream, G_PRIORITY_DEFAULT,
+                           self->cancellable, on_sent, g_object_ref (self));
+  return TRUE;
+}
+
+static void
+try_next (UsRequestJob *self)
+{
+  /* With routing off only the primary is asked, whatever happens. */
+  guint limit = self->failover ? self->chain->models->len : MIN (1, self->chain->models->len);
+
+  while (self->next < limit)
+    {
+      const UsChainModel *cm = g_ptr_array_index (self->chain->models, self->next++);
+
+      if (start_attempt (self, cm))
+        return;
+    }
+  chain_exhausted (self);
+}
+
+static void
+on_client_gone (SoupServerMessage *msg,
+                UsRequestJob      *self)
+{
+  if (self->client_gone || self->done)
+    return;
+  self->client_gone = TRUE;
+  if (self->provider != NULL)
+    us_request_entry_end_attempt (self->entry, self->attempt, 0, "client closed the connection");
+  us_request_entry_finish (self->entry, 499, "client closed the connection");
+  clear_attempt (self);
+}
+
+void
+us_request_job_run (UsProxy             *proxy,
+                    SoupServerMessage   *msg,
+                    UsWireFormat         client_fmt,
+                    gboolean             count_tokens,
+                    UsIrRequest         *ir,
+                    JsonNode            *body,
+                    GBytes              *body_bytes,
+                    const UsChainConfig *chain,
+                    gboolean             failover,
+                    UsRequestEntry      *entry)
+{
+  g_autoptr(UsRequestJob) self = g_object_new (US_TYPE_REQUEST_JOB, NULL);
+
+  self->proxy = g_object_ref (proxy);
+  self->config = g_object_ref (us_proxy_get_config (proxy));
+  self->msg = g_object_ref (msg);
+  self->client_fmt = client_fmt;
+  self->count_tokens = count_tokens;
+  self->ir = ir;
+  self->body = body;
+  self->body_bytes = g_bytes_ref (body_bytes);
+  self->chain = chain;
+  self->failover = failover;
+  self->entry = g_object_ref (entry);
+
+  g_signal_connect_object (msg, "disconnected", G_CALLBACK (on_client_gone), self, 0);
+  try_next (self);
+}

@@ -1,0 +1,161 @@
+/* us-upstream.c: upstream URLs, forwarded headers and credentials. */
+#include "us-upstream.h"
+
+gboolean
+us_upstream_wire_format (const UsProviderConfig *provider,
+                         UsWireFormat           *fmt)
+{
+  switch (provider->kind)
+    {
+    case US_PROVIDER_KIND_ANTHROPIC:
+      *fmt = US_WIRE_ANTHROPIC;
+      return TRUE;
+    case US_PROVIDER_KIND_OPENAI_CHAT:
+    case US_PROVIDER_KIND_VERTEX_OPENAI:
+      *fmt = US_WIRE_OPENAI_CHAT;
+      return TRUE;
+    case US_PROVIDER_KIND_OPENAI_RESPONSES:
+      *fmt = US_WIRE_OPENAI_RESPONSES;
+      return TRUE;
+    case US_PROVIDER_KIND_AZURE_OPENAI:
+    case US_PROVIDER_KIND_BEDROCK:
+    case US_PROVIDER_KIND_VERTEX_ANTHROPIC:
+    default:
+      return FALSE;
+    }
+}
+
+gboolean
+us_upstream_is_hop_header (const char *name)
+{
+  /* RFC 9110 §7.6.1 hop-by-hop headers, plus those the proxy sets itself:
+   * the body is re-framed and must arrive uncompressed to be observed. */
+  static const char * const hop[] = {
+    "connection", "keep-alive", "proxy-connection", "proxy-authenticate",
+    "proxy-authorization", "te", "trailer", "transfer-encoding", "upgrade",
+    "host", "content-length", "accept-encoding", "content-encoding", "origin",
+    "cookie", NULL
+  };
+
+  for (guint i = 0; hop[i]; i++)
+    if (g_ascii_strcasecmp (name, hop[i]) == 0)
+      return TRUE;
+  return FALSE;
+}
+
+static gboolean
+is_credential_header (const char *name)
+{
+  return g_ascii_strcasecmp (name, "authorization") == 0 ||
+         g_ascii_strcasecmp (name, "x-api-key") == 0 ||
+         g_ascii_strcasecmp (name, "api-key") == 0;
+}
+
+static const char *
+endpoint_path (UsWireFormat fmt,
+               gboolean     count_tokens)
+{
+  /* Anthropic base URLs stop before /v1 (as its SDK's do); OpenAI-style
+   * base URLs include the version segment (as theirs do). */
+  switch (fmt)
+    {
+    case US_WIRE_ANTHROPIC:
+      return count_tokens ? "/v1/messages/count_tokens" : "/v1/messages";
+    case US_WIRE_OPENAI_CHAT:
+      return "/chat/completions";
+    case US_WIRE_OPENAI_RESPONSES:
+      return "/responses";
+    default:
+      g_assert_not_reached ();
+    }
+}
+
+static gboolean
+add_key (const UsProviderConfig *provider,
+         UsWireFormat            fmt,
+         SoupMessageHeaders     *headers,
+         GError                **error)
+{
+  const char *key = provider->key_env ? g_getenv (provider->key_env) : NULL;
+  g_autofree char *bearer = NULL;
+
+  if (key == NULL || *key == '\0')
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
+                   "no key for provider %s (set %s)", provider->id,
+                   provider->key_env ? provider->key_env : "its key_env");
+      return FALSE;
+    }
+  if (fmt == US_WIRE_ANTHROPIC)
+    {
+      soup_message_headers_replace (headers, "x-api-key", key);
+      return TRUE;
+    }
+  bearer = g_strconcat ("Bearer ", key, NULL);
+  soup_message_headers_replace (headers, "Authorization", bearer);
+  return TRUE;
+}
+
+SoupMessage *
+us_upstream_new_message (const UsProviderConfig *provider,
+                         UsWireFormat            client_fmt,
+                         gboolean                count_tokens,
+                         const char             *query,
+                         SoupMessageHeaders     *client_headers,
+                         GBytes                 *body,
+                         GError                **error)
+{
+  UsWireFormat fmt;
+  gboolean same_format;
+  g_autofree char *url = NULL;
+  g_autoptr(SoupMessage) msg = NULL;
+  SoupMessageHeaders *headers;
+  SoupMessageHeadersIter iter;
+  const char *name, *value;
+
+  if (!us_upstream_wire_format (provider, &fmt))
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+                   "provider kind %s is not supported yet", us_provider_kind_to_string (provider->kind));
+      return NULL;
+    }
+  same_format = fmt == client_fmt;
+  url = g_strconcat (provider->base_url, endpoint_path (fmt, count_tokens),
+                     same_format && query && *query ? "?" : "",
+                     same_format && query ? query : "", NULL);
+  msg = soup_message_new ("POST", url);
+  if (msg == NULL)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                   "provider %s has an unusable base_url", provider->id);
+      return NULL;
+    }
+  headers = soup_message_get_request_headers (msg);
+
+  /* Same format: the client's end-to-end headers go along (anthropic-beta,
+   * anthropic-version and any future ones are open lists, never filtered).
+   * Credentials go only with auth: passthrough. */
+  soup_message_headers_iter_init (&iter, client_headers);
+  while (soup_message_headers_iter_next (&iter, &name, &value))
+    {
+      if (us_upstream_is_hop_header (name))
+        continue;
+      if (is_credential_header (name))
+        {
+          if (provider->auth == US_AUTH_PASSTHROUGH)
+            soup_message_headers_append (headers, name, value);
+          continue;
+        }
+      if (same_format || g_ascii_strcasecmp (name, "user-agent") == 0)
+        soup_message_headers_append (headers, name, value);
+    }
+
+  if (fmt == US_WIRE_ANTHROPIC && soup_message_headers_get_one (headers, "anthropic-version") == NULL)
+    soup_message_headers_replace (headers, "anthropic-version", "2023-06-01");
+  if (provider->auth == US_AUTH_KEY && !add_key (provider, fmt, headers, error))
+    return NULL;
+
+  soup_message_headers_replace (headers, "Accept-Encoding", "identity");
+  soup_message_set_request_body_from_bytes (msg, "application/json", body);
+  return g_steal_pointer (&msg);
+}

@@ -1,0 +1,29 @@
+/* us-upstream.h: how to address and authenticate a provider. */
+#pragma once
+
+#include <libsoup/soup.h>
+#include "us-config.h"
+#include "us-translate.h"
+
+G_BEGIN_DECLS
+
+/* The wire format a provider kind speaks; FALSE if not supported yet. */
+gboolean     us_upstream_wire_format (const UsProviderConfig *provider,
+                                      UsWireFormat           *fmt);
+
+/* A ready-to-send upstream request. @client_headers are the inbound
+ * request's headers (end-to-end ones are forwarded on the same-format path
+ * and credentials for auth: passthrough); @query is appended as is on the
+ * same-format path. Fails with a message for the log (e.g. a missing key). */
+SoupMessage *us_upstream_new_message (const UsProviderConfig *provider,
+                                      UsWireFormat            client_fmt,
+                                      gboolean                count_tokens,
+                                      const char             *query,
+                                      SoupMessageHeaders     *client_headers,
+                                      GBytes                 *body,
+                                      GError                **error);
+
+/* Whether a header is hop-by-hop or otherwise owned by the proxy. */
+gboolean     us_upstream_is_hop_header (const char *name);
+
+G_END_DECLS

@@ -1,0 +1,260 @@
+/* us-cli.c: the subcommands that talk to a running proxy or edit the config. */
+#include "us-cli.h"
+
+#include <libsoup/soup.h>
+
+static char *
+admin_url (UsConfig   *config,
+           const char *path)
+{
+  const char *host = us_config_get_host (config);
+
+  /* A wildcard listen address is reached on loopback. */
+  if (g_str_equal (host, "0.0.0.0") || g_str_equal (host, "::"))
+    host = "127.0.0.1";
+  return g_strdup_printf ("http://%s%s%s:%u/t/%s%s", strchr (host, ':') ? "[" : "", host,
+                          strchr (host, ':') ? "]" : "", us_config_get_port (config),
+                          us_config_get_token (config), path);
+}
+
+/* Asks the running instance; NULL with @error set if none answers. */
+static JsonNode *
+ask_running (UsConfig    *config,
+             const char  *method,
+             const char  *path,
+             const char  *body,
+             GError     **error)
+{
+  g_autoptr(SoupSession) session = soup_session_new_with_options ("timeout", 5, NULL);
+  g_autofree char *url = NULL;
+  g_autoptr(SoupMessage) msg = NULL;
+  g_autoptr(GBytes) reply = NULL;
+  g_autoptr(JsonParser) parser = json_parser_new ();
+
+  if (us_config_get_token (config) == NULL)
+    {
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_CONNECTION_REFUSED, "Understudy has never run");
+      return NULL;
+    }
+  url = admin_url (config, path);
+  msg = soup_message_new (method, url);
+  if (body != NULL)
+    {
+      g_autoptr(GBytes) bytes = g_bytes_new (body, strlen (body));
+      soup_message_set_request_body_from_bytes (msg, "application/json", bytes);
+    }
+  reply = soup_session_send_and_read (session, msg, NULL, error);
+  if (reply == NULL)
+    return NULL;
+  if (soup_message_get_status (msg) != SOUP_STATUS_OK)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "the running Understudy answered HTTP %u",
+                   soup_message_get_status (msg));
+      return NULL;
+    }
+  if (!json_parser_load_from_data (parser, g_bytes_get_data (reply, NULL), g_bytes_get_size (reply), error))
+    return NULL;
+  return json_node_ref (json_parser_get_root (parser));
+}
+
+static const char *
+str_member (JsonObject *obj,
+            const char *name)
+{
+  JsonNode *node = json_object_get_member (obj, name);
+
+  return node && JSON_NODE_HOLDS_VALUE (node) ? json_node_get_string (node) : NULL;
+}
+
+static void
+print_attempts (JsonArray *attempts)
+{
+  for (guint i = 0; i < json_array_get_length (attempts); i++)
+    {
+      JsonObject *a = json_array_get_object_element (attempts, i);
+      const char *reason = str_member (a, "reason");
+
+      g_print ("      %u. %s/%s  %s\n", i + 1, str_member (a, "provider"), str_member (a, "model"),
+               reason ? reason : "served");
+    }
+}
+
+static void
+print_status (UsConfig *config,
+              JsonNode *status)
+{
+  JsonObject *root = json_node_get_object (status);
+  JsonArray *chains = json_object_get_array_member (root, "chains");
+  JsonArray *requests = json_object_get_array_member (root, "requests");
+  g_autofree char *url = admin_url (config, "");
+
+  g_print ("Understudy is running — routing %s\n",
+           json_object_get_boolean_member (root, "routing") ? "on" : "off (primary only, no failover)");
+  g_print ("Client base URL: %s\n\n", url);
+
+  for (guint i = 0; i < json_array_get_length (chains); i++)
+    {
+      JsonObject *chain = json_array_get_object_element (chains, i);
+      JsonArray *models = json_object_get_array_member (chain, "models");
+
+      g_print ("Chain %s\n", str_member (chain, "id"));
+      for (guint j = 0; j < json_array_get_length (models); j++)
+        {
+          JsonObject *m = json_array_get_object_element (models, j);
+          JsonObject *h = json_object_get_object_member (m, "health");
+          g_autofree char *name = g_strdup_printf ("%s/%s", str_member (m, "provider"), str_member (m, "model"));
+          const char *state = str_member (h, "state");
+
+          if (g_strcmp0 (state, "cooldown") == 0)
+            g_print ("  %u. %-40s cooling down until %s (%s)\n", j + 1, name,
+                     str_member (h, "cooldown_until"), str_member (h, "reason"));
+          else if (g_strcmp0 (state, "problem") == 0)
+            g_print ("  %u. %-40s %s\n", j + 1, name, str_member (h, "reason"));
+          else
+            g_print ("  %u. %-40s ok\n", j + 1, name);
+        }
+    }
+
+  g_print ("\nRecent requests (newest first)\n");
+  if (json_array_get_length (requests) == 0)
+    g_print ("  none yet\n");
+  for (guint i = 0; i < json_array_get_length (requests) && i < 20; i++)
+    {
+      JsonObject *r = json_array_get_object_element (requests, i);
+      const char *served = str_member (r, "served_model");
+
+      g_print ("  #%" G_GINT64_FORMAT " %s  %-11s %s → %s  [%s %" G_GINT64_FORMAT "]  in %" G_GINT64_FORMAT
+               " / out %" G_GINT64_FORMAT " tokens\n",
+               json_object_get_int_member (r, "id"), str_member (r, "time"), str_member (r, "client"),
+               str_member (r, "requested_model"), served ? served : "(none)", str_member (r, "state"),
+               json_object_get_int_member (r, "status"), json_object_get_int_member (r, "input_tokens"),
+               json_object_get_int_member (r, "output_tokens"));
+      print_attempts (json_object_get_array_member (r, "attempts"));
+    }
+}
+
+static int
+cmd_status (UsConfig          *config,
+            const char * const *args,
+            guint               n_args)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonNode) status = ask_running (config, "GET", "/understudy/status", NULL, &error);
+  gboolean json = n_args > 1 && g_str_equal (args[1], "--json");
+  gboolean url_only = n_args > 1 && g_str_equal (args[1], "--url");
+
+  if (status != NULL && url_only)
+    {
+      g_autofree char *url = admin_url (config, "");
+      g_print ("%s\n", url);
+      return 0;
+    }
+  if (status == NULL)
+    {
+      g_print ("Understudy is not running (%s). Start it with: understudy --headless\n", error->message);
+      return 1;
+    }
+  if (json)
+    {
+      g_autofree char *text = json_to_string (status, TRUE);
+      g_print ("%s\n", text);
+    }
+  else
+    print_status (config, status);
+  return 0;
+}
+
+static int
+cmd_check_config (UsConfig *config)
+{
+  g_autofree char *summary = us_config_summarize (config);
+
+  g_print ("%s: valid\n%s", us_config_get_path (config) ? us_config_get_path (config) : "config", summary);
+  return 0;
+}
+
+static int
+cmd_routing (UsConfig          *config,
+             const char * const *args,
+             guint               n_args)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonNode) reply = NULL;
+  gboolean on;
+
+  if (n_args != 2 || (!g_str_equal (args[1], "on") && !g_str_equal (args[1], "off")))
+    {
+      g_printerr ("Usage: understudy routing on|off\n");
+      return 2;
+    }
+  on = g_str_equal (args[1], "on");
+
+  reply = ask_running (config, "POST", "/understudy/routing", on ? "{\"routing\":true}" : "{\"routing\":false}",
+                       &error);
+  if (reply != NULL)
+    {
+      g_print ("Routing is %s in the running Understudy.\n", on ? "on" : "off");
+      return 0;
+    }
+
+  /* Nothing runs: the choice waits in the config for the next start. */
+  g_clear_error (&error);
+  us_config_set_routing (config, on);
+  if (!us_config_save (config, us_config_get_path (config), &error))
+    {
+      g_printerr ("understudy: %s\n", error->message);
+      return 1;
+    }
+  g_print ("Routing is %s (saved; Understudy is not running).\n", on ? "on" : "off");
+  return 0;
+}
+
+int
+us_cli_run (UsConfig           *config,
+            const char * const *args,
+            guint               n_args)
+{
+  const char *command = args[0];
+
+  if (g_str_equal (command, "status"))
+    return cmd_status (config, args, n_args);
+  if (g_str_equal (command, "check-config"))
+    return cmd_check_config (config);
+  if (g_str_equal (command, "routing"))
+    return cmd_routing (config, args, n_args);
+
+  g_printerr ("understudy: unknown command \"%s\" (see understudy --help)\n", command);
+  return 2;
+}
+
+/* ---- Following the routing switch -------------------------------------- */
+
+static void
+on_saved (GObject      *source,
+          GAsyncResult *result,
+          gpointer      data)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (!g_file_replace_contents_finish (G_FILE (source), result, NULL, &error))
+    g_warning ("Could not save the routing choice: %s", error->message);
+}
+
+static void
+on_routing_changed (UsProxy    *proxy,
+                    GParamSpec *pspec,
+                    gpointer    data)
+{
+  UsConfig *config = us_proxy_get_config (proxy);
+  g_autoptr(GFile) file = g_file_new_for_path (us_config_get_path (config));
+  g_autoptr(GBytes) bytes = us_config_to_bytes (config);
+
+  /* The toggle survives restarts; written without blocking the proxy. */
+  g_file_replace_contents_bytes_async (file, bytes, NULL, FALSE, G_FILE_CREATE_PRIVATE, NULL, on_saved, NULL);
+}
+
+void
+us_cli_follow_routing (UsProxy *proxy)
+{
+  g_signal_connect (proxy, "notify::routing", G_CALLBACK (on_routing_changed), NULL);
+}

@@ -1,0 +1,448 @@
+/* test-failover.c: the proxy against fake Anthropic providers, one case per
+ * failover rule, asserting what the client received and what the status API
+ * recorded. */
+#include <libsoup/soup.h>
+
+#include "us-fake-provider.h"
+#include "us-proxy.h"
+#include "test-util.h"
+
+typedef struct {
+  UsFakeProvider *primary;
+  UsFakeProvider *fallback;
+  UsProxy *proxy;
+  TestClient *client;
+} Fixture;
+
+static void
+fixture_set_up_with (Fixture    *f,
+                     const char *extra_failover)
+{
+  g_autofree char *json = NULL;
+  g_autoptr(UsConfig) config = NULL;
+  g_autoptr(GError) error = NULL;
+
+  f->primary = us_fake_provider_new (US_FAKE_FORMAT_ANTHROPIC);
+  f->fallback = us_fake_provider_new (US_FAKE_FORMAT_ANTHROPIC);
+  us_fake_provider_set_text (f->primary, "primary says hi");
+  us_fake_provider_set_text (f->fallback, "fallback says hi");
+  json = g_strdup_printf (
+    "{ \"version\": 1,"
+    "  \"listen\": { \"host\": \"127.0.0.1\", \"port\": 0, \"token\": \"" TEST_TOKEN "\", \"max_body_bytes\": 65536 },"
+    "  \"providers\": ["
+    "    { \"id\": \"primary\", \"kind\": \"anthropic\", \"base_url\": \"%s\", \"auth\": \"passthrough\" },"
+    "    { \"id\": \"fallback\", \"kind\": \"anthropic\", \"base_url\": \"%s\", \"auth\": \"key\", \"key_env\": \"US_TEST_FALLBACK_KEY\" } ],"
+    "  \"chains\": [ { \"id\": \"default\", \"match\": [\"*\"], \"models\": ["
+    "    { \"provider\": \"primary\", \"model\": \"*\" },"
+    "    { \"provider\": \"fallback\", \"model\": \"fallback-model\" } ] } ],"
+    "  \"failover\": { \"first_byte_timeout_s\": 0.5, \"idle_timeout_s\": 0.5, \"cooldown_s\": 30 %s } }",
+    us_fake_provider_get_base_url (f->primary), us_fake_provider_get_base_url (f->fallback),
+    extra_failover ? extra_failover : "");
+  g_setenv ("US_TEST_FALLBACK_KEY", TEST_FALLBACK_KEY, TRUE);
+
+  config = us_config_new_from_data (json, -1, &error);
+  g_assert_no_error (error);
+  f->proxy = us_proxy_new (config);
+  us_proxy_start (f->proxy, &error);
+  g_assert_no_error (error);
+  f->client = test_client_new (f->proxy);
+}
+
+static void
+fixture_set_up (Fixture       *f,
+                gconstpointer  data)
+{
+  fixture_set_up_with (f, NULL);
+}
+
+static void
+fixture_tear_down (Fixture       *f,
+                   gconstpointer  data)
+{
+  test_client_free (f->client);
+  g_clear_object (&f->proxy);
+  g_clear_object (&f->primary);
+  g_clear_object (&f->fallback);
+}
+
+/* The request's single entry in the status API (the newest). */
+static JsonObject *
+last_request (Fixture   *f,
+              JsonNode **holder)
+{
+  JsonArray *requests;
+
+  *holder = us_proxy_status_to_json (f->proxy);
+  requests = json_object_get_array_member (json_node_get_object (*holder), "requests");
+  g_assert_cmpuint (json_array_get_length (requests), >, 0);
+  return json_array_get_object_element (requests, 0);
+}
+
+/* Asserts the attempts as "provider:status:reason-prefix" strings. */
+static void
+assert_attempts (Fixture            *f,
+                 const char * const *expected)
+{
+  g_autoptr(JsonNode) holder = NULL;
+  JsonObject *request = last_request (f, &holder);
+  JsonArray *attempts = json_object_get_array_member (request, "attempts");
+
+  g_assert_cmpuint (json_array_get_length (attempts), ==, g_strv_length ((char **) expected));
+  for (guint i = 0; expected[i]; i++)
+    {
+      JsonObject *a = json_array_get_object_element (attempts, i);
+      const char *reason = json_object_get_string_member_with_default (a, "reason", NULL);
+      g_autofree char *got = g_strdup_printf ("%s:%" G_GINT64_FORMAT ":%s",
+                                              json_object_get_string_member (a, "provider"),
+                                              json_object_get_int_member (a, "status"),
+                                              reason ? reason : "served");
+
+      if (!g_str_has_prefix (got, expected[i]))
+        g_error ("attempt %u: expected \"%s…\", got \"%s\"", i, expected[i], got);
+    }
+}
+
+static void
+assert_served_by (Fixture    *f,
+                  TestReply  *reply,
+                  const char *served,
+                  const char *attempts)
+{
+  g_autoptr(JsonNode) holder = NULL;
+  JsonObject *request = last_request (f, &holder);
+
+  g_assert_cmpstr (soup_message_headers_get_one (reply->headers, "x-understudy-model"), ==, served);
+  g_assert_cmpstr (soup_message_headers_get_one (reply->headers, "x-understudy-attempts"), ==, attempts);
+  g_assert_cmpstr (strchr (served, '/') + 1, ==, json_object_get_string_member (request, "served_model"));
+}
+
+/* The proxy's stream must equal the fallback's own stream for the same
+ * request, byte for byte (ids aside, which the fake makes up per response). */
+static void
+assert_same_as_direct (UsFakeProvider *fake,
+                       TestReply      *reply,
+                       const char     *body)
+{
+  g_autoptr(TestReply) direct = test_post_direct (fake, "/v1/messages", body);
+  g_autofree char *a = test_normalize_ids (reply->body);
+  g_autofree char *b = test_normalize_ids (direct->body);
+
+  g_assert_cmpstr (a, ==, b);
+}
+
+#define STREAM_BODY "{\"model\":\"claude-test\",\"max_tokens\":64,\"stream\":true," \
+                    "\"messages\":[{\"role\":\"user\",\"content\":\"hello\"}]}"
+#define WHOLE_BODY "{\"model\":\"claude-test\",\"max_tokens\":64," \
+                   "\"messages\":[{\"role\":\"user\",\"content\":\"hello\"}]}"
+
+static void
+test_passthrough_stream (Fixture       *f,
+                         gconstpointer  data)
+{
+  const char * const headers[] = { "x-api-key", "sk-client-key", "anthropic-beta", "oauth-2025-04-20,x-future",
+                                   "anthropic-version", "2023-06-01", NULL };
+  g_autoptr(TestReply) reply = test_post (f->client, "/v1/messages?beta=true", STREAM_BODY, headers);
+  const UsFakeRequest *seen = us_fake_provider_get_last_request (f->primary);
+
+  g_assert_cmpuint (reply->status, ==, 200);
+  g_assert_nonnull (strstr (reply->body, "primary says hi"));
+  assert_served_by (f, reply, "primary/claude-test", "1");
+  assert_attempts (f, (const char * const[]) { "primary:200:served", NULL });
+  us_fake_provider_clear_requests (f->primary);
+  assert_same_as_direct (f->primary, reply, STREAM_BODY);
+
+  /* Pass-through: the client's auth, betas and query go along unchanged. */
+  g_assert_nonnull (seen);
+  g_assert_cmpstr (seen->path, ==, "/v1/messages?beta=true");
+  g_assert_cmpstr (us_fake_request_get_header (seen, "x-api-key"), ==, "sk-client-key");
+  g_assert_cmpstr (us_fake_request_get_header (seen, "anthropic-beta"), ==, "oauth-2025-04-20,x-future");
+  g_assert_cmpmem (g_bytes_get_data (seen->body, NULL), g_bytes_get_size (seen->body),
+                   STREAM_BODY, strlen (STREAM_BODY));
+}
+
+static void
+test_passthrough_whole (Fixture       *f,
+                        gconstpointer  data)
+{
+  g_autoptr(TestReply) reply = test_post (f->client, "/v1/messages", WHOLE_BODY, NULL);
+  g_autoptr(JsonNode) holder = NULL;
+  JsonObject *request;
+
+  g_assert_cmpuint (reply->status, ==, 200);
+  g_assert_nonnull (strstr (reply->body, "\"type\":\"message\""));
+  g_assert_nonnull (strstr (reply->body, "primary says hi"));
+  assert_served_by (f, reply, "primary/claude-test", "1");
+  request = last_request (f, &holder);
+  g_assert_cmpint (json_object_get_int_member (request, "output_tokens"), >, 0);
+  g_assert_cmpint (json_object_get_int_member (request, "input_tokens"), >, 0);
+}
+
+/* One primary misbehavior that must end with the fallback serving. */
+typedef struct {
+  const char *name;
+  const char *spec;           /* fake script step */
+  guint status;               /* recorded status of the failed attempt */
+  const char *reason;         /* prefix of its recorded reason */
+  gboolean stream;
+} FailoverCase;
+
+static const FailoverCase failover_cases[] = {
+  { "429", "429:1", 429, "HTTP 429 rate limited", TRUE },
+  { "529", "529", 529, "HTTP 529 overloaded", TRUE },
+  { "500", "500", 500, "HTTP 500 server error", TRUE },
+  { "503-whole", "503", 503, "HTTP 503 server error", FALSE },
+  { "401", "401", 401, "HTTP 401 key rejected", TRUE },
+  { "402", "402", 402, "HTTP 402 billing", TRUE },
+  { "403", "403", 403, "HTTP 403 key rejected", TRUE },
+  { "404", "404", 404, "HTTP 404 model not found", TRUE },
+  { "reset-before-first-byte", "reset", 0, "connection failed", TRUE },
+  { "first-byte-timeout", "silence", 0, "first-byte timeout", TRUE },
+  { "idle-before-content", "silence-headers", 200, "idle timeout", TRUE },
+  { "error-event-before-content", "error-before-content", 200, "stream error before content", TRUE },
+};
+
+static void
+test_failover_case (Fixture       *f,
+                    gconstpointer  data)
+{
+  const FailoverCase *c = data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(TestReply) reply = NULL;
+  g_autofree char *first = NULL;
+  const char *body = c->stream ? STREAM_BODY : WHOLE_BODY;
+  const UsFakeRequest *seen;
+
+  us_fake_provider_push_spec (f->primary, c->spec, &error);
+  g_assert_no_error (error);
+
+  reply = test_post (f->client, "/v1/messages", body, NULL);
+  g_assert_cmpuint (reply->status, ==, 200);
+  assert_served_by (f, reply, "fallback/fallback-model", "2");
+  first = g_strdup_printf ("primary:%u:%s", c->status, c->reason);
+  assert_attempts (f, (const char * const[]) { first, "fallback:200:served", NULL });
+
+  /* No trace of the primary in what the client got. */
+  g_assert_null (strstr (reply->body, "primary says hi"));
+  if (c->stream)
+    assert_same_as_direct (f->fallback, reply, STREAM_BODY);
+
+  /* The fallback got the same conversation, its own model name and key. */
+  seen = us_fake_provider_get_request (f->fallback, 0);
+  g_assert_cmpstr (us_fake_request_get_model (seen), ==, "fallback-model");
+  g_assert_cmpstr (us_fake_request_get_header (seen, "x-api-key"), ==, TEST_FALLBACK_KEY);
+}
+
+static void
+test_reset_after_content (Fixture       *f,
+                          gconstpointer  data)
+{
+  g_autoptr(TestReply) reply = NULL;
+  const char *error_event;
+
+  us_fake_provider_push_behavior (f->primary, US_FAKE_RESET_MID_STREAM);
+  reply = test_post (f->client, "/v1/messages", STREAM_BODY, NULL);
+
+  /* Committed to the primary: the client gets its content, then a proper
+   * Anthropic error event, and the fallback is never asked. */
+  g_assert_cmpuint (reply->status, ==, 200);
+  g_assert_cmpuint (us_fake_provider_get_n_requests (f->fallback), ==, 0);
+  g_assert_nonnull (strstr (reply->body, "event: content_block_delta"));
+  error_event = strstr (reply->body, "event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"api_error\"");
+  g_assert_nonnull (error_event);
+  g_assert_true (g_str_has_suffix (reply->body, "\n\n"));
+  assert_attempts (f, (const char * const[]) { "primary:200:served", NULL });
+}
+
+static void
+test_bad_request_first_model (Fixture       *f,
+                              gconstpointer  data)
+{
+  g_autoptr(TestReply) reply = NULL;
+  g_autoptr(TestReply) direct = NULL;
+
+  us_fake_provider_push_status (f->primary, 400, NULL);
+  reply = test_post (f->client, "/v1/messages", STREAM_BODY, NULL);
+
+  /* A bad request is bad everywhere: unchanged, and no fallback asked. */
+  us_fake_provider_push_status (f->primary, 400, NULL);
+  direct = test_post_direct (f->primary, "/v1/messages", STREAM_BODY);
+  g_assert_cmpuint (reply->status, ==, 400);
+  g_assert_cmpstr (reply->body, ==, direct->body);
+  g_assert_cmpuint (us_fake_provider_get_n_requests (f->fallback), ==, 0);
+  assert_attempts (f, (const char * const[]) { "primary:400:request rejected", NULL });
+}
+
+static void
+test_bad_request_later_model (Fixture       *f,
+                              gconstpointer  data)
+{
+  g_autoptr(TestReply) reply = NULL;
+  g_autoptr(TestReply) direct = NULL;
+
+  /* After an earlier failure a 400 means "this model can't take it"; with
+   * the chain exhausted the client gets the first model's error. */
+  us_fake_provider_push_status (f->primary, 500, NULL);
+  us_fake_provider_push_status (f->fallback, 400, NULL);
+  reply = test_post (f->client, "/v1/messages", STREAM_BODY, NULL);
+
+  us_fake_provider_push_status (f->primary, 500, NULL);
+  direct = test_post_direct (f->primary, "/v1/messages", STREAM_BODY);
+  g_assert_cmpuint (reply->status, ==, 500);
+  g_assert_cmpstr (reply->body, ==, direct->body);
+  assert_attempts (f, (const char * const[]) { "primary:500:HTTP 500", "fallback:400:HTTP 400", NULL });
+}
+
+static void
+test_all_fail (Fixture       *f,
+               gconstpointer  data)
+{
+  g_autoptr(TestReply) reply = NULL;
+
+  us_fake_provider_push_behavior (f->primary, US_FAKE_RESET_BEFORE_FIRST_BYTE);
+  us_fake_provider_push_behavior (f->fallback, US_FAKE_SILENCE_BEFORE_HEADERS);
+  reply = test_post (f->client, "/v1/messages", STREAM_BODY, NULL);
+
+  /* No HTTP error to hand on: Understudy's own, in Anthropic's envelope. */
+  g_assert_cmpuint (reply->status, ==, 502);
+  g_assert_true (g_str_has_prefix (reply->body, "{\"type\":\"error\",\"error\":{\"type\":\"api_error\""));
+  assert_attempts (f, (const char * const[]) { "primary:0:connection failed", "fallback:0:first-byte timeout", NULL });
+}
+
+static void
+test_connection_refused (Fixture       *f,
+                         gconstpointer  data)
+{
+  g_autoptr(TestReply) reply = NULL;
+
+  /* The primary's port closes: connection refused. */
+  g_clear_object (&f->primary);
+  reply = test_post (f->client, "/v1/messages", STREAM_BODY, NULL);
+  g_assert_cmpuint (reply->status, ==, 200);
+  assert_served_by (f, reply, "fallback/fallback-model", "2");
+  assert_attempts (f, (const char * const[]) { "primary:0:connection failed", "fallback:200:served", NULL });
+}
+
+static gboolean
+quit_loop (gpointer data)
+{
+  g_main_loop_quit (data);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+test_cooldown_and_recovery (Fixture       *f,
+                            gconstpointer  data)
+{
+  g_autoptr(TestReply) first = NULL;
+  g_autoptr(TestReply) second = NULL;
+  g_autoptr(TestReply) third = NULL;
+  g_autoptr(GMainLoop) loop = g_main_loop_new (NULL, FALSE);
+
+  us_fake_provider_push_status (f->primary, 429, "1");
+  first = test_post (f->client, "/v1/messages", STREAM_BODY, NULL);
+  assert_served_by (f, first, "fallback/fallback-model", "2");
+
+  /* Cooling down: skipped without a request. */
+  second = test_post (f->client, "/v1/messages", STREAM_BODY, NULL);
+  assert_served_by (f, second, "fallback/fallback-model", "1");
+  assert_attempts (f, (const char * const[]) { "primary:0:cooling down", "fallback:200:served", NULL });
+  g_assert_cmpuint (us_fake_provider_get_n_requests (f->primary), ==, 1);
+
+  g_timeout_add (1200, quit_loop, loop);
+  g_main_loop_run (loop);
+
+  third = test_post (f->client, "/v1/messages", STREAM_BODY, NULL);
+  assert_served_by (f, third, "primary/claude-test", "1");
+}
+
+static void
+test_routing_off (Fixture       *f,
+                  gconstpointer  data)
+{
+  g_autoptr(TestReply) reply = NULL;
+
+  us_proxy_set_routing (f->proxy, FALSE);
+  us_fake_provider_push_status (f->primary, 529, NULL);
+  reply = test_post (f->client, "/v1/messages", STREAM_BODY, NULL);
+
+  /* Straight to the primary, no failover. */
+  g_assert_cmpuint (reply->status, ==, 529);
+  g_assert_cmpuint (us_fake_provider_get_n_requests (f->fallback), ==, 0);
+}
+
+static void
+test_status_api (Fixture       *f,
+                 gconstpointer  data)
+{
+  g_autoptr(TestReply) served = NULL;
+  g_autoptr(TestReply) status = NULL;
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autoptr(GError) error = NULL;
+  JsonObject *root, *request, *health;
+  JsonArray *models;
+
+  us_fake_provider_push_status (f->primary, 429, "30");
+  served = test_post (f->client, "/v1/messages", STREAM_BODY, NULL);
+  status = test_get (f->client, "/understudy/status", NULL);
+  g_assert_cmpuint (status->status, ==, 200);
+  json_parser_load_from_data (parser, status->body, -1, &error);
+  g_assert_no_error (error);
+
+  root = json_node_get_object (json_parser_get_root (parser));
+  g_assert_true (json_object_get_boolean_member (root, "routing"));
+  models = json_object_get_array_member (json_array_get_object_element (json_object_get_array_member (root, "chains"), 0),
+                                         "models");
+  health = json_object_get_object_member (json_array_get_object_element (models, 0), "health");
+  g_assert_cmpstr (json_object_get_string_member (health, "state"), ==, "cooldown");
+  g_assert_nonnull (json_object_get_string_member (health, "cooldown_until"));
+
+  request = json_array_get_object_element (json_object_get_array_member (root, "requests"), 0);
+  g_assert_cmpstr (json_object_get_string_member (request, "client"), ==, "other");
+  g_assert_cmpstr (json_object_get_string_member (request, "requested_model"), ==, "claude-test");
+  g_assert_cmpstr (json_object_get_string_member (request, "served_model"), ==, "fallback-model");
+  g_assert_cmpstr (json_object_get_string_member (request, "state"), ==, "done");
+  g_assert_cmpint (json_object_get_int_member (request, "first_byte_ms"), >=, 0);
+  g_assert_cmpint (json_object_get_int_member (request, "total_ms"), >=, 0);
+  g_assert_cmpint (json_object_get_int_member (request, "output_tokens"), >, 0);
+}
+
+static void
+test_events_stream (Fixture       *f,
+                    gconstpointer  data)
+{
+  g_autoptr(TestStream) events = test_stream_open (f->client, "/understudy/events");
+  g_autoptr(TestReply) reply = NULL;
+
+  test_stream_wait_for (events, "event: status\n");
+  reply = test_post (f->client, "/v1/messages", STREAM_BODY, NULL);
+  test_stream_wait_for (events, "\"state\":\"done\"");
+  g_assert_nonnull (strstr (test_stream_get_text (events), "event: request\ndata: {\"id\":"));
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_test_init (&argc, &argv, NULL);
+
+#define ADD(path, fn) g_test_add (path, Fixture, NULL, fixture_set_up, fn, fixture_tear_down)
+  ADD ("/failover/passthrough-stream", test_passthrough_stream);
+  ADD ("/failover/passthrough-whole", test_passthrough_whole);
+  for (guint i = 0; i < G_N_ELEMENTS (failover_cases); i++)
+    {
+      g_autofree char *path = g_strdup_printf ("/failover/primary-%s", failover_cases[i].name);
+      g_test_add (path, Fixture, &failover_cases[i], fixture_set_up, test_failover_case, fixture_tear_down);
+    }
+  ADD ("/failover/reset-after-content", test_reset_after_content);
+  ADD ("/failover/bad-request-first-model", test_bad_request_first_model);
+  ADD ("/failover/bad-request-later-model", test_bad_request_later_model);
+  ADD ("/failover/all-fail", test_all_fail);
+  ADD ("/failover/connection-refused", test_connection_refused);
+  ADD ("/failover/cooldown-and-recovery", test_cooldown_and_recovery);
+  ADD ("/failover/routing-off", test_routing_off);
+  ADD ("/status/api", test_status_api);
+  ADD ("/status/events", test_events_stream);
+#undef ADD
+
+  return g_test_run ();
+}

@@ -1,0 +1,52 @@
+/* test-util.h: an HTTP client for the proxy under test, on the same main loop. */
+#pragma once
+
+#include <libsoup/soup.h>
+
+#include "us-fake-provider.h"
+#include "us-proxy.h"
+
+#define TEST_TOKEN "test-token-0123456789abcdefghijklmnopqrstuvwxyz"
+#define TEST_FALLBACK_KEY "sk-fallback-secret-key"
+
+typedef struct _TestClient TestClient;
+
+typedef struct {
+  guint status;
+  SoupMessageHeaders *headers;
+  char *body;               /* NUL-terminated */
+  gsize length;
+} TestReply;
+
+void        test_reply_free    (TestReply *reply);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (TestReply, test_reply_free)
+
+TestClient *test_client_new    (UsProxy            *proxy);
+void        test_client_free   (TestClient         *client);
+/* @path goes after /t/<token>; @headers is name, value, ..., NULL. */
+TestReply  *test_post          (TestClient         *client,
+                                const char         *path,
+                                const char         *body,
+                                const char * const *headers);
+TestReply  *test_get           (TestClient         *client,
+                                const char         *path,
+                                const char * const *headers);
+/* Any request to any URL, for the security cases. */
+TestReply  *test_send          (SoupMessage        *msg);
+TestReply  *test_post_direct   (UsFakeProvider     *fake,
+                                const char         *path,
+                                const char         *body);
+char       *test_proxy_url     (TestClient         *client,
+                                const char         *path);
+/* Replaces the ids a fake makes up per response (msg_…, toolu_…). */
+char       *test_normalize_ids (const char         *text);
+
+/* A long-lived response read as it arrives (the events stream). */
+typedef struct _TestStream TestStream;
+TestStream *test_stream_open     (TestClient *client,
+                                  const char *path);
+void        test_stream_wait_for (TestStream *stream,
+                                  const char *needle);
+const char *test_stream_get_text (TestStream *stream);
+void        test_stream_free     (TestStream *stream);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (TestStream, test_stream_free)

@@ -1,0 +1,133 @@
+/* test-observe.c: same format in and out: bytes pass unchanged while the
+ * stream is watched for the commit point, completion, errors and usage. */
+
+#include "tr-test-util.h"
+
+#include <string.h>
+
+/* Feeds @input one byte at a time and returns the offset after which
+ * has_content first became TRUE (or -1). */
+static gssize
+commit_offset (UsWireFormat fmt,
+               const char  *input,
+               GString     *out,
+               UsStreamTranslator **keep)
+{
+  UsStreamTranslator *tr = us_stream_translator_new (fmt, fmt, "client-model");
+  gssize commit = -1;
+  gsize len = strlen (input);
+
+  for (gsize i = 0; i < len; i++)
+    {
+      us_stream_translator_push (tr, input + i, 1, out);
+      if (commit < 0 && us_stream_translator_has_content (tr))
+        commit = (gssize) i + 1;
+    }
+  us_stream_translator_finish (tr, out);
+  *keep = tr;
+  return commit;
+}
+
+static void
+check_observe (UsWireFormat fmt,
+               const char  *file,
+               const char  *commit_marker,
+               gboolean     complete,
+               const UsUsage *usage)
+{
+  g_autofree char *input = tr_load (file, NULL);
+  g_autoptr(GString) out = g_string_new (NULL);
+  g_autoptr(UsStreamTranslator) tr = NULL;
+  gssize commit = commit_offset (fmt, input, out, &tr);
+  const char *marker = strstr (input, commit_marker);
+  const char *event_end;
+  const UsUsage *got;
+
+  /* Unchanged bytes, whatever the split. */
+  g_assert_cmpstr (out->str, ==, input);
+  g_free (tr_stream_all_splits (fmt, fmt, input));
+
+  /* The commit point is the end of the event holding the marker. */
+  g_assert_nonnull (marker);
+  event_end = strstr (marker, "\n\n");
+  g_assert_nonnull (event_end);
+  g_assert_cmpint (commit, ==, (event_end - input) + 2);
+
+  g_assert_cmpint (us_stream_translator_is_complete (tr), ==, complete);
+  got = us_stream_translator_get_usage (tr);
+  g_assert_cmpint (got->input_tokens, ==, usage->input_tokens);
+  g_assert_cmpint (got->output_tokens, ==, usage->output_tokens);
+  g_assert_cmpint (got->cache_read_tokens, ==, usage->cache_read_tokens);
+  g_assert_cmpint (got->cache_write_tokens, ==, usage->cache_write_tokens);
+}
+
+static void
+test_anthropic_text (void)
+{
+  UsUsage usage = { 25, 12, 100, 3 };
+
+  check_observe (US_WIRE_ANTHROPIC, "anthropic-text.sse", "content_block_start",
+                 TRUE, &usage);
+}
+
+static void
+test_anthropic_error (void)
+{
+  g_autofree char *input = tr_load ("anthropic-error.sse", NULL);
+  g_autoptr(UsStreamTranslator) tr = NULL;
+  g_autofree char *out = tr_stream_split (US_WIRE_ANTHROPIC, US_WIRE_ANTHROPIC,
+                                          input, strlen (input), 7, &tr);
+  const char *type = NULL, *message = NULL;
+
+  g_assert_cmpstr (out, ==, input);
+  g_assert_true (us_stream_translator_has_content (tr));
+  g_assert_false (us_stream_translator_is_complete (tr));
+  g_assert_true (us_stream_translator_get_error (tr, &type, &message));
+  g_assert_cmpstr (type, ==, "overloaded_error");
+  g_assert_cmpstr (message, ==, "Overloaded");
+}
+
+static void
+test_anthropic_no_content (void)
+{
+  const char *input =
+    "event: message_start\n"
+    "data: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_1\",\"usage\":{\"input_tokens\":5}}}\n\n"
+    "event: ping\ndata: {\"type\":\"ping\"}\n\n";
+  g_autoptr(UsStreamTranslator) tr = NULL;
+  g_autofree char *out = tr_stream_split (US_WIRE_ANTHROPIC, US_WIRE_ANTHROPIC,
+                                          input, strlen (input), 3, &tr);
+  const char *type = NULL;
+
+  g_assert_false (us_stream_translator_has_content (tr));
+  g_assert_false (us_stream_translator_is_complete (tr));
+  g_assert_false (us_stream_translator_get_error (tr, &type, NULL));
+  g_assert_cmpint (us_stream_translator_get_usage (tr)->input_tokens, ==, 5);
+}
+
+static void
+test_anthropic_fail (void)
+{
+  g_autofree char *input = tr_load ("anthropic-error.sse", NULL);
+  g_autoptr(UsStreamTranslator) tr = us_stream_translator_new (US_WIRE_ANTHROPIC, US_WIRE_ANTHROPIC, "m");
+  g_autoptr(GString) out = g_string_new (NULL);
+  const char *cut = strstr (input, "event: error");
+
+  us_stream_translator_push (tr, input, (gsize) (cut - input), out);
+  g_string_truncate (out, 0);
+  us_stream_translator_fail (tr, "api_error", "Upstream \"reset\"", out);
+  g_assert_cmpstr (out->str, ==,
+                   "event: error\n"
+                   "data: {\"type\":\"error\",\"error\":{\"type\":\"api_error\",\"message\":\"Upstream \\\"reset\\\"\"}}\n\n");
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/observe/anthropic/text", test_anthropic_text);
+  g_test_add_func ("/observe/anthropic/error", test_anthropic_error);
+  g_test_add_func ("/observe/anthropic/no-content", test_anthropic_no_content);
+  g_test_add_func ("/observe/anthropic/fail", test_anthropic_fail);
+  return g_test_run ();
+}
