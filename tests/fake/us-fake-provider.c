@@ -1,0 +1,2115 @@
+/* us-fake-provider.c: fake model providers for the test suite.
+ *
+ * One SoupServer per fake. Every response is described up front as headers
+ * plus a list of byte pieces and an ending (complete, abort, hang), then
+ * played out by timers so streams reach the client in several real writes.
+ * Encoders for the three wire formats all work from one format-neutral
+ * Reply, so the misbehaviors (cut a stream short, error before content)
+ * are implemented once, on top of the encoded events.
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#include "us-fake-provider.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#define DEFAULT_TEXT "Hello from the fake provider \xe2\x80\x94 all good."
+#define DEFAULT_MODEL "fake-model"
+/* After the last byte before a reset has been written, give the peer this
+ * long to read it: an RST can make the peer's kernel drop unread data. */
+#define ABORT_GRACE_MS 30
+#define ABORT_POLL_MS 5
+#define LOG_TEXT_MAX 200
+
+static const char BASE62[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+static const char HEX[] = "0123456789abcdef";
+
+struct _UsFakeProvider
+{
+  GObject          parent_instance;
+
+  UsFakeFormat     format;
+  SoupServer      *server;
+  GMainContext    *context;
+  guint            port;
+  char            *base_url;
+  GRand           *rand;
+
+  GQueue           script;     /* UsFakeStep*, deep copies */
+  UsFakeStep      *default_step;
+  char            *text;
+  char            *tool_task_path;
+  char            *required_key;
+  GStrv            models;
+  UsFakeChunking   chunking;
+  guint            chunk_delay_ms;
+  UsFakeResetStyle reset_style;
+
+  GPtrArray       *requests;   /* UsFakeRequest* */
+  GPtrArray       *exchanges;  /* Exchange*, responses still in flight */
+  GOutputStream   *log;
+};
+
+G_DEFINE_FINAL_TYPE (UsFakeProvider, us_fake_provider, G_TYPE_OBJECT)
+
+enum {
+  SIGNAL_REQUEST_RECEIVED,
+  N_SIGNALS
+};
+static guint signals[N_SIGNALS];
+
+/* ------------------------------------------------------------------------ */
+/* Small helpers                                                            */
+
+static char *
+random_string (UsFakeProvider *self,
+               const char     *prefix,
+               const char     *alphabet,
+               guint           len)
+{
+  GString *s = g_string_new (prefix);
+  gsize n = strlen (alphabet);
+
+  for (guint i = 0; i < len; i++)
+    g_string_append_c (s, alphabet[g_rand_int_range (self->rand, 0, (gint32) n)]);
+  return g_string_free (s, FALSE);
+}
+
+static gint64
+now_s (void)
+{
+  return g_get_real_time () / G_USEC_PER_SEC;
+}
+
+static void
+set_string_or_null (JsonObject *o,
+                    const char *name,
+                    const char *value)
+{
+  if (value != NULL)
+    json_object_set_string_member (o, name, value);
+  else
+    json_object_set_null_member (o, name);
+}
+
+static char *
+object_to_string (JsonObject *o)
+{
+  g_autoptr(JsonNode) node = json_node_init_object (json_node_alloc (), o);
+
+  return json_to_string (node, FALSE);
+}
+
+static JsonObject *
+get_object (JsonObject *o,
+            const char *name)
+{
+  JsonNode *n = o != NULL ? json_object_get_member (o, name) : NULL;
+
+  return n != NULL && JSON_NODE_HOLDS_OBJECT (n) ? json_node_get_object (n) : NULL;
+}
+
+static JsonArray *
+get_array (JsonObject *o,
+           const char *name)
+{
+  JsonNode *n = o != NULL ? json_object_get_member (o, name) : NULL;
+
+  return n != NULL && JSON_NODE_HOLDS_ARRAY (n) ? json_node_get_array (n) : NULL;
+}
+
+static const char *
+get_string (JsonObject *o,
+            const char *name)
+{
+  JsonNode *n = o != NULL ? json_object_get_member (o, name) : NULL;
+
+  return n != NULL && JSON_NODE_HOLDS_VALUE (n) && json_node_get_value_type (n) == G_TYPE_STRING
+         ? json_node_get_string (n) : NULL;
+}
+
+static gboolean
+get_bool (JsonObject *o,
+          const char *name)
+{
+  JsonNode *n = o != NULL ? json_object_get_member (o, name) : NULL;
+
+  return n != NULL && JSON_NODE_HOLDS_VALUE (n) && json_node_get_value_type (n) == G_TYPE_BOOLEAN
+         && json_node_get_boolean (n);
+}
+
+static JsonObject *
+array_get_object (JsonArray *a,
+                  guint      i)
+{
+  JsonNode *n = json_array_get_element (a, i);
+
+  return JSON_NODE_HOLDS_OBJECT (n) ? json_node_get_object (n) : NULL;
+}
+
+/* Text of a content value as all three formats write it: a string, or an
+ * array of parts carrying "text" (text, input_text, output_text). */
+static char *
+content_text (JsonNode *content)
+{
+  GString *s;
+  JsonArray *parts;
+
+  if (content == NULL)
+    return NULL;
+  if (JSON_NODE_HOLDS_VALUE (content) && json_node_get_value_type (content) == G_TYPE_STRING)
+    return g_strdup (json_node_get_string (content));
+  if (!JSON_NODE_HOLDS_ARRAY (content))
+    return NULL;
+
+  s = g_string_new (NULL);
+  parts = json_node_get_array (content);
+  for (guint i = 0; i < json_array_get_length (parts); i++)
+    {
+      const char *t = get_string (array_get_object (parts, i), "text");
+
+      if (t != NULL)
+        g_string_append (s, t);
+    }
+  return g_string_free (s, FALSE);
+}
+
+/* Cuts @s into pieces of a few bytes each, never inside a UTF-8 character,
+ * sizes cycling so that deltas differ in length like real ones do. */
+static GPtrArray *
+split_utf8 (const char *s,
+            gsize       target)
+{
+  static const guint factors[] = { 1, 2, 1, 3 };
+  GPtrArray *pieces = g_ptr_array_new_with_free_func (g_free);
+  const char *p = s;
+  guint k = 0;
+
+  while (*p != '\0')
+    {
+      gsize want = target * factors[k++ % G_N_ELEMENTS (factors)];
+      const char *q = p;
+
+      while (*q != '\0' && (gsize) (q - p) < want)
+        q = g_utf8_next_char (q);
+      g_ptr_array_add (pieces, g_strndup (p, q - p));
+      p = q;
+    }
+  return pieces;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Steps and requests                                                       */
+
+static UsFakeStep *
+step_copy (const UsFakeStep *step)
+{
+  UsFakeStep *copy = g_new0 (UsFakeStep, 1);
+
+  *copy = *step;
+  copy->retry_after = g_strdup (step->retry_after);
+  copy->error_type = g_strdup (step->error_type);
+  copy->error_message = g_strdup (step->error_message);
+  copy->error_code = g_strdup (step->error_code);
+  copy->text = g_strdup (step->text);
+  copy->tool_name = g_strdup (step->tool_name);
+  copy->tool_args = g_strdup (step->tool_args);
+  copy->tool_name2 = g_strdup (step->tool_name2);
+  copy->tool_args2 = g_strdup (step->tool_args2);
+  copy->headers = (const char * const *) g_strdupv ((char **) step->headers);
+  return copy;
+}
+
+static void
+step_free (gpointer data)
+{
+  UsFakeStep *step = data;
+
+  if (step == NULL)
+    return;
+  g_free ((char *) step->retry_after);
+  g_free ((char *) step->error_type);
+  g_free ((char *) step->error_message);
+  g_free ((char *) step->error_code);
+  g_free ((char *) step->text);
+  g_free ((char *) step->tool_name);
+  g_free ((char *) step->tool_args);
+  g_free ((char *) step->tool_name2);
+  g_free ((char *) step->tool_args2);
+  g_strfreev ((char **) step->headers);
+  g_free (step);
+}
+
+static void
+request_free (gpointer data)
+{
+  UsFakeRequest *request = data;
+
+  g_free (request->method);
+  g_free (request->path);
+  g_clear_pointer (&request->headers, soup_message_headers_unref);
+  g_clear_pointer (&request->body, g_bytes_unref);
+  g_clear_pointer (&request->json, json_node_unref);
+  g_free (request);
+}
+
+static void
+copy_header (const char *name,
+             const char *value,
+             gpointer    user_data)
+{
+  soup_message_headers_append (user_data, name, value);
+}
+
+static UsFakeRequest *
+request_new (SoupServerMessage *msg)
+{
+  UsFakeRequest *request = g_new0 (UsFakeRequest, 1);
+  GUri *uri = soup_server_message_get_uri (msg);
+  const char *query = g_uri_get_query (uri);
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  gsize len;
+  const char *data;
+
+  request->method = g_strdup (soup_server_message_get_method (msg));
+  request->path = query != NULL ? g_strconcat (g_uri_get_path (uri), "?", query, NULL)
+                                : g_strdup (g_uri_get_path (uri));
+  request->headers = soup_message_headers_new (SOUP_MESSAGE_HEADERS_REQUEST);
+  soup_message_headers_foreach (soup_server_message_get_request_headers (msg),
+                                copy_header, request->headers);
+  request->body = soup_message_body_flatten (soup_server_message_get_request_body (msg));
+  data = g_bytes_get_data (request->body, &len);
+  if (len > 0 && json_parser_load_from_data (parser, data, (gssize) len, NULL)
+      && json_parser_get_root (parser) != NULL)
+    request->json = json_node_copy (json_parser_get_root (parser));
+  return request;
+}
+
+static JsonObject *
+request_body (const UsFakeRequest *request)
+{
+  return request->json != NULL && JSON_NODE_HOLDS_OBJECT (request->json)
+         ? json_node_get_object (request->json) : NULL;
+}
+
+const char *
+us_fake_request_get_header (const UsFakeRequest *request,
+                            const char          *name)
+{
+  g_return_val_if_fail (request != NULL, NULL);
+  return soup_message_headers_get_list (request->headers, name);
+}
+
+const char *
+us_fake_request_get_model (const UsFakeRequest *request)
+{
+  g_return_val_if_fail (request != NULL, NULL);
+  return get_string (request_body (request), "model");
+}
+
+gboolean
+us_fake_request_get_stream (const UsFakeRequest *request)
+{
+  g_return_val_if_fail (request != NULL, FALSE);
+  return get_bool (request_body (request), "stream");
+}
+
+/* ------------------------------------------------------------------------ */
+/* Names                                                                    */
+
+static const struct {
+  UsFakeBehavior behavior;
+  const char    *name;
+} behavior_names[] = {
+  { US_FAKE_OK, "ok" },
+  { US_FAKE_OK_TOOL_CALL, "tool" },
+  { US_FAKE_OK_TWO_TOOL_CALLS, "tools2" },
+  { US_FAKE_STATUS, "status" },
+  { US_FAKE_RESET_BEFORE_FIRST_BYTE, "reset" },
+  { US_FAKE_RESET_MID_STREAM, "reset-mid" },
+  { US_FAKE_SILENCE_BEFORE_HEADERS, "silence" },
+  { US_FAKE_SILENCE_AFTER_HEADERS, "silence-headers" },
+  { US_FAKE_STREAM_ERROR_BEFORE_CONTENT, "error-before-content" },
+  { US_FAKE_TOOL_TASK, "tool-task" },
+};
+
+const char *
+us_fake_behavior_to_string (UsFakeBehavior behavior)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (behavior_names); i++)
+    if (behavior_names[i].behavior == behavior)
+      return behavior_names[i].name;
+  return "unknown";
+}
+
+static const char * const format_names[] = { "anthropic", "openai-chat", "openai-responses" };
+
+const char *
+us_fake_format_to_string (UsFakeFormat format)
+{
+  g_return_val_if_fail (format <= US_FAKE_FORMAT_OPENAI_RESPONSES, NULL);
+  return format_names[format];
+}
+
+gboolean
+us_fake_format_from_string (const char   *name,
+                            UsFakeFormat *out_format)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (format_names); i++)
+    if (g_strcmp0 (name, format_names[i]) == 0)
+      {
+        *out_format = (UsFakeFormat) i;
+        return TRUE;
+      }
+  return FALSE;
+}
+
+/* One step from its command-line name: a behavior name, or an HTTP status
+ * "NNN" / "NNN:RETRY_AFTER". */
+static gboolean
+step_parse (const char  *spec,
+            UsFakeStep  *out,
+            char       **out_retry_after,
+            GError     **error)
+{
+  g_autofree char *name = g_strstrip (g_strdup (spec));
+  char *colon = strchr (name, ':');
+  guint64 status;
+
+  memset (out, 0, sizeof *out);
+  *out_retry_after = NULL;
+
+  if (g_ascii_isdigit (name[0]))
+    {
+      if (colon != NULL)
+        *colon = '\0';
+      if (!g_ascii_string_to_unsigned (name, 10, 100, 599, &status, NULL))
+        {
+          g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                       "Bad HTTP status in step \"%s\"", spec);
+          return FALSE;
+        }
+      out->behavior = US_FAKE_STATUS;
+      out->status = (guint) status;
+      if (colon != NULL)
+        *out_retry_after = g_strdup (colon + 1);
+      return TRUE;
+    }
+
+  for (guint i = 0; i < G_N_ELEMENTS (behavior_names); i++)
+    if (behavior_names[i].behavior != US_FAKE_STATUS
+        && g_strcmp0 (name, behavior_names[i].name) == 0)
+      {
+        out->behavior = behavior_names[i].behavior;
+        return TRUE;
+      }
+
+  g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+               "Unknown step \"%s\" (expected ok, tool, tools2, NNN, NNN:RETRY_AFTER, reset, "
+               "reset-mid, silence, silence-headers, error-before-content or tool-task)", spec);
+  return FALSE;
+}
+
+/* ------------------------------------------------------------------------ */
+/* The format-neutral reply every encoder takes                             */
+
+typedef struct {
+  char *id;      /* toolu_…, call_… */
+  char *item_id; /* Responses: fc_… */
+  char *name;
+  char *args;    /* JSON object text, validated */
+} ToolCall;
+
+typedef struct {
+  JsonObject *request;   /* the request body, borrowed */
+  const char *model;
+  char       *id;        /* msg_…, chatcmpl-…, resp_… */
+  char       *item_id;   /* Responses message item: msg_… */
+  char       *fingerprint;
+  gint64      created;
+  char       *text;      /* NULL: tool calls only */
+  ToolCall    calls[2];
+  guint       n_calls;
+  gint64      input_tokens;
+  gint64      output_tokens;
+} Reply;
+
+typedef struct {
+  guint       status;
+  const char *type;
+  const char *message;
+  const char *code;
+} ErrorInfo;
+
+static void
+reply_clear (Reply *r)
+{
+  g_free (r->id);
+  g_free (r->item_id);
+  g_free (r->fingerprint);
+  g_free (r->text);
+  for (guint i = 0; i < r->n_calls; i++)
+    {
+      g_free (r->calls[i].id);
+      g_free (r->calls[i].item_id);
+      g_free (r->calls[i].name);
+      g_free (r->calls[i].args);
+    }
+}
+
+static char *
+valid_args (const char *args)
+{
+  g_autoptr(JsonParser) parser = json_parser_new ();
+
+  if (args != NULL && json_parser_load_from_data (parser, args, -1, NULL)
+      && JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
+    return g_strdup (args);
+  if (args != NULL)
+    g_warning ("Fake provider: tool arguments are not a JSON object: %s", args);
+  return g_strdup ("{}");
+}
+
+static void
+reply_add_call (UsFakeProvider *self,
+                Reply          *r,
+                const char     *name,
+                char           *args /* owned */)
+{
+  ToolCall *call = &r->calls[r->n_calls++];
+
+  call->name = g_strdup (name);
+  call->args = valid_args (args);
+  g_free (args);
+  switch (self->format)
+    {
+    case US_FAKE_FORMAT_ANTHROPIC:
+      call->id = random_string (self, "toolu_01", BASE62, 22);
+      break;
+    case US_FAKE_FORMAT_OPENAI_CHAT:
+      call->id = random_string (self, "call_", BASE62, 24);
+      break;
+    case US_FAKE_FORMAT_OPENAI_RESPONSES:
+      call->id = random_string (self, "call_", BASE62, 24);
+      call->item_id = random_string (self, "fc_", HEX, 50);
+      break;
+    default:
+      g_assert_not_reached ();
+    }
+}
+
+/* The newest tool result in the user side of the conversation (everything
+ * after the last assistant turn), or NULL when the client has not run a
+ * tool since the model last spoke. */
+static char *
+find_tool_result (UsFakeFormat format,
+                  JsonObject  *body)
+{
+  JsonArray *items = get_array (body, format == US_FAKE_FORMAT_OPENAI_RESPONSES ? "input" : "messages");
+
+  for (guint i = items != NULL ? json_array_get_length (items) : 0; i > 0; i--)
+    {
+      JsonObject *item = array_get_object (items, i - 1);
+      const char *role = get_string (item, "role");
+      const char *type = get_string (item, "type");
+      JsonArray *blocks;
+
+      if (item == NULL)
+        continue;
+      switch (format)
+        {
+        case US_FAKE_FORMAT_ANTHROPIC:
+          if (g_strcmp0 (role, "user") != 0)
+            return NULL;
+          blocks = get_array (item, "content");
+          for (guint j = blocks != NULL ? json_array_get_length (blocks) : 0; j > 0; j--)
+            {
+              JsonObject *block = array_get_object (blocks, j - 1);
+
+              if (g_strcmp0 (get_string (block, "type"), "tool_result") == 0)
+                return content_text (json_object_get_member (block, "content"));
+            }
+          break;
+        case US_FAKE_FORMAT_OPENAI_CHAT:
+          if (g_strcmp0 (role, "tool") == 0)
+            return content_text (json_object_get_member (item, "content"));
+          if (g_strcmp0 (role, "assistant") == 0)
+            return NULL;
+          break;
+        case US_FAKE_FORMAT_OPENAI_RESPONSES:
+          if (g_strcmp0 (type, "function_call_output") == 0
+              || g_strcmp0 (type, "custom_tool_call_output") == 0)
+            return content_text (json_object_get_member (item, "output"));
+          if (role == NULL || g_strcmp0 (role, "assistant") == 0)
+            return NULL;
+          break;
+        default:
+          g_assert_not_reached ();
+        }
+    }
+  return NULL;
+}
+
+static char *
+shell_cat (const char *path)
+{
+  for (const char *p = path; *p != '\0'; p++)
+    if (!g_ascii_isalnum (*p) && strchr ("/._-+,:@%", *p) == NULL)
+      {
+        g_autofree char *quoted = g_shell_quote (path);
+
+        return g_strconcat ("cat ", quoted, NULL);
+      }
+  return g_strconcat ("cat ", path, NULL);
+}
+
+static char *
+args_with (const char *key,
+           JsonNode   *value /* owned */)
+{
+  g_autoptr(JsonObject) o = json_object_new ();
+
+  json_object_set_member (o, key, value);
+  return object_to_string (o);
+}
+
+static JsonNode *
+string_node (const char *s)
+{
+  return json_node_init_string (json_node_alloc (), s);
+}
+
+/* Picks the file-reading tool the request offers, whatever its format:
+ * a read tool ({file_path} / {filePath} / {path}), else Codex's
+ * exec_command {cmd} or shell {command: argv}, else a bash {command}. */
+static gboolean
+pick_read_tool (JsonObject  *body,
+                const char  *path,
+                char       **out_name,
+                char       **out_args)
+{
+  static const char * const read_names[] = { "read", "read_file", "readfile", "view", "open_file" };
+  static const char * const path_keys[] = { "file_path", "filePath", "path", "file" };
+  JsonArray *tools = get_array (body, "tools");
+  guint n = tools != NULL ? json_array_get_length (tools) : 0;
+
+  for (guint pass = 0; pass < 4; pass++)
+    for (guint i = 0; i < n; i++)
+      {
+        JsonObject *tool = array_get_object (tools, i);
+        JsonObject *fn = get_object (tool, "function") != NULL ? get_object (tool, "function") : tool;
+        JsonObject *schema = get_object (fn, "parameters") != NULL ? get_object (fn, "parameters")
+                                                                  : get_object (fn, "input_schema");
+        JsonObject *props = get_object (schema, "properties");
+        const char *name = get_string (fn, "name");
+        g_autofree char *lower = name != NULL ? g_ascii_strdown (name, -1) : NULL;
+
+        if (lower == NULL)
+          continue;
+        if (pass == 0 && g_strv_contains (read_names, lower))
+          {
+            const char *key = "file_path";
+
+            for (guint k = 0; k < G_N_ELEMENTS (path_keys); k++)
+              if (props != NULL && json_object_has_member (props, path_keys[k]))
+                {
+                  key = path_keys[k];
+                  break;
+                }
+            *out_args = args_with (key, string_node (path));
+          }
+        else if (pass == 1 && g_str_equal (lower, "exec_command"))
+          {
+            g_autofree char *cmd = shell_cat (path);
+
+            *out_args = args_with ("cmd", string_node (cmd));
+          }
+        else if (pass == 2 && g_str_equal (lower, "shell"))
+          {
+            g_autoptr(JsonArray) argv = json_array_new ();
+            g_autofree char *cmd = shell_cat (path);
+            JsonNode *node;
+
+            json_array_add_string_element (argv, "bash");
+            json_array_add_string_element (argv, "-lc");
+            json_array_add_string_element (argv, cmd);
+            node = json_node_init_array (json_node_alloc (), argv);
+            *out_args = args_with ("command", node);
+          }
+        else if (pass == 3 && g_str_equal (lower, "bash"))
+          {
+            g_autofree char *cmd = shell_cat (path);
+
+            *out_args = args_with ("command", string_node (cmd));
+          }
+        else
+          continue;
+        *out_name = g_strdup (name);
+        return TRUE;
+      }
+  return FALSE;
+}
+
+static void
+reply_init (UsFakeProvider   *self,
+            Reply            *r,
+            const UsFakeStep *step,
+            JsonObject       *body,
+            gsize             body_len)
+{
+  const char *text = step->text != NULL ? step->text : self->text;
+  gsize out_len = 0;
+
+  memset (r, 0, sizeof *r);
+  r->request = body;
+  r->model = get_string (body, "model") != NULL ? get_string (body, "model") : DEFAULT_MODEL;
+  r->created = now_s ();
+  switch (self->format)
+    {
+    case US_FAKE_FORMAT_ANTHROPIC:
+      r->id = random_string (self, "msg_01", BASE62, 22);
+      break;
+    case US_FAKE_FORMAT_OPENAI_CHAT:
+      r->id = random_string (self, "chatcmpl-", BASE62, 29);
+      r->fingerprint = random_string (self, "fp_", HEX, 10);
+      break;
+    case US_FAKE_FORMAT_OPENAI_RESPONSES:
+      r->id = random_string (self, "resp_", HEX, 50);
+      r->item_id = random_string (self, "msg_", HEX, 50);
+      break;
+    default:
+      g_assert_not_reached ();
+    }
+
+  switch (step->behavior)
+    {
+    case US_FAKE_OK_TOOL_CALL:
+    case US_FAKE_OK_TWO_TOOL_CALLS:
+      /* A tool step's own text becomes a preamble before the calls. */
+      r->text = g_strdup (step->text);
+      reply_add_call (self, r, step->tool_name != NULL ? step->tool_name : "get_weather",
+                      g_strdup (step->tool_args != NULL ? step->tool_args
+                                                        : "{\"location\":\"Paris\",\"unit\":\"celsius\"}"));
+      if (step->behavior == US_FAKE_OK_TWO_TOOL_CALLS)
+        reply_add_call (self, r, step->tool_name2 != NULL ? step->tool_name2 : "get_time",
+                        g_strdup (step->tool_args2 != NULL ? step->tool_args2
+                                                           : "{\"timezone\":\"Europe/Paris\"}"));
+      break;
+
+    case US_FAKE_TOOL_TASK:
+      {
+        g_autofree char *result = find_tool_result (self->format, body);
+        const char *path = self->tool_task_path != NULL ? self->tool_task_path : "/tmp/understudy-task.txt";
+        char *name = NULL;
+        char *args = NULL;
+
+        if (result != NULL)
+          {
+            r->text = g_strconcat ("The file says: ", g_strstrip (result), NULL);
+          }
+        else if (step->tool_name != NULL)
+          {
+            /* tool_args is literal JSON, or the name of the path argument. */
+            if (step->tool_args != NULL && step->tool_args[0] == '{')
+              args = g_strdup (step->tool_args);
+            else
+              args = args_with (step->tool_args != NULL ? step->tool_args : "file_path", string_node (path));
+            reply_add_call (self, r, step->tool_name, args);
+          }
+        else if (pick_read_tool (body, path, &name, &args))
+          {
+            reply_add_call (self, r, name, args);
+            g_free (name);
+          }
+        else
+          {
+            /* No tools on offer (e.g. a title request): just talk. */
+            r->text = g_strdup (text);
+          }
+      }
+      break;
+
+    case US_FAKE_OK:
+    case US_FAKE_STATUS:
+    case US_FAKE_RESET_BEFORE_FIRST_BYTE:
+    case US_FAKE_RESET_MID_STREAM:
+    case US_FAKE_SILENCE_BEFORE_HEADERS:
+    case US_FAKE_SILENCE_AFTER_HEADERS:
+    case US_FAKE_STREAM_ERROR_BEFORE_CONTENT:
+    default:
+      r->text = g_strdup (text);
+      break;
+    }
+
+  /* Plausible, deterministic token counts: about four bytes a token. */
+  if (r->text != NULL)
+    out_len += strlen (r->text);
+  for (guint i = 0; i < r->n_calls; i++)
+    out_len += strlen (r->calls[i].name) + strlen (r->calls[i].args) + 20;
+  r->input_tokens = MAX (1, (gint64) body_len / 4);
+  r->output_tokens = MAX (1, (gint64) out_len / 4);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Server-sent events                                                       */
+
+typedef struct {
+  UsFakeFormat format;
+  GString     *buf;         /* the whole stream */
+  GArray      *ends;        /* gsize: where each event ends in buf */
+  guint        n_prelude;   /* events before the first content block starts */
+  guint        n_first_delta; /* index of the first content delta */
+  gboolean     has_block, has_delta;
+} Sse;
+
+static void
+sse_init (Sse          *sse,
+          UsFakeFormat  format)
+{
+  memset (sse, 0, sizeof *sse);
+  sse->format = format;
+  sse->buf = g_string_new (NULL);
+  sse->ends = g_array_new (FALSE, FALSE, sizeof (gsize));
+}
+
+static void
+sse_clear (Sse *sse)
+{
+  g_string_free (sse->buf, TRUE);
+  g_array_unref (sse->ends);
+}
+
+/* A new event object. Anthropic and Responses events carry their name as
+ * "type" (first, as the providers write it); Responses numbers them. */
+static JsonObject *
+sse_event_new (Sse        *sse,
+               const char *type)
+{
+  JsonObject *o = json_object_new ();
+
+  json_object_set_string_member (o, "type", type);
+  if (sse->format == US_FAKE_FORMAT_OPENAI_RESPONSES)
+    json_object_set_int_member (o, "sequence_number", sse->ends->len);
+  return o;
+}
+
+static void
+sse_add_raw (Sse        *sse,
+             const char *event,
+             const char *data)
+{
+  gsize end;
+
+  if (event != NULL)
+    g_string_append_printf (sse->buf, "event: %s\n", event);
+  g_string_append_printf (sse->buf, "data: %s\n\n", data);
+  end = sse->buf->len;
+  g_array_append_val (sse->ends, end);
+}
+
+/* Appends @o (consumed) as one event: named after its "type" except in
+ * Chat Completions, whose chunks are bare data lines. */
+static void
+sse_emit (Sse        *sse,
+          JsonObject *o)
+{
+  g_autofree char *data = object_to_string (o);
+
+  sse_add_raw (sse, sse->format == US_FAKE_FORMAT_OPENAI_CHAT ? NULL : get_string (o, "type"), data);
+  json_object_unref (o);
+}
+
+/* Encoders call these just before the first event that starts a content
+ * block and the first that carries content, so misbehaviors know where the
+ * stream's commit point is. */
+static void
+sse_mark_block (Sse *sse)
+{
+  if (!sse->has_block)
+    sse->n_prelude = sse->ends->len;
+  sse->has_block = TRUE;
+}
+
+static void
+sse_mark_delta (Sse *sse)
+{
+  sse_mark_block (sse);
+  if (!sse->has_delta)
+    sse->n_first_delta = sse->ends->len;
+  sse->has_delta = TRUE;
+}
+
+static void
+sse_truncate (Sse   *sse,
+              guint  n_events)
+{
+  g_string_truncate (sse->buf, n_events > 0 ? g_array_index (sse->ends, gsize, n_events - 1) : 0);
+  g_array_set_size (sse->ends, n_events);
+}
+
+static void
+add_cut (GArray *cuts,
+         gsize   pos,
+         gsize   end)
+{
+  gsize last = cuts->len > 0 ? g_array_index (cuts, gsize, cuts->len - 1) : 0;
+
+  if (pos > last && pos <= end)
+    g_array_append_val (cuts, pos);
+}
+
+/* Where to cut inside an event: within its first multi-byte character if
+ * it has one, so that a reader must join bytes of one character across
+ * reads; otherwise in the middle of the JSON. */
+static gsize
+awkward_middle (const GString *buf,
+                gsize          start,
+                gsize          stop)
+{
+  for (gsize i = start + 2; i + 2 < stop; i++)
+    if ((guchar) buf->str[i] >= 0xc0)
+      return i + 1;
+  return start + (stop - start) / 2;
+}
+
+/* The first @n_events events of @sse as the pieces to write, one write each. */
+static GPtrArray *
+sse_cut (Sse            *sse,
+         guint           n_events,
+         UsFakeChunking  chunking)
+{
+  GPtrArray *pieces = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
+  g_autoptr(GArray) cuts = g_array_new (FALSE, FALSE, sizeof (gsize));
+  gsize end = n_events > 0 ? g_array_index (sse->ends, gsize, n_events - 1) : 0;
+  gsize prev = 0;
+
+  for (guint i = 0; i < n_events; i++)
+    {
+      gsize start = i > 0 ? g_array_index (sse->ends, gsize, i - 1) : 0;
+      gsize stop = g_array_index (sse->ends, gsize, i);
+
+      switch (chunking)
+        {
+        case US_FAKE_CHUNKS_AWKWARD:
+          /* Split "event:"/"data:", the JSON, and the blank line; the
+           * event's last newline travels with the next event's first byte. */
+          add_cut (cuts, start + 1, end);
+          add_cut (cuts, awkward_middle (sse->buf, start, stop), end);
+          add_cut (cuts, stop - 1, end);
+          break;
+        case US_FAKE_CHUNKS_PER_EVENT:
+          add_cut (cuts, stop, end);
+          break;
+        case US_FAKE_CHUNKS_WHOLE:
+        default:
+          break;
+        }
+    }
+  add_cut (cuts, end, end);
+
+  for (guint i = 0; i < cuts->len; i++)
+    {
+      gsize cut = g_array_index (cuts, gsize, i);
+
+      g_ptr_array_add (pieces, g_bytes_new (sse->buf->str + prev, cut - prev));
+      prev = cut;
+    }
+  return pieces;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Errors                                                                   */
+
+static void
+default_error (UsFakeFormat  format,
+               guint         status,
+               const char   *model,
+               ErrorInfo    *e,
+               char        **owned_message)
+{
+  gboolean anthropic = format == US_FAKE_FORMAT_ANTHROPIC;
+
+  e->status = status;
+  e->code = NULL;
+  *owned_message = NULL;
+  switch (status)
+    {
+    case 401:
+      e->type = anthropic ? "authentication_error" : "invalid_request_error";
+      e->message = anthropic ? "invalid x-api-key"
+                             : "Incorrect API key provided: sk-fake***. You can find your API key at "
+                               "https://platform.openai.com/account/api-keys.";
+      e->code = anthropic ? NULL : "invalid_api_key";
+      break;
+    case 402:
+      e->type = anthropic ? "billing_error" : "insufficient_quota";
+      e->message = anthropic ? "Your credit balance is too low to access the Anthropic API. "
+                               "Please go to Plans & Billing to upgrade or purchase credits."
+                             : "You exceeded your current quota, please check your plan and billing details.";
+      e->code = anthropic ? NULL : "insufficient_quota";
+      break;
+    case 403:
+      e->type = anthropic ? "permission_error" : "request_forbidden";
+      e->message = anthropic ? "Your API key does not have permission to use the specified resource."
+                             : "Country, region, or territory not supported";
+      e->code = anthropic ? NULL : "unsupported_country_region_territory";
+      break;
+    case 404:
+      e->type = anthropic ? "not_found_error" : "invalid_request_error";
+      *owned_message = anthropic ? g_strdup_printf ("model: %s", model)
+                                 : g_strdup_printf ("The model `%s` does not exist or you do not have access to it.", model);
+      e->message = *owned_message;
+      e->code = anthropic ? NULL : "model_not_found";
+      break;
+    case 413:
+      e->type = anthropic ? "request_too_large" : "invalid_request_error";
+      e->message = "Request exceeds the maximum allowed number of bytes.";
+      break;
+    case 429:
+      e->type = anthropic ? "rate_limit_error" : "requests";
+      if (anthropic)
+        e->message = "This request would exceed the rate limit for your organization of 50 requests per minute. "
+                     "For details, refer to: https://docs.claude.com/en/api/rate-limits.";
+      else
+        e->message = *owned_message = g_strdup_printf ("Rate limit reached for %s in organization org-fake on "
+                                                       "requests per min (RPM): Limit 500, Used 500, Requested 1. "
+                                                       "Please try again in 120ms.", model);
+      e->code = anthropic ? NULL : "rate_limit_exceeded";
+      break;
+    case 500:
+      e->type = anthropic ? "api_error" : "server_error";
+      e->message = anthropic ? "Internal server error"
+                             : "The server had an error while processing your request. Sorry about that!";
+      break;
+    case 503:
+    case 529:
+      e->type = anthropic ? (status == 529 ? "overloaded_error" : "api_error") : "server_error";
+      e->message = anthropic ? "Overloaded" : "The server is overloaded or not ready yet.";
+      break;
+    default:
+      /* Anthropic uses invalid_request_error for unlisted 4xx, api_error for 5xx. */
+      e->type = status >= 500 ? (anthropic ? "api_error" : "server_error") : "invalid_request_error";
+      e->message = status >= 500 ? "Internal server error" : "Invalid request";
+      break;
+    }
+}
+
+static void
+resolve_error (UsFakeProvider   *self,
+               guint             status,
+               const UsFakeStep *step,
+               const char       *model,
+               ErrorInfo        *e,
+               char            **owned_message)
+{
+  default_error (self->format, status, model, e, owned_message);
+  if (step != NULL && step->error_type != NULL)
+    e->type = step->error_type;
+  if (step != NULL && step->error_message != NULL)
+    e->message = step->error_message;
+  if (step != NULL && step->error_code != NULL)
+    e->code = step->error_code;
+}
+
+/* {"type":"error","error":{…}} for Anthropic, {"error":{…}} for OpenAI. */
+static JsonObject *
+error_inner (UsFakeFormat     format,
+             const ErrorInfo *e)
+{
+  JsonObject *inner = json_object_new ();
+
+  if (format == US_FAKE_FORMAT_ANTHROPIC)
+    {
+      json_object_set_string_member (inner, "type", e->type);
+      json_object_set_string_member (inner, "message", e->message);
+      if (e->code != NULL)
+        {
+          JsonObject *details = json_object_new ();
+
+          json_object_set_string_member (details, "error_code", e->code);
+          json_object_set_object_member (inner, "details", details);
+        }
+    }
+  else
+    {
+      json_object_set_string_member (inner, "message", e->message);
+      json_object_set_string_member (inner, "type", e->type);
+      json_object_set_null_member (inner, "param");
+      set_string_or_null (inner, "code", e->code);
+    }
+  return inner;
+}
+
+static JsonObject *
+error_envelope (UsFakeProvider  *self,
+                const ErrorInfo *e,
+                const char      *request_id)
+{
+  JsonObject *o = json_object_new ();
+
+  if (self->format == US_FAKE_FORMAT_ANTHROPIC)
+    json_object_set_string_member (o, "type", "error");
+  json_object_set_object_member (o, "error", error_inner (self->format, e));
+  if (self->format == US_FAKE_FORMAT_ANTHROPIC)
+    json_object_set_string_member (o, "request_id", request_id);
+  return o;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Anthropic Messages                                                       */
+
+static JsonObject *
+anthropic_usage (const Reply *r,
+                 gint64       output_tokens,
+                 gboolean     full)
+{
+  JsonObject *u = json_object_new ();
+
+  json_object_set_int_member (u, "input_tokens", r->input_tokens);
+  json_object_set_int_member (u, "cache_creation_input_tokens", 0);
+  json_object_set_int_member (u, "cache_read_input_tokens", 0);
+  if (full)
+    {
+      JsonObject *cache = json_object_new ();
+
+      json_object_set_int_member (cache, "ephemeral_5m_input_tokens", 0);
+      json_object_set_int_member (cache, "ephemeral_1h_input_tokens", 0);
+      json_object_set_object_member (u, "cache_creation", cache);
+    }
+  json_object_set_int_member (u, "output_tokens", output_tokens);
+  if (full)
+    json_object_set_string_member (u, "service_tier", "standard");
+  return u;
+}
+
+static JsonNode *
+parse_args (const char *args)
+{
+  return json_from_string (args, NULL);
+}
+
+static JsonObject *
+anthropic_message (const Reply *r,
+                   gboolean     final)
+{
+  JsonObject *m = json_object_new ();
+  JsonArray *content = json_array_new ();
+
+  if (final && r->text != NULL)
+    {
+      JsonObject *block = json_object_new ();
+
+      json_object_set_string_member (block, "type", "text");
+      json_object_set_string_member (block, "text", r->text);
+      json_array_add_object_element (content, block);
+    }
+  for (guint i = 0; final && i < r->n_calls; i++)
+    {
+      JsonObject *block = json_object_new ();
+
+      json_object_set_string_member (block, "type", "tool_use");
+      json_object_set_string_member (block, "id", r->calls[i].id);
+      json_object_set_string_member (block, "name", r->calls[i].name);
+      json_object_set_member (block, "input", parse_args (r->calls[i].args));
+      json_array_add_object_element (content, block);
+    }
+
+  json_object_set_string_member (m, "id", r->id);
+  json_object_set_string_member (m, "type", "message");
+  json_object_set_string_member (m, "role", "assistant");
+  json_object_set_string_member (m, "model", r->model);
+  json_object_set_array_member (m, "content", content);
+  set_string_or_null (m, "stop_reason", final ? (r->n_calls > 0 ? "tool_use" : "end_turn") : NULL);
+  json_object_set_null_member (m, "stop_sequence");
+  json_object_set_object_member (m, "usage", anthropic_usage (r, final ? r->output_tokens : 1, TRUE));
+  return m;
+}
+
+static JsonObject *
+anthropic_whole (UsFakeProvider *self,
+                 const Reply    *r)
+{
+  return anthropic_message (r, TRUE);
+}
+
+static void
+anthropic_block (Sse        *sse,
+                 guint      *index,
+                 JsonObject *block /* owned */,
+                 const char *delta_type,
+                 const char *delta_field,
+                 GPtrArray  *pieces)
+{
+  JsonObject *ev;
+
+  sse_mark_block (sse);
+  ev = sse_event_new (sse, "content_block_start");
+  json_object_set_int_member (ev, "index", *index);
+  json_object_set_object_member (ev, "content_block", block);
+  sse_emit (sse, ev);
+  /* The API pings once, right after the first block opens. */
+  if (*index == 0)
+    sse_emit (sse, sse_event_new (sse, "ping"));
+
+  for (guint i = 0; i < pieces->len; i++)
+    {
+      JsonObject *delta = json_object_new ();
+
+      sse_mark_delta (sse);
+      ev = sse_event_new (sse, "content_block_delta");
+      json_object_set_int_member (ev, "index", *index);
+      json_object_set_string_member (delta, "type", delta_type);
+      json_object_set_string_member (delta, delta_field, g_ptr_array_index (pieces, i));
+      json_object_set_object_member (ev, "delta", delta);
+      sse_emit (sse, ev);
+    }
+
+  ev = sse_event_new (sse, "content_block_stop");
+  json_object_set_int_member (ev, "index", *index);
+  sse_emit (sse, ev);
+  (*index)++;
+}
+
+static void
+anthropic_stream (UsFakeProvider *self,
+                  const Reply    *r,
+                  Sse            *sse)
+{
+  JsonObject *ev = sse_event_new (sse, "message_start");
+  JsonObject *delta;
+  guint index = 0;
+
+  json_object_set_object_member (ev, "message", anthropic_message (r, FALSE));
+  sse_emit (sse, ev);
+
+  if (r->text != NULL)
+    {
+      g_autoptr(GPtrArray) pieces = split_utf8 (r->text, 6);
+      JsonObject *block = json_object_new ();
+
+      json_object_set_string_member (block, "type", "text");
+      json_object_set_string_member (block, "text", "");
+      anthropic_block (sse, &index, block, "text_delta", "text", pieces);
+    }
+  for (guint i = 0; i < r->n_calls; i++)
+    {
+      g_autoptr(GPtrArray) pieces = split_utf8 (r->calls[i].args, strlen (r->calls[i].args) / 3 + 1);
+      JsonObject *block = json_object_new ();
+
+      json_object_set_string_member (block, "type", "tool_use");
+      json_object_set_string_member (block, "id", r->calls[i].id);
+      json_object_set_string_member (block, "name", r->calls[i].name);
+      json_object_set_object_member (block, "input", json_object_new ());
+      /* The API opens every tool input with an empty fragment. */
+      g_ptr_array_insert (pieces, 0, g_strdup (""));
+      anthropic_block (sse, &index, block, "input_json_delta", "partial_json", pieces);
+    }
+
+  ev = sse_event_new (sse, "message_delta");
+  delta = json_object_new ();
+  json_object_set_string_member (delta, "stop_reason", r->n_calls > 0 ? "tool_use" : "end_turn");
+  json_object_set_null_member (delta, "stop_sequence");
+  json_object_set_object_member (ev, "delta", delta);
+  json_object_set_object_member (ev, "usage", anthropic_usage (r, r->output_tokens, FALSE));
+  sse_emit (sse, ev);
+  sse_emit (sse, sse_event_new (sse, "message_stop"));
+}
+
+static void
+anthropic_stream_error (UsFakeProvider  *self,
+                        const Reply     *r,
+                        const ErrorInfo *e,
+                        Sse             *sse)
+{
+  JsonObject *ev = sse_event_new (sse, "error");
+
+  json_object_set_object_member (ev, "error", error_inner (self->format, e));
+  sse_emit (sse, ev);
+}
+
+/* ------------------------------------------------------------------------ */
+/* OpenAI Chat Completions                                                  */
+
+static JsonObject *
+chat_usage (const Reply *r)
+{
+  JsonObject *u = json_object_new ();
+  JsonObject *prompt = json_object_new ();
+  JsonObject *completion = json_object_new ();
+
+  json_object_set_int_member (u, "prompt_tokens", r->input_tokens);
+  json_object_set_int_member (u, "completion_tokens", r->output_tokens);
+  json_object_set_int_member (u, "total_tokens", r->input_tokens + r->output_tokens);
+  json_object_set_int_member (prompt, "cached_tokens", 0);
+  json_object_set_int_member (prompt, "audio_tokens", 0);
+  json_object_set_object_member (u, "prompt_tokens_details", prompt);
+  json_object_set_int_member (completion, "reasoning_tokens", 0);
+  json_object_set_int_member (completion, "audio_tokens", 0);
+  json_object_set_int_member (completion, "accepted_prediction_tokens", 0);
+  json_object_set_int_member (completion, "rejected_prediction_tokens", 0);
+  json_object_set_object_member (u, "completion_tokens_details", completion);
+  return u;
+}
+
+static JsonObject *
+chat_tool_call (const ToolCall *call,
+                gint            index,
+                const char     *arguments)
+{
+  JsonObject *tc = json_object_new ();
+  JsonObject *fn = json_object_new ();
+
+  if (index >= 0)
+    json_object_set_int_member (tc, "index", index);
+  if (call->id != NULL)
+    {
+      json_object_set_string_member (tc, "id", call->id);
+      json_object_set_string_member (tc, "type", "function");
+      json_object_set_string_member (fn, "name", call->name);
+    }
+  json_object_set_string_member (fn, "arguments", arguments);
+  json_object_set_object_member (tc, "function", fn);
+  return tc;
+}
+
+static JsonObject *
+chat_head (const Reply *r,
+           const char  *object)
+{
+  JsonObject *o = json_object_new ();
+
+  json_object_set_string_member (o, "id", r->id);
+  json_object_set_string_member (o, "object", object);
+  json_object_set_int_member (o, "created", r->created);
+  json_object_set_string_member (o, "model", r->model);
+  return o;
+}
+
+static JsonObject *
+chat_whole (UsFakeProvider *self,
+            const Reply    *r)
+{
+  JsonObject *o = chat_head (r, "chat.completion");
+  JsonArray *choices = json_array_new ();
+  JsonObject *choice = json_object_new ();
+  JsonObject *message = json_object_new ();
+
+  json_object_set_string_member (message, "role", "assistant");
+  set_string_or_null (message, "content", r->text);
+  json_object_set_null_member (message, "refusal");
+  json_object_set_array_member (message, "annotations", json_array_new ());
+  if (r->n_calls > 0)
+    {
+      JsonArray *calls = json_array_new ();
+
+      for (guint i = 0; i < r->n_calls; i++)
+        json_array_add_object_element (calls, chat_tool_call (&r->calls[i], -1, r->calls[i].args));
+      json_object_set_array_member (message, "tool_calls", calls);
+    }
+  json_object_set_int_member (choice, "index", 0);
+  json_object_set_object_member (choice, "message", message);
+  json_object_set_null_member (choice, "logprobs");
+  json_object_set_string_member (choice, "finish_reason", r->n_calls > 0 ? "tool_calls" : "stop");
+  json_array_add_object_element (choices, choice);
+  json_object_set_array_member (o, "choices", choices);
+  json_object_set_object_member (o, "usage", chat_usage (r));
+  json_object_set_string_member (o, "service_tier", "default");
+  json_object_set_string_member (o, "system_fingerprint", r->fingerprint);
+  return o;
+}
+
+static gboolean
+chat_include_usage (const Reply *r)
+{
+  return get_bool (get_object (r->request, "stream_options"), "include_usage");
+}
+
+/* One chat.completion.chunk. @delta NULL makes the usage-only chunk. */
+static void
+chat_chunk (UsFakeProvider *self,
+            const Reply    *r,
+            Sse            *sse,
+            JsonObject     *delta /* owned */,
+            const char     *finish_reason)
+{
+  JsonObject *o = chat_head (r, "chat.completion.chunk");
+  JsonArray *choices = json_array_new ();
+  g_autofree char *obfuscation = random_string (self, "", BASE62, (guint) g_rand_int_range (self->rand, 2, 12));
+
+  json_object_set_string_member (o, "service_tier", "default");
+  json_object_set_string_member (o, "system_fingerprint", r->fingerprint);
+  if (delta != NULL)
+    {
+      JsonObject *choice = json_object_new ();
+
+      json_object_set_int_member (choice, "index", 0);
+      json_object_set_object_member (choice, "delta", delta);
+      json_object_set_null_member (choice, "logprobs");
+      set_string_or_null (choice, "finish_reason", finish_reason);
+      json_array_add_object_element (choices, choice);
+    }
+  json_object_set_array_member (o, "choices", choices);
+  if (delta == NULL)
+    json_object_set_object_member (o, "usage", chat_usage (r));
+  else if (chat_include_usage (r))
+    json_object_set_null_member (o, "usage");
+  json_object_set_string_member (o, "obfuscation", obfuscation);
+  sse_emit (sse, o);
+}
+
+static void
+chat_stream (UsFakeProvider *self,
+             const Reply    *r,
+             Sse            *sse)
+{
+  JsonObject *delta = json_object_new ();
+
+  json_object_set_string_member (delta, "role", "assistant");
+  set_string_or_null (delta, "content", r->text != NULL ? "" : NULL);
+  json_object_set_null_member (delta, "refusal");
+  chat_chunk (self, r, sse, delta, NULL);
+
+  if (r->text != NULL)
+    {
+      g_autoptr(GPtrArray) pieces = split_utf8 (r->text, 6);
+
+      for (guint i = 0; i < pieces->len; i++)
+        {
+          sse_mark_delta (sse);
+          delta = json_object_new ();
+          json_object_set_string_member (delta, "content", g_ptr_array_index (pieces, i));
+          chat_chunk (self, r, sse, delta, NULL);
+        }
+    }
+  for (guint i = 0; i < r->n_calls; i++)
+    {
+      g_autoptr(GPtrArray) pieces = split_utf8 (r->calls[i].args, strlen (r->calls[i].args) / 3 + 1);
+      ToolCall fragment = { 0 };
+      JsonArray *calls;
+
+      /* id, type and name only in the first delta of each index. */
+      sse_mark_delta (sse);
+      delta = json_object_new ();
+      calls = json_array_new ();
+      json_array_add_object_element (calls, chat_tool_call (&r->calls[i], (gint) i, ""));
+      json_object_set_array_member (delta, "tool_calls", calls);
+      chat_chunk (self, r, sse, delta, NULL);
+      for (guint j = 0; j < pieces->len; j++)
+        {
+          delta = json_object_new ();
+          calls = json_array_new ();
+          json_array_add_object_element (calls, chat_tool_call (&fragment, (gint) i, g_ptr_array_index (pieces, j)));
+          json_object_set_array_member (delta, "tool_calls", calls);
+          chat_chunk (self, r, sse, delta, NULL);
+        }
+    }
+
+  chat_chunk (self, r, sse, json_object_new (), r->n_calls > 0 ? "tool_calls" : "stop");
+  if (chat_include_usage (r))
+    chat_chunk (self, r, sse, NULL, NULL);
+  sse_add_raw (sse, NULL, "[DONE]");
+}
+
+static void
+chat_stream_error (UsFakeProvider  *self,
+                   const Reply     *r,
+                   const ErrorInfo *e,
+                   Sse             *sse)
+{
+  JsonObject *o = json_object_new ();
+
+  json_object_set_object_member (o, "error", error_inner (self->format, e));
+  sse_emit (sse, o);
+}
+
+/* ------------------------------------------------------------------------ */
+/* OpenAI Responses                                                         */
+
+static JsonObject *
+responses_usage (const Reply *r)
+{
+  JsonObject *u = json_object_new ();
+  JsonObject *in = json_object_new ();
+  JsonObject *out = json_object_new ();
+
+  json_object_set_int_member (u, "input_tokens", r->input_tokens);
+  json_object_set_int_member (in, "cached_tokens", 0);
+  json_object_set_object_member (u, "input_tokens_details", in);
+  json_object_set_int_member (u, "output_tokens", r->output_tokens);
+  json_object_set_int_member (out, "reasoning_tokens", 0);
+  json_object_set_object_member (u, "output_tokens_details", out);
+  json_object_set_int_member (u, "total_tokens", r->input_tokens + r->output_tokens);
+  return u;
+}
+
+static JsonObject *
+responses_text_part (const char *text)
+{
+  JsonObject *part = json_object_new ();
+
+  json_object_set_string_member (part, "type", "output_text");
+  json_object_set_array_member (part, "annotations", json_array_new ());
+  json_object_set_array_member (part, "logprobs", json_array_new ());
+  json_object_set_string_member (part, "text", text);
+  return part;
+}
+
+static JsonObject *
+responses_message_item (const Reply *r,
+                        gboolean     done)
+{
+  JsonObject *item = json_object_new ();
+  JsonArray *content = json_array_new ();
+
+  if (done)
+    json_array_add_object_element (content, responses_text_part (r->text));
+  json_object_set_string_member (item, "id", r->item_id);
+  json_object_set_string_member (item, "type", "message");
+  json_object_set_string_member (item, "status", done ? "completed" : "in_progress");
+  json_object_set_array_member (item, "content", content);
+  json_object_set_string_member (item, "role", "assistant");
+  return item;
+}
+
+static JsonObject *
+responses_call_item (const ToolCall *call,
+                     gboolean        done)
+{
+  JsonObject *item = json_object_new ();
+
+  json_object_set_string_member (item, "id", call->item_id);
+  json_object_set_string_member (item, "type", "function_call");
+  json_object_set_string_member (item, "status", done ? "completed" : "in_progress");
+  json_object_set_string_member (item, "arguments", done ? call->args : "");
+  json_object_set_string_member (item, "call_id", call->id);
+  json_object_set_string_member (item, "name", call->name);
+  return item;
+}
+
+static JsonArray *
+responses_output (const Reply *r)
+{
+  JsonArray *output = json_array_new ();
+
+  if (r->text != NULL)
+    json_array_add_object_element (output, responses_message_item (r, TRUE));
+  for (guint i = 0; i < r->n_calls; i++)
+    json_array_add_object_element (output, responses_call_item (&r->calls[i], TRUE));
+  return output;
+}
+
+static void
+echo_member (JsonObject *o,
+             JsonObject *request,
+             const char *name,
+             JsonNode   *fallback /* owned */)
+{
+  JsonNode *n = request != NULL ? json_object_get_member (request, name) : NULL;
+
+  if (n != NULL)
+    {
+      json_object_set_member (o, name, json_node_copy (n));
+      json_node_unref (fallback);
+    }
+  else
+    json_object_set_member (o, name, fallback);
+}
+
+/* The response object, as the API echoes the request's settings back. */
+static JsonObject *
+responses_object (const Reply *r,
+                  const char  *status,
+                  JsonArray   *output /* owned, NULL = [] */,
+                  JsonObject  *error  /* owned, NULL = null */)
+{
+  JsonObject *o = json_object_new ();
+  JsonObject *reasoning = json_object_new ();
+  JsonObject *req_reasoning = get_object (r->request, "reasoning");
+  JsonObject *text = json_object_new ();
+  JsonObject *format = json_object_new ();
+  gboolean done = g_str_equal (status, "completed");
+
+  json_object_set_string_member (o, "id", r->id);
+  json_object_set_string_member (o, "object", "response");
+  json_object_set_int_member (o, "created_at", r->created);
+  json_object_set_string_member (o, "status", status);
+  json_object_set_boolean_member (o, "background", FALSE);
+  if (error != NULL)
+    json_object_set_object_member (o, "error", error);
+  else
+    json_object_set_null_member (o, "error");
+  json_object_set_null_member (o, "incomplete_details");
+  echo_member (o, r->request, "instructions", json_node_new (JSON_NODE_NULL));
+  echo_member (o, r->request, "max_output_tokens", json_node_new (JSON_NODE_NULL));
+  json_object_set_null_member (o, "max_tool_calls");
+  json_object_set_string_member (o, "model", r->model);
+  json_object_set_array_member (o, "output", output != NULL ? output : json_array_new ());
+  echo_member (o, r->request, "parallel_tool_calls", json_node_init_boolean (json_node_alloc (), TRUE));
+  json_object_set_null_member (o, "previous_response_id");
+  echo_member (o, r->request, "prompt_cache_key", json_node_new (JSON_NODE_NULL));
+  set_string_or_null (reasoning, "effort", get_string (req_reasoning, "effort"));
+  set_string_or_null (reasoning, "summary", get_string (req_reasoning, "summary"));
+  json_object_set_object_member (o, "reasoning", reasoning);
+  json_object_set_null_member (o, "safety_identifier");
+  json_object_set_string_member (o, "service_tier", done ? "default" : "auto");
+  echo_member (o, r->request, "store", json_node_init_boolean (json_node_alloc (), TRUE));
+  json_object_set_double_member (o, "temperature", 1.0);
+  json_object_set_string_member (format, "type", "text");
+  json_object_set_object_member (text, "format", format);
+  json_object_set_string_member (text, "verbosity", "medium");
+  json_object_set_object_member (o, "text", text);
+  echo_member (o, r->request, "tool_choice", json_node_init_string (json_node_alloc (), "auto"));
+  echo_member (o, r->request, "tools", json_node_init_array (json_node_alloc (), json_array_new ()));
+  json_object_set_int_member (o, "top_logprobs", 0);
+  json_object_set_double_member (o, "top_p", 1.0);
+  json_object_set_string_member (o, "truncation", "disabled");
+  if (done)
+    json_object_set_object_member (o, "usage", responses_usage (r));
+  else
+    json_object_set_null_member (o, "usage");
+  json_object_set_null_member (o, "user");
+  json_object_set_object_member (o, "metadata", json_object_new ());
+  return o;
+}
+
+static JsonObject *
+responses_whole (UsFakeProvider *self,
+                 const Reply    *r)
+{
+  return responses_object (r, "completed", responses_output (r), NULL);
+}
+
+static void
+responses_lifecycle (Sse        *sse,
+                     const char *type,
+                     JsonObject *response /* owned */)
+{
+  JsonObject *ev = sse_event_new (sse, type);
+
+  json_object_set_object_member (ev, "response", response);
+  sse_emit (sse, ev);
+}
+
+static void
+responses_item_event (Sse        *sse,
+                      const char *type,
+                      guint       output_index,
+                      JsonObject *item /* owned */)
+{
+  JsonObject *ev = sse_event_new (sse, type);
+
+  json_object_set_int_member (ev, "output_index", output_index);
+  json_object_set_object_member (ev, "item", item);
+  sse_emit (sse, ev);
+}
+
+/* An event about part of an output item: item_id, output_index and, for
+ * message text, content_index. */
+static JsonObject *
+responses_part_event (Sse        *sse,
+                      const char *type,
+                      const char *item_id,
+                      guint       output_index,
+                      gboolean    with_content_index)
+{
+  JsonObject *ev = sse_event_new (sse, type);
+
+  json_object_set_string_member (ev, "item_id", item_id);
+  json_object_set_int_member (ev, "output_index", output_index);
+  if (with_content_index)
+    json_object_set_int_member (ev, "content_index", 0);
+  return ev;
+}
+
+static void
+responses_delta (UsFakeProvider *self,
+                 Sse            *sse,
+                 JsonObject     *ev /* owned */,
+                 const char     *delta,
+                 gboolean        logprobs)
+{
+  g_autofree char *obfuscation = random_string (self, "", BASE62, (guint) g_rand_int_range (self->rand, 2, 12));
+
+  sse_mark_delta (sse);
+  json_object_set_string_member (ev, "delta", delta);
+  if (logprobs)
+    json_object_set_array_member (ev, "logprobs", json_array_new ());
+  json_object_set_string_member (ev, "obfuscation", obfuscation);
+  sse_emit (sse, ev);
+}
+
+static void
+responses_stream (UsFakeProvider *self,
+                  const Reply    *r,
+                  Sse            *sse)
+{
+  guint output_index = 0;
+  JsonObject *ev;
+
+  responses_lifecycle (sse, "response.created", responses_object (r, "in_progress", NULL, NULL));
+  responses_lifecycle (sse, "response.in_progress", responses_object (r, "in_progress", NULL, NULL));
+
+  if (r->text != NULL)
+    {
+      g_autoptr(GPtrArray) pieces = split_utf8 (r->text, 6);
+
+      sse_mark_block (sse);
+      responses_item_event (sse, "response.output_item.added", output_index, responses_message_item (r, FALSE));
+      ev = responses_part_event (sse, "response.content_part.added", r->item_id, output_index, TRUE);
+      json_object_set_object_member (ev, "part", responses_text_part (""));
+      sse_emit (sse, ev);
+      for (guint i = 0; i < pieces->len; i++)
+        responses_delta (self, sse,
+                         responses_part_event (sse, "response.output_text.delta", r->item_id, output_index, TRUE),
+                         g_ptr_array_index (pieces, i), TRUE);
+      ev = responses_part_event (sse, "response.output_text.done", r->item_id, output_index, TRUE);
+      json_object_set_string_member (ev, "text", r->text);
+      json_object_set_array_member (ev, "logprobs", json_array_new ());
+      sse_emit (sse, ev);
+      ev = responses_part_event (sse, "response.content_part.done", r->item_id, output_index, TRUE);
+      json_object_set_object_member (ev, "part", responses_text_part (r->text));
+      sse_emit (sse, ev);
+      responses_item_event (sse, "response.output_item.done", output_index, responses_message_item (r, TRUE));
+      output_index++;
+    }
+  for (guint i = 0; i < r->n_calls; i++, output_index++)
+    {
+      const ToolCall *call = &r->calls[i];
+      g_autoptr(GPtrArray) pieces = split_utf8 (call->args, strlen (call->args) / 3 + 1);
+
+      sse_mark_block (sse);
+      responses_item_event (sse, "response.output_item.added", output_index, responses_call_item (call, FALSE));
+      for (guint j = 0; j < pieces->len; j++)
+        responses_delta (self, sse,
+                         responses_part_event (sse, "response.function_call_arguments.delta",
+                                               call->item_id, output_index, FALSE),
+                         g_ptr_array_index (pieces, j), FALSE);
+      ev = responses_part_event (sse, "response.function_call_arguments.done", call->item_id, output_index, FALSE);
+      json_object_set_string_member (ev, "arguments", call->args);
+      sse_emit (sse, ev);
+      responses_item_event (sse, "response.output_item.done", output_index, responses_call_item (call, TRUE));
+    }
+
+  responses_lifecycle (sse, "response.completed", responses_object (r, "completed", responses_output (r), NULL));
+}
+
+static void
+responses_stream_error (UsFakeProvider  *self,
+                        const Reply     *r,
+                        const ErrorInfo *e,
+                        Sse             *sse)
+{
+  JsonObject *error = json_object_new ();
+
+  /* A failed response carries {code, message}; Codex reads the code. */
+  json_object_set_string_member (error, "code", e->code != NULL ? e->code : e->type);
+  json_object_set_string_member (error, "message", e->message);
+  responses_lifecycle (sse, "response.failed", responses_object (r, "failed", NULL, error));
+}
+
+/* ------------------------------------------------------------------------ */
+/* Per-format table                                                         */
+
+typedef struct {
+  const char  *route;
+  JsonObject *(*whole)        (UsFakeProvider *self, const Reply *r);
+  void        (*stream)       (UsFakeProvider *self, const Reply *r, Sse *sse);
+  void        (*stream_error) (UsFakeProvider *self, const Reply *r, const ErrorInfo *e, Sse *sse);
+} FormatOps;
+
+static const FormatOps format_ops[] = {
+  [US_FAKE_FORMAT_ANTHROPIC] = { "/v1/messages", anthropic_whole, anthropic_stream, anthropic_stream_error },
+  [US_FAKE_FORMAT_OPENAI_CHAT] = { "/v1/chat/completions", chat_whole, chat_stream, chat_stream_error },
+  [US_FAKE_FORMAT_OPENAI_RESPONSES] = { "/v1/responses", responses_whole, responses_stream, responses_stream_error },
+};
+
+/* Headers every response of the provider carries: request ids, rate-limit
+ * state (exhausted on a 429), and x-should-retry on errors, which the
+ * official SDKs obey. */
+static void
+add_provider_headers (UsFakeProvider     *self,
+                      SoupMessageHeaders *h,
+                      guint               status,
+                      const char         *request_id)
+{
+  gboolean limited = status == 429;
+
+  if (self->format == US_FAKE_FORMAT_ANTHROPIC)
+    {
+      g_autoptr(GDateTime) reset = g_date_time_new_from_unix_utc (now_s () + 60);
+      g_autofree char *reset_s = g_date_time_format (reset, "%Y-%m-%dT%H:%M:%SZ");
+      static const char * const kinds[] = { "requests", "tokens", "input-tokens", "output-tokens" };
+      static const char * const limits[] = { "4000", "2000000", "1600000", "400000" };
+      static const char * const remaining[] = { "3999", "1999000", "1599000", "399000" };
+
+      soup_message_headers_replace (h, "request-id", request_id);
+      soup_message_headers_replace (h, "anthropic-organization-id", "00000000-0000-4000-8000-00000000fa4e");
+      for (guint i = 0; i < G_N_ELEMENTS (kinds); i++)
+        {
+          g_autofree char *limit = g_strdup_printf ("anthropic-ratelimit-%s-limit", kinds[i]);
+          g_autofree char *rem = g_strdup_printf ("anthropic-ratelimit-%s-remaining", kinds[i]);
+          g_autofree char *rst = g_strdup_printf ("anthropic-ratelimit-%s-reset", kinds[i]);
+
+          soup_message_headers_replace (h, limit, limits[i]);
+          soup_message_headers_replace (h, rem, limited && i == 0 ? "0" : remaining[i]);
+          soup_message_headers_replace (h, rst, reset_s);
+        }
+    }
+  else
+    {
+      soup_message_headers_replace (h, "x-request-id", request_id);
+      soup_message_headers_replace (h, "openai-organization", "user-fake");
+      soup_message_headers_replace (h, "openai-project", "proj_fake");
+      soup_message_headers_replace (h, "openai-processing-ms", "42");
+      soup_message_headers_replace (h, "openai-version", "2020-10-01");
+      soup_message_headers_replace (h, "x-ratelimit-limit-requests", "10000");
+      soup_message_headers_replace (h, "x-ratelimit-remaining-requests", limited ? "0" : "9999");
+      soup_message_headers_replace (h, "x-ratelimit-reset-requests", limited ? "1s" : "6ms");
+      soup_message_headers_replace (h, "x-ratelimit-limit-tokens", "30000000");
+      soup_message_headers_replace (h, "x-ratelimit-remaining-tokens", "29999000");
+      soup_message_headers_replace (h, "x-ratelimit-reset-tokens", "0s");
+    }
+  if (status >= 400)
+    soup_message_headers_replace (h, "x-should-retry",
+                                  status == 408 || status == 409 || status == 429 || status >= 500
+                                  ? "true" : "false");
+}
+
+static void
+add_step_headers (SoupMessageHeaders *h,
+                  const UsFakeStep   *step)
+{
+  if (step == NULL)
+    return;
+  if (step->retry_after != NULL)
+    soup_message_headers_replace (h, "retry-after", step->retry_after);
+  for (guint i = 0; step->headers != NULL && step->headers[i] != NULL; i++)
+    {
+      const char *colon = strchr (step->headers[i], ':');
+      g_autofree char *name = NULL;
+
+      if (colon == NULL)
+        {
+          g_warning ("Fake provider: header without a colon: %s", step->headers[i]);
+          continue;
+        }
+      name = g_strstrip (g_strndup (step->headers[i], colon - step->headers[i]));
+      soup_message_headers_append (h, name, colon[1] == ' ' ? colon + 2 : colon + 1);
+    }
+}
+
+/* ------------------------------------------------------------------------ */
+/* Exchanges: one response being played out                                 */
+
+typedef enum {
+  END_COMPLETE, /* finish the body */
+  END_ABORT,    /* once everything queued is written, drop the connection */
+  END_HANG,     /* keep the connection open, say nothing more */
+} ExchangeEnd;
+
+typedef struct {
+  UsFakeProvider    *self;
+  SoupServerMessage *msg;
+  GPtrArray         *pieces;   /* GBytes, appended one per tick */
+  guint              next;     /* next piece to append */
+  guint              n_written;
+  ExchangeEnd        end;
+  gboolean           abort_at_start;
+  gboolean           grace_done;
+  gboolean           chunked;
+  GSource           *source;
+  gulong             finished_id;
+  gulong             wrote_chunk_id;
+} Exchange;
+
+static void
+exchange_free (Exchange *ex)
+{
+  if (ex->source != NULL)
+    {
+      g_source_destroy (ex->source);
+      g_source_unref (ex->source);
+    }
+  g_clear_signal_handler (&ex->finished_id, ex->msg);
+  g_clear_signal_handler (&ex->wrote_chunk_id, ex->msg);
+  g_clear_object (&ex->msg);
+  g_clear_pointer (&ex->pieces, g_ptr_array_unref);
+  g_ptr_array_remove_fast (ex->self->exchanges, ex);
+  g_free (ex);
+}
+
+static gboolean exchange_tick (gpointer data);
+
+static void
+exchange_schedule (Exchange *ex,
+                   guint     delay_ms)
+{
+  if (ex->source != NULL)
+    {
+      g_source_destroy (ex->source);
+      g_source_unref (ex->source);
+    }
+  /* Attach to the context the server runs in, which need not be the
+   * global default one. */
+  ex->source = g_timeout_source_new (delay_ms);
+  g_source_set_callback (ex->source, exchange_tick, ex, NULL);
+  g_source_attach (ex->source, ex->self->context);
+}
+
+/* Drops the connection under libsoup: steal it, then close the socket,
+ * with SO_LINGER 0 for a reset. Never called from inside libsoup's I/O. */
+static void
+exchange_abort (Exchange *ex)
+{
+  GSocket *borrowed = soup_server_message_get_socket (ex->msg);
+  g_autoptr(GSocket) socket = borrowed != NULL ? g_object_ref (borrowed) : NULL;
+  g_autoptr(GIOStream) stream = soup_server_message_steal_connection (ex->msg);
+
+  if (socket != NULL && ex->self->reset_style == US_FAKE_RESET_RST)
+    {
+      struct linger linger = { .l_onoff = 1, .l_linger = 0 };
+
+      if (setsockopt (g_socket_get_fd (socket), SOL_SOCKET, SO_LINGER, &linger, sizeof linger) != 0)
+        g_warning ("Fake provider: SO_LINGER: %s", g_strerror (errno));
+    }
+  if (socket != NULL)
+    g_socket_close (socket, NULL);
+  if (stream != NULL)
+    g_io_stream_close (stream, NULL, NULL);
+  exchange_free (ex);
+}
+
+static gboolean
+exchange_tick (gpointer data)
+{
+  Exchange *ex = data;
+  SoupMessageBody *body = soup_server_message_get_response_body (ex->msg);
+
+  g_clear_pointer (&ex->source, g_source_unref);
+
+  if (ex->abort_at_start)
+    {
+      exchange_abort (ex);
+      return G_SOURCE_REMOVE;
+    }
+
+  if (ex->next < ex->pieces->len)
+    {
+      soup_message_body_append_bytes (body, g_ptr_array_index (ex->pieces, ex->next++));
+      soup_server_message_unpause (ex->msg);
+      exchange_schedule (ex, ex->next < ex->pieces->len ? ex->self->chunk_delay_ms : 0);
+      return G_SOURCE_REMOVE;
+    }
+
+  switch (ex->end)
+    {
+    case END_COMPLETE:
+      if (ex->chunked)
+        soup_message_body_complete (body);
+      soup_server_message_unpause (ex->msg);
+      break;
+    case END_HANG:
+      soup_server_message_unpause (ex->msg);
+      break;
+    case END_ABORT:
+      /* The headers and every piece must be on the wire first. */
+      if (ex->n_written < ex->pieces->len)
+        {
+          soup_server_message_unpause (ex->msg);
+          exchange_schedule (ex, ABORT_POLL_MS);
+        }
+      else if (!ex->grace_done)
+        {
+          ex->grace_done = TRUE;
+          exchange_schedule (ex, ABORT_GRACE_MS);
+        }
+      else
+        exchange_abort (ex);
+      break;
+    default:
+      g_assert_not_reached ();
+    }
+  return G_SOURCE_REMOVE;
+}
+
+static void
+exchange_finished_cb (SoupServerMessage *msg,
+                      gpointer           data)
+{
+  exchange_free (data);
+}
+
+static void
+exchange_wrote_chunk_cb (SoupServerMessage *msg,
+                         gpointer           data)
+{
+  Exchange *ex = data;
+
+  ex->n_written++;
+}
+
+static Exchange *
+exchange_new (UsFakeProvider    *self,
+              SoupServerMessage *msg)
+{
+  Exchange *ex = g_new0 (Exchange, 1);
+
+  ex->self = self;
+  ex->msg = g_object_ref (msg);
+  ex->pieces = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
+  ex->end = END_COMPLETE;
+  ex->finished_id = g_signal_connect (msg, "finished", G_CALLBACK (exchange_finished_cb), ex);
+  ex->wrote_chunk_id = g_signal_connect (msg, "wrote-chunk", G_CALLBACK (exchange_wrote_chunk_cb), ex);
+  g_ptr_array_add (self->exchanges, ex);
+  return ex;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Responding                                                               */
+
+static void
+set_json (SoupServerMessage *msg,
+          guint              status,
+          JsonObject        *o /* owned */)
+{
+  char *data = object_to_string (o);
+
+  json_object_unref (o);
+  soup_server_message_set_status (msg, status, NULL);
+  soup_server_message_set_response (msg, "application/json", SOUP_MEMORY_TAKE, data, strlen (data));
+}
+
+static void
+respond_error (UsFakeProvider    *self,
+               SoupServerMessage *msg,
+               guint              status,
+               const UsFakeStep  *step,
+               const char        *model)
+{
+  ErrorInfo e;
+  g_autofree char *owned = NULL;
+  g_autofree char *request_id = self->format == US_FAKE_FORMAT_ANTHROPIC
+                                ? random_string (self, "req_011C", BASE62, 20)
+                                : random_string (self, "req_", HEX, 32);
+  SoupMessageHeaders *h = soup_server_message_get_response_headers (msg);
+
+  resolve_error (self, status, step, model, &e, &owned);
+  add_provider_headers (self, h, status, request_id);
+  add_step_headers (h, step);
+  set_json (msg, status, error_envelope (self, &e, request_id));
+}
+
+static const char *
+stream_content_type (UsFakeFormat format)
+{
+  /* Anthropic says charset=utf-8; OpenAI sends the bare type. */
+  return format == US_FAKE_FORMAT_ANTHROPIC ? "text/event-stream; charset=utf-8" : "text/event-stream";
+}
+
+/* The status a provider answers a non-streamed request with when it is
+ * overloaded: what ERROR_BEFORE_CONTENT means without a stream. */
+static guint
+overloaded_status (UsFakeFormat format)
+{
+  return format == US_FAKE_FORMAT_ANTHROPIC ? 529 : 503;
+}
+
+/* Sets @ex up for a generation request according to @step. */
+static void
+respond_generation (UsFakeProvider   *self,
+                    Exchange         *ex,
+                    const UsFakeStep *step,
+                    UsFakeRequest    *request)
+{
+  const FormatOps *ops = &format_ops[self->format];
+  JsonObject *body = request_body (request);
+  SoupServerMessage *msg = ex->msg;
+  SoupMessageHeaders *h = soup_server_message_get_response_headers (msg);
+  gboolean stream = get_bool (body, "stream");
+  g_autofree char *request_id = NULL;
+  Reply r;
+
+  switch (step->behavior)
+    {
+    case US_FAKE_STATUS:
+      respond_error (self, msg, step->status != 0 ? step->status : 500, step, us_fake_request_get_model (request));
+      return;
+    case US_FAKE_RESET_BEFORE_FIRST_BYTE:
+      ex->abort_at_start = TRUE;
+      return;
+    case US_FAKE_STREAM_ERROR_BEFORE_CONTENT:
+      if (!stream)
+        {
+          respond_error (self, msg, overloaded_status (self->format), step, us_fake_request_get_model (request));
+          return;
+        }
+      break;
+    case US_FAKE_OK:
+    case US_FAKE_OK_TOOL_CALL:
+    case US_FAKE_OK_TWO_TOOL_CALLS:
+    case US_FAKE_RESET_MID_STREAM:
+    case US_FAKE_SILENCE_BEFORE_HEADERS:
+    case US_FAKE_SILENCE_AFTER_HEADERS:
+    case US_FAKE_TOOL_TASK:
+    default:
+      break;
+    }
+
+  request_id = self->format == US_FAKE_FORMAT_ANTHROPIC ? random_string (self, "req_011C", BASE62, 20)
+                                                        : random_string (self, "req_", HEX, 32);
+  reply_init (self, &r, step, body, g_bytes_get_size (request->body));
+  soup_server_message_set_status (msg, 200, NULL);
+  add_provider_headers (self, h, 200, request_id);
+  add_step_headers (h, step);
+
+  if (stream)
+    {
+      Sse sse;
+      guint n_send;
+
+      sse_init (&sse, self->format);
+      ops->stream (self, &r, &sse);
+      n_send = sse.ends->len;
+      if (step->behavior == US_FAKE_RESET_MID_STREAM)
+        {
+          /* The stream start and two content events: past the commit point. */
+          n_send = MIN (sse.n_first_delta + 2, sse.ends->len - 2);
+          ex->end = END_ABORT;
+        }
+      else if (step->behavior == US_FAKE_STREAM_ERROR_BEFORE_CONTENT)
+        {
+          ErrorInfo e;
+          g_autofree char *owned = NULL;
+
+          resolve_error (self, 529, step, r.model, &e, &owned);
+          sse_truncate (&sse, sse.n_prelude);
+          ops->stream_error (self, &r, &e, &sse);
+          n_send = sse.ends->len;
+        }
+      else if (step->behavior == US_FAKE_SILENCE_AFTER_HEADERS)
+        {
+          n_send = 0;
+          ex->end = END_HANG;
+        }
+      g_ptr_array_unref (ex->pieces);
+      ex->pieces = sse_cut (&sse, n_send, self->chunking);
+      ex->chunked = TRUE;
+      soup_message_headers_set_encoding (h, SOUP_ENCODING_CHUNKED);
+      soup_message_headers_replace (h, "content-type", stream_content_type (self->format));
+      soup_message_headers_replace (h, "cache-control", "no-cache");
+      sse_clear (&sse);
+    }
+  else
+    {
+      char *data = object_to_string (ops->whole (self, &r));
+      gsize len = strlen (data);
+
+      json_object_unref (NULL == data ? NULL : NULL); /* placeholder, replaced below */
+      (void) len;
+      g_free (data);
+    }
+  reply_clear (&r);
+}
