@@ -3,6 +3,8 @@
 
 #include <libsoup/soup.h>
 
+#include "us-connect.h"
+
 static char *
 admin_url (UsConfig   *config,
            const char *path)
@@ -133,6 +135,21 @@ print_status (UsConfig *config,
     }
 }
 
+static void
+print_clients (void)
+{
+  g_print ("Clients\n");
+  for (UsClientId id = 0; id < US_CLIENT_N_CLIENTS; id++)
+    {
+      UsClientState state = us_client_get_state (id);
+      g_autofree char *path = us_client_get_config_path (id);
+
+      g_print ("  %-12s %-14s %s%s\n", us_client_id_to_string (id), us_client_state_to_string (state),
+               state == US_CLIENT_STATE_CONNECTED ? path : "",
+               state != US_CLIENT_STATE_CONNECTED && us_client_is_wanted (id) ? "(restored while routing is off)" : "");
+    }
+}
+
 static int
 cmd_status (UsConfig          *config,
             const char * const *args,
@@ -151,16 +168,22 @@ cmd_status (UsConfig          *config,
     }
   if (status == NULL)
     {
-      g_print ("Understudy is not running (%s). Start it with: understudy --headless\n", error->message);
+      if (!json)
+        {
+          g_print ("Understudy is not running (%s). Start it with: understudy --headless\n\n", error->message);
+          print_clients ();
+        }
       return 1;
     }
   if (json)
     {
       g_autofree char *text = json_to_string (status, TRUE);
       g_print ("%s\n", text);
+      return 0;
     }
-  else
-    print_status (config, status);
+  print_status (config, status);
+  g_print ("\n");
+  print_clients ();
   return 0;
 }
 
@@ -173,6 +196,17 @@ cmd_check_config (UsConfig *config)
   return 0;
 }
 
+/* The URL clients are pointed at; a first run's new token is saved first so
+ * that the proxy started later answers to it. */
+static char *
+client_url (UsConfig  *config,
+            GError   **error)
+{
+  if (us_config_ensure_token (config) && !us_config_save (config, NULL, error))
+    return NULL;
+  return admin_url (config, "");
+}
+
 static int
 cmd_routing (UsConfig          *config,
              const char * const *args,
@@ -180,6 +214,7 @@ cmd_routing (UsConfig          *config,
 {
   g_autoptr(GError) error = NULL;
   g_autoptr(JsonNode) reply = NULL;
+  g_autofree char *url = NULL;
   gboolean on;
 
   if (n_args != 2 || (!g_str_equal (args[1], "on") && !g_str_equal (args[1], "off")))
@@ -197,15 +232,58 @@ cmd_routing (UsConfig          *config,
       return 0;
     }
 
-  /* Nothing runs: the choice waits in the config for the next start. */
+  /* Nothing runs: the choice is saved for the next start, and the clients
+   * are rewired here and now. */
   g_clear_error (&error);
   us_config_set_routing (config, on);
-  if (!us_config_save (config, us_config_get_path (config), &error))
+  url = client_url (config, &error);
+  if (url == NULL || !us_config_save (config, NULL, &error) || !us_clients_apply_routing (on, url, &error))
     {
       g_printerr ("understudy: %s\n", error->message);
       return 1;
     }
   g_print ("Routing is %s (saved; Understudy is not running).\n", on ? "on" : "off");
+  return 0;
+}
+
+static int
+cmd_connect (UsConfig          *config,
+             const char * const *args,
+             guint               n_args)
+{
+  gboolean connect = g_str_equal (args[0], "connect");
+  g_autoptr(GError) error = NULL;
+  g_autofree char *url = NULL;
+  g_autofree char *path = NULL;
+  UsClientId id;
+
+  if (n_args != 2 || !us_client_id_from_string (args[1], &id))
+    {
+      g_printerr ("Usage: understudy %s claude-code|codex|opencode\n", args[0]);
+      return 2;
+    }
+  path = us_client_get_config_path (id);
+
+  if (!connect)
+    {
+      if (!us_client_disconnect (id, &error))
+        {
+          g_printerr ("understudy: %s\n", error->message);
+          return 1;
+        }
+      g_print ("%s is disconnected: %s is as it was.\n", us_client_id_get_display_name (id), path);
+      return 0;
+    }
+
+  url = client_url (config, &error);
+  if (url == NULL || !us_client_connect (id, url, &error))
+    {
+      g_printerr ("understudy: %s\n", error->message);
+      return 1;
+    }
+  g_print ("%s is connected: %s points at Understudy (the original is backed up next to it;\n"
+           "`understudy disconnect %s` puts it back).\n",
+           us_client_id_get_display_name (id), path, us_client_id_to_string (id));
   return 0;
 }
 
@@ -222,6 +300,8 @@ us_cli_run (UsConfig           *config,
     return cmd_check_config (config);
   if (g_str_equal (command, "routing"))
     return cmd_routing (config, args, n_args);
+  if (g_str_equal (command, "connect") || g_str_equal (command, "disconnect"))
+    return cmd_connect (config, args, n_args);
 
   g_printerr ("understudy: unknown command \"%s\" (see understudy --help)\n", command);
   return 2;
@@ -241,6 +321,20 @@ on_saved (GObject      *source,
 }
 
 static void
+rewire_clients (GTask        *task,
+                gpointer      source,
+                gpointer      data,
+                GCancellable *cancellable)
+{
+  const char *url = data;
+  g_autoptr(GError) error = NULL;
+
+  /* Only the client files change here; nothing the proxy reads. */
+  if (!us_clients_apply_routing (url != NULL, url, &error))
+    g_warning ("Could not rewire the clients: %s", error->message);
+}
+
+static void
 on_routing_changed (UsProxy    *proxy,
                     GParamSpec *pspec,
                     gpointer    data)
@@ -248,9 +342,14 @@ on_routing_changed (UsProxy    *proxy,
   UsConfig *config = us_proxy_get_config (proxy);
   g_autoptr(GFile) file = g_file_new_for_path (us_config_get_path (config));
   g_autoptr(GBytes) bytes = us_config_to_bytes (config);
+  g_autoptr(GTask) task = g_task_new (NULL, NULL, NULL, NULL);
 
   /* The toggle survives restarts; written without blocking the proxy. */
   g_file_replace_contents_bytes_async (file, bytes, NULL, FALSE, G_FILE_CREATE_PRIVATE, NULL, on_saved, NULL);
+
+  /* Off restores each connected client's own file; on points them back. */
+  g_task_set_task_data (task, us_proxy_get_routing (proxy) ? us_proxy_dup_client_url (proxy) : NULL, g_free);
+  g_task_run_in_thread (task, rewire_clients);
 }
 
 void

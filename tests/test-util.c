@@ -224,3 +224,20 @@ test_stream_free (TestStream *stream)
   g_string_free (stream->text, TRUE);
   g_free (stream);
 }
+
+char *
+test_stream_text (const char *sse)
+{
+  g_autoptr(GRegex) regex = g_regex_new ("\"text_delta\",\"text\":\"((?:[^\"\\\\]|\\\\.)*)\"", 0, 0, NULL);
+  g_autoptr(GMatchInfo) match = NULL;
+  GString *text = g_string_new (NULL);
+
+  g_regex_match (regex, sse, 0, &match);
+  while (g_match_info_matches (match))
+    {
+      g_autofree char *part = g_match_info_fetch (match, 1);
+      g_string_append (text, part);
+      g_match_info_next (match, NULL);
+    }
+  return g_string_free (text, FALSE);
+}

@@ -41,6 +41,9 @@ char       *test_proxy_url     (TestClient         *client,
 /* Replaces the ids a fake makes up per response (msg_…, toolu_…). */
 char       *test_normalize_ids (const char         *text);
 
+/* The text of an Anthropic stream's text deltas, joined. */
+char       *test_stream_text   (const char         *sse);
+
 /* A long-lived response read as it arrives (the events stream). */
 typedef struct _TestStream TestStream;
 TestStream *test_stream_open     (TestClient *client,

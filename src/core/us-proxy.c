@@ -58,13 +58,14 @@ respond_error (SoupServerMessage *msg,
   soup_server_message_set_response (msg, "application/json", SOUP_MEMORY_COPY, data, len);
 }
 
-/* The error envelope a path's clients understand. */
+/* The error envelope a path's clients understand (the path may still
+ * hold a wrong token, so look at its end). */
 static UsWireFormat
-format_for_path (const char *rest)
+format_for_path (const char *path)
 {
-  if (rest != NULL && g_str_has_prefix (rest, "/v1/chat/"))
+  if (path != NULL && g_str_has_suffix (path, "/v1/chat/completions"))
     return US_WIRE_OPENAI_CHAT;
-  if (rest != NULL && g_str_has_prefix (rest, "/v1/responses"))
+  if (path != NULL && g_str_has_suffix (path, "/v1/responses"))
     return US_WIRE_OPENAI_RESPONSES;
   return US_WIRE_ANTHROPIC;
 }
@@ -161,7 +162,7 @@ early_handler (SoupServer        *server,
   /* Refuse before reading the body, so a huge upload costs nothing. */
   if (soup_message_headers_get_encoding (headers) == SOUP_ENCODING_CONTENT_LENGTH &&
       length > (goffset) us_config_get_max_body_bytes (self->config))
-    respond_error (msg, format_for_path (strip_token (self, path)), SOUP_STATUS_REQUEST_ENTITY_TOO_LARGE,
+    respond_error (msg, format_for_path (path), SOUP_STATUS_REQUEST_ENTITY_TOO_LARGE,
                    "Understudy: request body is larger than listen.max_body_bytes");
 }
 
@@ -486,7 +487,7 @@ handler (SoupServer        *server,
   SoupMessageHeaders *headers = soup_server_message_get_request_headers (msg);
   const char *method = soup_server_message_get_method (msg);
   const char *rest = strip_token (self, path);
-  UsWireFormat fmt = format_for_path (rest ? rest : path);
+  UsWireFormat fmt = format_for_path (path);
 
   if (soup_server_message_get_status (msg) != 0)
     return;   /* already refused by the early handler */

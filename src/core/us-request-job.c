@@ -41,7 +41,8 @@ struct _UsRequestJob
 
   /* The attempt in flight. */
   const UsProviderConfig *provider;
-  char *model;
+  const UsChainModel *chain_model; /* health is kept per chain entry ("*" included) */
+  char *model;                     /* the model name sent */
   UsWireFormat fmt;
   guint attempt;
   SoupMessage *upstream;
@@ -76,6 +77,7 @@ clear_attempt (UsRequestJob *self)
   g_clear_pointer (&self->whole, g_byte_array_unref);
   g_clear_pointer (&self->model, g_free);
   self->provider = NULL;
+  self->chain_model = NULL;
   self->timeout_reason = NULL;
 }
 
@@ -192,12 +194,12 @@ served (UsRequestJob *self)
 
   us_request_entry_end_attempt (self->entry, self->attempt, soup_message_get_status (self->upstream), NULL);
   us_request_entry_set_served (self->entry, self->provider->id, self->model);
-  us_health_mark_ok (health, self->provider->id, self->model);
+  us_health_mark_ok (health, self->provider->id, self->chain_model->model);
 
   /* Switch before the hard limit: this request is served, the next goes on. */
   quota = us_failover_quota_cooldown (headers, fo->quota_threshold, fo->cooldown_s);
   if (quota > 0 && self->failover)
-    us_health_cool_down (health, self->provider->id, self->model, quota, "quota threshold reached");
+    us_health_cool_down (health, self->provider->id, self->chain_model->model, quota, "quota threshold reached");
 }
 
 /* ---- Failing over ------------------------------------------------------ */
@@ -411,9 +413,9 @@ whole_error (UsRequestJob *self,
       self->first_fmt = self->fmt;
     }
   if (verdict.cooldown_s > 0)
-    us_health_cool_down (health, self->provider->id, self->model, verdict.cooldown_s, verdict.problem);
+    us_health_cool_down (health, self->provider->id, self->chain_model->model, verdict.cooldown_s, verdict.problem);
   else if (verdict.problem != NULL)
-    us_health_mark (health, self->provider->id, self->model, verdict.problem);
+    us_health_mark (health, self->provider->id, self->chain_model->model, verdict.problem);
 
   reason = g_strdup_printf ("HTTP %u%s%s", status, verdict.problem ? " " : "",
                             verdict.problem ? verdict.problem : "cannot take this request");
@@ -611,6 +613,7 @@ start_attempt (UsRequestJob       *self,
   const char *query = g_uri_get_query (soup_server_message_get_uri (self->msg));
 
   self->provider = provider;
+  self->chain_model = cm;
   self->model = g_strdup (g_str_equal (cm->model, "*") && requested ? requested : cm->model);
   if (!us_upstream_wire_format (provider, &self->fmt))
     self->fmt = self->client_fmt;
@@ -620,7 +623,7 @@ start_attempt (UsRequestJob       *self,
       clear_attempt (self);
       return FALSE;
     }
-  if (self->failover && us_health_is_cooling (us_proxy_get_health (self->proxy), provider->id, self->model))
+  if (self->failover && us_health_is_cooling (us_proxy_get_health (self->proxy), provider->id, cm->model))
     {
       us_request_entry_add_skipped (self->entry, provider->id, self->model, "cooling down");
       clear_attempt (self);

@@ -12,7 +12,6 @@
 #include "us-fake-provider.h"
 
 #include <errno.h>
-#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -1025,7 +1024,7 @@ error_inner (UsFakeFormat     format,
     {
       json_object_set_string_member (inner, "type", e->type);
       json_object_set_string_member (inner, "message", e->message);
-      if (e->code != NULL)
+      if (e->code != NULL && *e->code != '\0')
         {
           JsonObject *details = json_object_new ();
 
@@ -1038,7 +1037,7 @@ error_inner (UsFakeFormat     format,
       json_object_set_string_member (inner, "message", e->message);
       json_object_set_string_member (inner, "type", e->type);
       json_object_set_null_member (inner, "param");
-      set_string_or_null (inner, "code", e->code);
+      set_string_or_null (inner, "code", e->code != NULL && *e->code != '\0' ? e->code : NULL);
     }
   return inner;
 }
@@ -1705,7 +1704,7 @@ responses_stream_error (UsFakeProvider  *self,
   JsonObject *error = json_object_new ();
 
   /* A failed response carries {code, message}; Codex reads the code. */
-  json_object_set_string_member (error, "code", e->code != NULL ? e->code : e->type);
+  json_object_set_string_member (error, "code", e->code != NULL && *e->code != '\0' ? e->code : e->type);
   json_object_set_string_member (error, "message", e->message);
   responses_lifecycle (sse, "response.failed", responses_object (r, "failed", NULL, error));
 }
@@ -1859,24 +1858,36 @@ exchange_schedule (Exchange *ex,
   g_source_attach (ex->source, ex->self->context);
 }
 
-/* Drops the connection under libsoup: steal it, then close the socket,
- * with SO_LINGER 0 for a reset. Never called from inside libsoup's I/O. */
+/* Drops the connection under libsoup. The socket goes first: stealing the
+ * connection closes the body stream, which would otherwise write the
+ * chunked terminator and turn the cut into a clean end. Never called from
+ * inside libsoup's I/O. */
 static void
 exchange_abort (Exchange *ex)
 {
   GSocket *borrowed = soup_server_message_get_socket (ex->msg);
   g_autoptr(GSocket) socket = borrowed != NULL ? g_object_ref (borrowed) : NULL;
-  g_autoptr(GIOStream) stream = soup_server_message_steal_connection (ex->msg);
+  g_autoptr(GIOStream) stream = NULL;
+
+  /* Stealing asks for both addresses; have libsoup cache them while the
+   * socket still has them. */
+  soup_server_message_get_local_address (ex->msg);
+  soup_server_message_get_remote_address (ex->msg);
 
   if (socket != NULL && ex->self->reset_style == US_FAKE_RESET_RST)
     {
+      /* Linger 0: close() sends RST instead of FIN. */
       struct linger linger = { .l_onoff = 1, .l_linger = 0 };
 
       if (setsockopt (g_socket_get_fd (socket), SOL_SOCKET, SO_LINGER, &linger, sizeof linger) != 0)
         g_warning ("Fake provider: SO_LINGER: %s", g_strerror (errno));
     }
+  else if (socket != NULL)
+    g_socket_shutdown (socket, FALSE, TRUE, NULL);
   if (socket != NULL)
     g_socket_close (socket, NULL);
+
+  stream = soup_server_message_steal_connection (ex->msg);
   if (stream != NULL)
     g_io_stream_close (stream, NULL, NULL);
   exchange_free (ex);
@@ -1970,6 +1981,20 @@ exchange_new (UsFakeProvider    *self,
 /* ------------------------------------------------------------------------ */
 /* Responding                                                               */
 
+/* libsoup knows no phrase for some statuses providers use. */
+static void
+set_status (SoupServerMessage *msg,
+            guint              status)
+{
+  const char *phrase = NULL;
+
+  if (status == 429)
+    phrase = "Too Many Requests";
+  else if (status == 529)
+    phrase = "Overloaded";
+  soup_server_message_set_status (msg, status, phrase);
+}
+
 static void
 set_json (SoupServerMessage *msg,
           guint              status,
@@ -1978,7 +2003,7 @@ set_json (SoupServerMessage *msg,
   char *data = object_to_string (o);
 
   json_object_unref (o);
-  soup_server_message_set_status (msg, status, NULL);
+  set_status (msg, status);
   soup_server_message_set_response (msg, "application/json", SOUP_MEMORY_TAKE, data, strlen (data));
 }
 
@@ -2040,6 +2065,9 @@ respond_generation (UsFakeProvider   *self,
     case US_FAKE_RESET_BEFORE_FIRST_BYTE:
       ex->abort_at_start = TRUE;
       return;
+    case US_FAKE_SILENCE_BEFORE_HEADERS:
+      /* Stays paused: no status, no headers, ever. */
+      return;
     case US_FAKE_STREAM_ERROR_BEFORE_CONTENT:
       if (!stream)
         {
@@ -2051,7 +2079,6 @@ respond_generation (UsFakeProvider   *self,
     case US_FAKE_OK_TOOL_CALL:
     case US_FAKE_OK_TWO_TOOL_CALLS:
     case US_FAKE_RESET_MID_STREAM:
-    case US_FAKE_SILENCE_BEFORE_HEADERS:
     case US_FAKE_SILENCE_AFTER_HEADERS:
     case US_FAKE_TOOL_TASK:
     default:
@@ -2104,12 +2131,677 @@ respond_generation (UsFakeProvider   *self,
     }
   else
     {
-      char *data = object_to_string (ops->whole (self, &r));
+      JsonObject *whole = ops->whole (self, &r);
+      char *data = object_to_string (whole);
       gsize len = strlen (data);
 
-      json_object_unref (NULL == data ? NULL : NULL); /* placeholder, replaced below */
-      (void) len;
-      g_free (data);
+      json_object_unref (whole);
+      soup_message_headers_replace (h, "content-type", "application/json");
+      switch (step->behavior)
+        {
+        case US_FAKE_RESET_MID_STREAM:
+          /* Promise the whole body, deliver half of it. */
+          soup_message_headers_set_content_length (h, len);
+          g_ptr_array_add (ex->pieces, g_bytes_new_take (data, len / 2));
+          ex->end = END_ABORT;
+          break;
+        case US_FAKE_SILENCE_AFTER_HEADERS:
+          soup_message_headers_set_content_length (h, len);
+          ex->end = END_HANG;
+          g_free (data);
+          break;
+        default:
+          soup_server_message_set_response (msg, "application/json", SOUP_MEMORY_TAKE, data, len);
+          break;
+        }
     }
   reply_clear (&r);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Other routes                                                             */
+
+static const char * const default_anthropic_models[] = { "claude-opus-5-5", "claude-sonnet-5-5", "claude-haiku-4-5", NULL };
+static const char * const default_openai_models[] = { "gpt-test", "gpt-5", "gpt-4.1-mini", NULL };
+
+static JsonObject *
+model_object (UsFakeProvider *self,
+              const char     *id)
+{
+  JsonObject *m = json_object_new ();
+
+  if (self->format == US_FAKE_FORMAT_ANTHROPIC)
+    {
+      json_object_set_string_member (m, "type", "model");
+      json_object_set_string_member (m, "id", id);
+      json_object_set_string_member (m, "display_name", id);
+      json_object_set_string_member (m, "created_at", "2025-09-29T00:00:00Z");
+    }
+  else
+    {
+      json_object_set_string_member (m, "id", id);
+      json_object_set_string_member (m, "object", "model");
+      json_object_set_int_member (m, "created", 1727568000);
+      json_object_set_string_member (m, "owned_by", "system");
+    }
+  return m;
+}
+
+static JsonObject *
+models_list (UsFakeProvider *self)
+{
+  JsonObject *o = json_object_new ();
+  JsonArray *data = json_array_new ();
+  guint n = g_strv_length (self->models);
+
+  for (guint i = 0; i < n; i++)
+    json_array_add_object_element (data, model_object (self, self->models[i]));
+  if (self->format == US_FAKE_FORMAT_ANTHROPIC)
+    {
+      json_object_set_array_member (o, "data", data);
+      json_object_set_boolean_member (o, "has_more", FALSE);
+      set_string_or_null (o, "first_id", n > 0 ? self->models[0] : NULL);
+      set_string_or_null (o, "last_id", n > 0 ? self->models[n - 1] : NULL);
+    }
+  else
+    {
+      json_object_set_string_member (o, "object", "list");
+      json_object_set_array_member (o, "data", data);
+    }
+  return o;
+}
+
+static gboolean
+key_accepted (UsFakeProvider      *self,
+              const UsFakeRequest *request)
+{
+  const char *auth = us_fake_request_get_header (request, "authorization");
+
+  if (self->required_key == NULL)
+    return TRUE;
+  return g_strcmp0 (us_fake_request_get_header (request, "x-api-key"), self->required_key) == 0
+         || g_strcmp0 (us_fake_request_get_header (request, "api-key"), self->required_key) == 0
+         || (auth != NULL && g_ascii_strncasecmp (auth, "Bearer ", 7) == 0
+             && g_strcmp0 (auth + 7, self->required_key) == 0);
+}
+
+static void
+respond_simple_error (UsFakeProvider    *self,
+                      SoupServerMessage *msg,
+                      guint              status,
+                      const char        *message,
+                      const char        *model)
+{
+  /* An empty code stands for none: a wrong route is no missing model. */
+  UsFakeStep step = { .error_message = message, .error_code = "" };
+
+  respond_error (self, msg, status, &step, model);
+}
+
+static void
+respond_json_ok (UsFakeProvider    *self,
+                 SoupServerMessage *msg,
+                 JsonObject        *o /* owned */)
+{
+  g_autofree char *request_id = self->format == US_FAKE_FORMAT_ANTHROPIC
+                                ? random_string (self, "req_011C", BASE62, 20)
+                                : random_string (self, "req_", HEX, 32);
+
+  add_provider_headers (self, soup_server_message_get_response_headers (msg), 200, request_id);
+  set_json (msg, 200, o);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Request log (one JSON line per request, for shell-driven tests)          */
+
+static char *
+last_user_text (UsFakeFormat format,
+                JsonObject  *body)
+{
+  JsonArray *items = get_array (body, format == US_FAKE_FORMAT_OPENAI_RESPONSES ? "input" : "messages");
+
+  if (format == US_FAKE_FORMAT_OPENAI_RESPONSES && get_string (body, "input") != NULL)
+    return g_strdup (get_string (body, "input"));
+  for (guint i = items != NULL ? json_array_get_length (items) : 0; i > 0; i--)
+    {
+      JsonObject *item = array_get_object (items, i - 1);
+
+      if (g_strcmp0 (get_string (item, "role"), "user") == 0)
+        {
+          char *text = content_text (json_object_get_member (item, "content"));
+
+          if (text != NULL && *text != '\0')
+            return text;
+          g_free (text);
+        }
+    }
+  return NULL;
+}
+
+static JsonObject *
+request_summary (UsFakeProvider      *self,
+                 const UsFakeRequest *request)
+{
+  JsonObject *body = request_body (request);
+  JsonObject *s = json_object_new ();
+  JsonArray *items = get_array (body, self->format == US_FAKE_FORMAT_OPENAI_RESPONSES ? "input" : "messages");
+  JsonArray *tools = get_array (body, "tools");
+  JsonArray *names = json_array_new ();
+  g_autofree char *result = find_tool_result (self->format, body);
+  g_autofree char *text = last_user_text (self->format, body);
+
+  for (guint i = 0; tools != NULL && i < json_array_get_length (tools); i++)
+    {
+      JsonObject *tool = array_get_object (tools, i);
+      JsonObject *fn = get_object (tool, "function") != NULL ? get_object (tool, "function") : tool;
+      const char *name = get_string (fn, "name");
+
+      json_array_add_string_element (names, name != NULL ? name : get_string (tool, "type"));
+    }
+  json_object_set_int_member (s, "items", items != NULL ? json_array_get_length (items) : 0);
+  json_object_set_array_member (s, "tools", names);
+  json_object_set_boolean_member (s, "tool_result", result != NULL);
+  if (text != NULL && g_utf8_strlen (text, -1) > LOG_TEXT_MAX)
+    {
+      char *cut = g_utf8_substring (text, 0, LOG_TEXT_MAX);
+
+      g_free (text);
+      text = cut;
+    }
+  set_string_or_null (s, "last_user_text", text);
+  return s;
+}
+
+static void
+log_request (UsFakeProvider      *self,
+             const UsFakeRequest *request)
+{
+  static const char * const secret_headers[] = { "authorization", "x-api-key", "api-key",
+                                                 "proxy-authorization", "cookie", NULL };
+  g_autoptr(JsonObject) o = json_object_new ();
+  JsonObject *headers = json_object_new ();
+  SoupMessageHeadersIter iter;
+  const char *name, *value;
+  const char *key = NULL;
+  const char *scheme = "none";
+  g_autofree char *line = NULL;
+  g_autofree char *text = NULL;
+
+  soup_message_headers_iter_init (&iter, request->headers);
+  while (soup_message_headers_iter_next (&iter, &name, &value))
+    {
+      g_autofree char *lower = g_ascii_strdown (name, -1);
+
+      if (g_strv_contains (secret_headers, lower))
+        {
+          /* Say which credential came, and a digest to compare, never the key. */
+          if (g_str_equal (lower, "authorization") && g_ascii_strncasecmp (value, "Bearer ", 7) == 0)
+            scheme = "bearer", key = value + 7;
+          else if (g_str_equal (lower, "x-api-key") || g_str_equal (lower, "api-key"))
+            scheme = g_str_equal (lower, "x-api-key") ? "x-api-key" : "api-key", key = value;
+          continue;
+        }
+      json_object_set_string_member (headers, lower, value);
+    }
+
+  json_object_set_int_member (o, "time_ms", g_get_real_time () / 1000);
+  json_object_set_string_member (o, "method", request->method);
+  json_object_set_string_member (o, "path", request->path);
+  json_object_set_object_member (o, "headers", headers);
+  json_object_set_string_member (o, "auth", scheme);
+  if (key != NULL)
+    {
+      g_autofree char *digest = g_compute_checksum_for_string (G_CHECKSUM_SHA256, key, -1);
+
+      digest[12] = '\0';
+      json_object_set_string_member (o, "key_sha256", digest);
+    }
+  set_string_or_null (o, "model", us_fake_request_get_model (request));
+  json_object_set_boolean_member (o, "stream", us_fake_request_get_stream (request));
+  set_string_or_null (o, "behavior", request->scripted ? us_fake_behavior_to_string (request->behavior) : NULL);
+  json_object_set_int_member (o, "body_bytes", g_bytes_get_size (request->body));
+  if (request_body (request) != NULL)
+    json_object_set_object_member (o, "summary", request_summary (self, request));
+
+  text = object_to_string (o);
+  line = g_strconcat (text, "\n", NULL);
+  if (!g_output_stream_write_all (self->log, line, strlen (line), NULL, NULL, NULL)
+      || !g_output_stream_flush (self->log, NULL, NULL))
+    g_warning ("Fake provider: cannot write the request log");
+}
+
+/* ------------------------------------------------------------------------ */
+/* The server callback                                                      */
+
+static void
+request_done (UsFakeProvider *self,
+              UsFakeRequest  *request)
+{
+  if (self->log != NULL)
+    log_request (self, request);
+  g_signal_emit (self, signals[SIGNAL_REQUEST_RECEIVED], 0, request);
+}
+
+static void
+server_callback (SoupServer        *server,
+                 SoupServerMessage *msg,
+                 const char        *path,
+                 GHashTable        *query,
+                 gpointer           user_data)
+{
+  UsFakeProvider *self = user_data;
+  UsFakeRequest *request = request_new (msg);
+  const char *method = request->method;
+  const char *model = us_fake_request_get_model (request);
+  gboolean post = g_str_equal (method, "POST");
+  gboolean get = g_str_equal (method, "GET");
+
+  g_ptr_array_add (self->requests, request);
+
+  if (!key_accepted (self, request))
+    {
+      respond_error (self, msg, 401, NULL, model);
+    }
+  else if (post && g_str_equal (path, format_ops[self->format].route))
+    {
+      UsFakeStep *popped;
+      const UsFakeStep *step;
+      Exchange *ex;
+
+      if (request_body (request) == NULL)
+        {
+          respond_simple_error (self, msg, 400, "The request body is not valid JSON.", model);
+          request_done (self, request);
+          return;
+        }
+      popped = g_queue_pop_head (&self->script);
+      step = popped != NULL ? popped : self->default_step;
+      request->scripted = TRUE;
+      request->behavior = step->behavior;
+      request_done (self, request);
+
+      /* Everything goes out from timers, so even an immediate answer
+       * takes the same road as a delayed or trickled one. */
+      ex = exchange_new (self, msg);
+      respond_generation (self, ex, step, request);
+      soup_server_message_pause (msg);
+      if (step->behavior != US_FAKE_SILENCE_BEFORE_HEADERS)
+        exchange_schedule (ex, step->delay_ms);
+      step_free (popped);
+      return;
+    }
+  else if (post && self->format == US_FAKE_FORMAT_ANTHROPIC && g_str_equal (path, "/v1/messages/count_tokens"))
+    {
+      JsonObject *o = json_object_new ();
+
+      json_object_set_int_member (o, "input_tokens", MAX (1, (gint64) g_bytes_get_size (request->body) / 4));
+      respond_json_ok (self, msg, o);
+    }
+  else if (get && g_str_equal (path, "/v1/models"))
+    {
+      respond_json_ok (self, msg, models_list (self));
+    }
+  else if (get && g_str_has_prefix (path, "/v1/models/")
+           && g_strv_contains ((const char * const *) self->models, path + strlen ("/v1/models/")))
+    {
+      respond_json_ok (self, msg, model_object (self, path + strlen ("/v1/models/")));
+    }
+  else
+    {
+      g_autofree char *message = self->format == US_FAKE_FORMAT_ANTHROPIC
+                                 ? g_strdup ("Not Found")
+                                 : g_strdup_printf ("Invalid URL (%s %s)", method, path);
+
+      respond_simple_error (self, msg, 404, message, model);
+    }
+  request_done (self, request);
+}
+
+/* ------------------------------------------------------------------------ */
+/* GObject                                                                  */
+
+static void
+us_fake_provider_dispose (GObject *object)
+{
+  UsFakeProvider *self = US_FAKE_PROVIDER (object);
+
+  /* Stop the timers first; disconnecting finishes some messages, which
+   * frees their exchanges; the rest (paused forever) are freed here. */
+  for (guint i = 0; i < self->exchanges->len; i++)
+    {
+      Exchange *ex = g_ptr_array_index (self->exchanges, i);
+
+      if (ex->source != NULL)
+        {
+          g_source_destroy (ex->source);
+          g_clear_pointer (&ex->source, g_source_unref);
+        }
+    }
+  if (self->server != NULL)
+    soup_server_disconnect (self->server);
+  while (self->exchanges->len > 0)
+    exchange_free (g_ptr_array_index (self->exchanges, 0));
+  g_clear_object (&self->server);
+  if (self->log != NULL)
+    g_output_stream_close (self->log, NULL, NULL);
+  g_clear_object (&self->log);
+
+  G_OBJECT_CLASS (us_fake_provider_parent_class)->dispose (object);
+}
+
+static void
+us_fake_provider_finalize (GObject *object)
+{
+  UsFakeProvider *self = US_FAKE_PROVIDER (object);
+
+  g_queue_clear_full (&self->script, step_free);
+  step_free (self->default_step);
+  g_free (self->base_url);
+  g_free (self->text);
+  g_free (self->tool_task_path);
+  g_free (self->required_key);
+  g_strfreev (self->models);
+  g_ptr_array_unref (self->requests);
+  g_ptr_array_unref (self->exchanges);
+  g_rand_free (self->rand);
+  g_main_context_unref (self->context);
+
+  G_OBJECT_CLASS (us_fake_provider_parent_class)->finalize (object);
+}
+
+static void
+us_fake_provider_class_init (UsFakeProviderClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->dispose = us_fake_provider_dispose;
+  object_class->finalize = us_fake_provider_finalize;
+
+  signals[SIGNAL_REQUEST_RECEIVED] =
+    g_signal_new ("request-received", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_POINTER);
+}
+
+static void
+us_fake_provider_init (UsFakeProvider *self)
+{
+  UsFakeStep ok = { .behavior = US_FAKE_OK };
+
+  self->context = g_main_context_ref_thread_default ();
+  self->rand = g_rand_new ();
+  g_queue_init (&self->script);
+  self->default_step = step_copy (&ok);
+  self->text = g_strdup (DEFAULT_TEXT);
+  self->chunking = US_FAKE_CHUNKS_AWKWARD;
+  self->chunk_delay_ms = 1;
+  self->reset_style = US_FAKE_RESET_RST;
+  self->requests = g_ptr_array_new_with_free_func (request_free);
+  self->exchanges = g_ptr_array_new ();
+}
+
+UsFakeProvider *
+us_fake_provider_new_on_port (UsFakeFormat   format,
+                              guint          port,
+                              GError       **error)
+{
+  g_autoptr(UsFakeProvider) self = NULL;
+  GSList *uris;
+
+  g_return_val_if_fail (format <= US_FAKE_FORMAT_OPENAI_RESPONSES, NULL);
+  g_return_val_if_fail (port <= G_MAXUINT16, NULL);
+
+  self = g_object_new (US_TYPE_FAKE_PROVIDER, NULL);
+  self->format = format;
+  self->models = g_strdupv ((char **) (format == US_FAKE_FORMAT_ANTHROPIC ? default_anthropic_models
+                                                                          : default_openai_models));
+  self->server = soup_server_new (NULL, NULL);
+  soup_server_add_handler (self->server, NULL, server_callback, self, NULL);
+  if (!soup_server_listen_local (self->server, port, SOUP_SERVER_LISTEN_IPV4_ONLY, error))
+    return NULL;
+
+  uris = soup_server_get_uris (self->server);
+  g_assert (uris != NULL);
+  self->port = (guint) g_uri_get_port (uris->data);
+  g_slist_free_full (uris, (GDestroyNotify) g_uri_unref);
+  self->base_url = g_strdup_printf ("http://127.0.0.1:%u", self->port);
+  return g_steal_pointer (&self);
+}
+
+UsFakeProvider *
+us_fake_provider_new (UsFakeFormat format)
+{
+  g_autoptr(GError) error = NULL;
+  UsFakeProvider *self = us_fake_provider_new_on_port (format, 0, &error);
+
+  if (self == NULL)
+    g_error ("Fake provider: cannot listen on 127.0.0.1: %s", error->message);
+  return self;
+}
+
+UsFakeFormat
+us_fake_provider_get_format (UsFakeProvider *self)
+{
+  g_return_val_if_fail (US_IS_FAKE_PROVIDER (self), 0);
+  return self->format;
+}
+
+guint
+us_fake_provider_get_port (UsFakeProvider *self)
+{
+  g_return_val_if_fail (US_IS_FAKE_PROVIDER (self), 0);
+  return self->port;
+}
+
+const char *
+us_fake_provider_get_base_url (UsFakeProvider *self)
+{
+  g_return_val_if_fail (US_IS_FAKE_PROVIDER (self), NULL);
+  return self->base_url;
+}
+
+void
+us_fake_provider_push (UsFakeProvider   *self,
+                       const UsFakeStep *step)
+{
+  g_return_if_fail (US_IS_FAKE_PROVIDER (self));
+  g_return_if_fail (step != NULL);
+  g_queue_push_tail (&self->script, step_copy (step));
+}
+
+void
+us_fake_provider_push_behavior (UsFakeProvider *self,
+                                UsFakeBehavior  behavior)
+{
+  us_fake_provider_push (self, &(UsFakeStep) { .behavior = behavior });
+}
+
+void
+us_fake_provider_push_status (UsFakeProvider *self,
+                              guint           status,
+                              const char     *retry_after)
+{
+  us_fake_provider_push (self, &(UsFakeStep) { .behavior = US_FAKE_STATUS, .status = status,
+                                               .retry_after = retry_after });
+}
+
+gboolean
+us_fake_provider_push_spec (UsFakeProvider  *self,
+                            const char      *spec,
+                            GError         **error)
+{
+  g_auto(GStrv) parts = NULL;
+  g_autoptr(GPtrArray) steps = g_ptr_array_new_with_free_func (step_free);
+
+  g_return_val_if_fail (US_IS_FAKE_PROVIDER (self), FALSE);
+  g_return_val_if_fail (spec != NULL, FALSE);
+
+  /* Parse everything before queueing anything. */
+  parts = g_strsplit (spec, ",", -1);
+  for (guint i = 0; parts[i] != NULL; i++)
+    {
+      UsFakeStep step;
+      g_autofree char *retry_after = NULL;
+
+      if (*g_strstrip (parts[i]) == '\0')
+        continue;
+      if (!step_parse (parts[i], &step, &retry_after, error))
+        return FALSE;
+      step.retry_after = retry_after;
+      g_ptr_array_add (steps, step_copy (&step));
+    }
+  for (guint i = 0; i < steps->len; i++)
+    g_queue_push_tail (&self->script, g_steal_pointer (&steps->pdata[i]));
+  return TRUE;
+}
+
+void
+us_fake_provider_set_default (UsFakeProvider   *self,
+                              const UsFakeStep *step)
+{
+  g_return_if_fail (US_IS_FAKE_PROVIDER (self));
+  g_return_if_fail (step != NULL);
+  step_free (self->default_step);
+  self->default_step = step_copy (step);
+}
+
+gboolean
+us_fake_provider_set_default_spec (UsFakeProvider  *self,
+                                   const char      *spec,
+                                   GError         **error)
+{
+  UsFakeStep step;
+  g_autofree char *retry_after = NULL;
+
+  g_return_val_if_fail (US_IS_FAKE_PROVIDER (self), FALSE);
+  if (!step_parse (spec, &step, &retry_after, error))
+    return FALSE;
+  step.retry_after = retry_after;
+  us_fake_provider_set_default (self, &step);
+  return TRUE;
+}
+
+guint
+us_fake_provider_get_n_pending (UsFakeProvider *self)
+{
+  g_return_val_if_fail (US_IS_FAKE_PROVIDER (self), 0);
+  return self->script.length;
+}
+
+void
+us_fake_provider_clear_script (UsFakeProvider *self)
+{
+  g_return_if_fail (US_IS_FAKE_PROVIDER (self));
+  g_queue_clear_full (&self->script, step_free);
+}
+
+void
+us_fake_provider_set_text (UsFakeProvider *self,
+                           const char     *text)
+{
+  g_return_if_fail (US_IS_FAKE_PROVIDER (self));
+  g_free (self->text);
+  self->text = g_strdup (text != NULL ? text : DEFAULT_TEXT);
+}
+
+void
+us_fake_provider_set_tool_task_path (UsFakeProvider *self,
+                                     const char     *path)
+{
+  g_return_if_fail (US_IS_FAKE_PROVIDER (self));
+  g_free (self->tool_task_path);
+  self->tool_task_path = g_strdup (path);
+}
+
+void
+us_fake_provider_set_required_key (UsFakeProvider *self,
+                                   const char     *key)
+{
+  g_return_if_fail (US_IS_FAKE_PROVIDER (self));
+  g_free (self->required_key);
+  self->required_key = g_strdup (key);
+}
+
+void
+us_fake_provider_set_models (UsFakeProvider     *self,
+                             const char * const *ids)
+{
+  g_return_if_fail (US_IS_FAKE_PROVIDER (self));
+  g_return_if_fail (ids != NULL);
+  g_strfreev (self->models);
+  self->models = g_strdupv ((char **) ids);
+}
+
+void
+us_fake_provider_set_chunking (UsFakeProvider *self,
+                               UsFakeChunking  chunking,
+                               guint           delay_ms)
+{
+  g_return_if_fail (US_IS_FAKE_PROVIDER (self));
+  self->chunking = chunking;
+  self->chunk_delay_ms = delay_ms;
+}
+
+void
+us_fake_provider_set_reset_style (UsFakeProvider   *self,
+                                  UsFakeResetStyle  style)
+{
+  g_return_if_fail (US_IS_FAKE_PROVIDER (self));
+  self->reset_style = style;
+}
+
+gboolean
+us_fake_provider_set_log_file (UsFakeProvider  *self,
+                               const char      *path,
+                               GError         **error)
+{
+  g_autoptr(GFile) file = NULL;
+  GFileOutputStream *stream;
+
+  g_return_val_if_fail (US_IS_FAKE_PROVIDER (self), FALSE);
+  g_return_val_if_fail (path != NULL, FALSE);
+
+  file = g_file_new_for_commandline_arg (path);
+  stream = g_file_append_to (file, G_FILE_CREATE_NONE, NULL, error);
+  if (stream == NULL)
+    return FALSE;
+  g_clear_object (&self->log);
+  self->log = G_OUTPUT_STREAM (stream);
+  return TRUE;
+}
+
+GPtrArray *
+us_fake_provider_get_requests (UsFakeProvider *self)
+{
+  g_return_val_if_fail (US_IS_FAKE_PROVIDER (self), NULL);
+  return self->requests;
+}
+
+guint
+us_fake_provider_get_n_requests (UsFakeProvider *self)
+{
+  g_return_val_if_fail (US_IS_FAKE_PROVIDER (self), 0);
+  return self->requests->len;
+}
+
+const UsFakeRequest *
+us_fake_provider_get_request (UsFakeProvider *self,
+                              guint           index)
+{
+  g_return_val_if_fail (US_IS_FAKE_PROVIDER (self), NULL);
+  g_return_val_if_fail (index < self->requests->len, NULL);
+  return g_ptr_array_index (self->requests, index);
+}
+
+const UsFakeRequest *
+us_fake_provider_get_last_request (UsFakeProvider *self)
+{
+  g_return_val_if_fail (US_IS_FAKE_PROVIDER (self), NULL);
+  return self->requests->len > 0 ? g_ptr_array_index (self->requests, self->requests->len - 1) : NULL;
+}
+
+void
+us_fake_provider_clear_requests (UsFakeProvider *self)
+{
+  g_return_if_fail (US_IS_FAKE_PROVIDER (self));
+  g_ptr_array_set_size (self->requests, 0);
 }

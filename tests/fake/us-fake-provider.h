@@ -148,6 +148,12 @@ void            us_fake_provider_set_chunking   (UsFakeProvider   *self,
                                                  guint             delay_ms);
 void            us_fake_provider_set_reset_style (UsFakeProvider  *self,
                                                   UsFakeResetStyle style);
+/* Appends one JSON line per request to @path: method, path, headers
+ * (credentials left out: "auth" names the scheme, "key_sha256" the first
+ * 12 hex digits of the key's SHA-256), model, stream, behavior, summary. */
+gboolean        us_fake_provider_set_log_file   (UsFakeProvider  *self,
+                                                 const char      *path,
+                                                 GError         **error);
 
 /* Every request received, oldest first (element type UsFakeRequest). */
 GPtrArray           *us_fake_provider_get_requests   (UsFakeProvider *self);

@@ -55,6 +55,7 @@ fail (JParser *p, gsize at, const char *format, ...)
   g_autofree char *message = NULL;
   gsize line_start = 0;
   guint line = 1;
+  guint column;
   va_list args;
 
   for (gsize i = 0; i < at && i < p->len; i++)
@@ -68,13 +69,13 @@ fail (JParser *p, gsize at, const char *format, ...)
   message = g_strdup_vprintf (format, args);
   va_end (args);
 
-  /* The text may not be valid UTF-8 at @at; count bytes then. */
+  /* The text may not be valid UTF-8 before @at; count bytes then. */
+  if (g_utf8_validate (p->text + line_start, (gssize) (at - line_start), NULL))
+    column = (guint) g_utf8_strlen (p->text + line_start, (gssize) (at - line_start)) + 1;
+  else
+    column = (guint) (at - line_start) + 1;
   g_set_error (p->error, US_CONNECT_ERROR, US_CONNECT_ERROR_PARSE,
-               "line %u, column %u: %s", line,
-               (guint) (g_utf8_validate (p->text + line_start, at - line_start, NULL)
-                        ? g_utf8_strlen (p->text + line_start, at - line_start)
-                        : at - line_start) + 1,
-               message);
+               "line %u, column %u: %s", line, column, message);
   return FALSE;
 }
 
@@ -744,6 +745,7 @@ typedef struct {
   gsize start;
   gsize end;
   char *text;   /* NULL: delete */
+  guint order;  /* insertions at one place land in the order added */
 } Splice;
 
 static void
@@ -755,7 +757,7 @@ splice_clear (gpointer data)
 static void
 add_splice (GArray *splices, gsize start, gsize end, const char *text)
 {
-  Splice s = { start, end, g_strdup (text) };
+  Splice s = { start, end, g_strdup (text), splices->len };
 
   g_array_append_val (splices, s);
 }
@@ -765,10 +767,13 @@ compare_splices (gconstpointer a, gconstpointer b)
 {
   const Splice *x = a, *y = b;
 
-  return x->start < y->start ? 1 : x->start > y->start ? -1 : 0;
+  /* Last first, so that earlier positions hold while splicing. */
+  if (x->start != y->start)
+    return x->start < y->start ? 1 : -1;
+  return x->order < y->order ? 1 : x->order > y->order ? -1 : 0;
 }
 
-/* Applies non-overlapping splices, last first so positions hold. */
+/* Applies non-overlapping splices. */
 static char *
 apply_splices (const char *text, GArray *splices)
 {
@@ -1142,6 +1147,33 @@ us_jsonc_is_empty_object (const char         *text,
   return member != NULL && member->value->members != NULL && member->value->members->len == 0;
 }
 
+char *
+us_jsonc_set_recorded (const char         *text,
+                       UsJsonDialect       dialect,
+                       const char * const *path,
+                       JsonNode           *value,
+                       GPtrArray          *edits,
+                       GError            **error)
+{
+  g_autoptr(GError) local_error = NULL;
+  g_autofree char *previous = us_jsonc_get (text, dialect, path, &local_error);
+  g_autofree char *written = NULL;
+  char *result;
+  guint created_parents = 0;
+
+  if (local_error != NULL)
+    {
+      g_propagate_error (error, g_steal_pointer (&local_error));
+      return NULL;
+    }
+  result = us_jsonc_set (text, dialect, path, value, &created_parents, error);
+  if (result == NULL)
+    return NULL;
+  written = us_jsonc_get (result, dialect, path, NULL);
+  g_ptr_array_add (edits, us_connect_edit_new (path, previous, written, created_parents));
+  return result;
+}
+
 /* ---- the UsDocFormat face, one per dialect ------------------------------- */
 
 #define DEFINE_FORMAT(prefix, dialect)                                                  \
@@ -1154,15 +1186,9 @@ us_jsonc_is_empty_object (const char         *text,
   { return us_jsonc_remove (text, dialect, path, error); }                               \
   static gboolean prefix##_is_empty (const char *text, const char * const *path)        \
   { return us_jsonc_is_empty_object (text, dialect, path); }                             \
-  static const UsDocFormat prefix##_format = {                                           \
+  const UsDocFormat us_##prefix##_format = {                                              \
     prefix##_get, prefix##_replace, prefix##_remove, prefix##_is_empty                   \
   };
 
-DEFINE_FORMAT (strict, US_JSON_STRICT)
+DEFINE_FORMAT (json_strict, US_JSON_STRICT)
 DEFINE_FORMAT (jsonc, US_JSON_JSONC)
-
-const UsDocFormat *
-us_jsonc_get_format (UsJsonDialect dialect)
-{
-  return dialect == US_JSON_STRICT ? &strict_format : &jsonc_format;
-}

@@ -63,6 +63,15 @@ gboolean  us_jsonc_is_empty_object  (const char         *text,
                                      UsJsonDialect       dialect,
                                      const char * const *path);
 
-const UsDocFormat *us_jsonc_get_format (UsJsonDialect dialect);
+/* us_jsonc_set(), appending to @edits (of UsConnectEdit*) what it did. */
+char     *us_jsonc_set_recorded     (const char         *text,
+                                     UsJsonDialect       dialect,
+                                     const char * const *path,
+                                     JsonNode           *value,
+                                     GPtrArray          *edits,
+                                     GError            **error);
+
+extern const UsDocFormat us_json_strict_format;
+extern const UsDocFormat us_jsonc_format;
 
 G_END_DECLS

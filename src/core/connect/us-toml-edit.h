@@ -53,6 +53,6 @@ char     *us_toml_quote           (const char         *value);
 char     *us_toml_get_string      (const char         *text,
                                    const char * const *path);
 
-const UsDocFormat *us_toml_get_format (void);
+extern const UsDocFormat us_toml_format;
 
 G_END_DECLS

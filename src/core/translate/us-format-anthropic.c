@@ -37,6 +37,13 @@ opaque_part (JsonNode *node)
 static UsIrPart *decode_block (JsonNode *node, GError **error);
 
 static gboolean
+is_string (JsonNode *node)
+{
+  return node != NULL && JSON_NODE_HOLDS_VALUE (node)
+    && json_node_get_value_type (node) == G_TYPE_STRING;
+}
+
+static gboolean
 decode_blocks (JsonNode  *content,
                GPtrArray *parts,
                GError   **error)
@@ -45,7 +52,7 @@ decode_blocks (JsonNode  *content,
 
   if (content == NULL || JSON_NODE_HOLDS_NULL (content))
     return TRUE;
-  if (JSON_NODE_HOLDS_VALUE (content) && json_node_get_value_type (content) == G_TYPE_STRING)
+  if (is_string (content))
     {
       g_ptr_array_add (parts, us_ir_part_new_text (json_node_get_string (content)));
       return TRUE;
@@ -146,6 +153,7 @@ decode_block (JsonNode *node,
       part->tool_id = g_strdup (us_json_get_string (block, "tool_use_id"));
       part->is_error = us_json_get_bool (block, "is_error", FALSE);
       part->content = g_ptr_array_new_with_free_func ((GDestroyNotify) us_ir_part_free);
+      part->as_string = is_string (json_object_get_member (block, "content"));
       if (part->tool_id == NULL)
         {
           g_set_error (error, US_TRANSLATE_ERROR, US_TRANSLATE_ERROR_INVALID,
@@ -317,6 +325,7 @@ anthropic_request_decode (JsonObject  *body,
     decode_tool_choice (tool_choice, req);
   req->extra = us_json_unknown_members (body, request_known);
 
+  req->system_as_string = is_string (json_object_get_member (body, "system"));
   if (!decode_blocks (json_object_get_member (body, "system"), req->system, error))
     {
       g_prefix_error (error, "system: ");
@@ -354,6 +363,7 @@ anthropic_request_decode (JsonObject  *body,
       g_ptr_array_add (req->messages, msg);
       msg->extra = us_json_unknown_members (obj, msg_known);
       msg->extra_fmt = US_WIRE_ANTHROPIC;
+      msg->as_string = is_string (json_object_get_member (obj, "content"));
       if (!decode_blocks (json_object_get_member (obj, "content"), msg->parts, error))
         {
           g_prefix_error (error, "messages[%u]: ", i);
@@ -435,7 +445,7 @@ encode_tool_result_content (const UsIrPart *part)
 
   if (part->content == NULL || part->content->len == 0)
     return json_node_init_string (json_node_alloc (), "");
-  if (part->content->len == 1)
+  if (part->content->len == 1 && (part->as_string || part->extra_fmt != US_WIRE_ANTHROPIC))
     {
       UsIrPart *only = g_ptr_array_index (part->content, 0);
 
@@ -567,14 +577,59 @@ role_name (UsIrRole role)
     }
 }
 
+static gboolean
+single_plain_text (JsonArray *content)
+{
+  JsonObject *block;
+
+  if (json_array_get_length (content) != 1)
+    return FALSE;
+  block = json_array_get_object_element (content, 0);
+  return json_object_get_size (block) == 2
+    && g_strcmp0 (us_json_get_string (block, "type"), "text") == 0;
+}
+
+/* A finished turn goes back to a plain string if the client sent one; that
+ * keeps same-format requests faithful. */
+static void
+finish_turn (JsonObject *turn,
+             gboolean    as_string)
+{
+  JsonArray *blocks;
+
+  if (turn == NULL || !as_string)
+    return;
+  blocks = json_object_get_array_member (turn, "content");
+  if (single_plain_text (blocks))
+    json_object_set_member (turn, "content",
+                            json_node_copy (json_object_get_member (json_array_get_object_element (blocks, 0), "text")));
+}
+
+/* System turns ahead of the conversation (Chat, Responses) belong in
+ * Anthropic's top-level system; later ones stay where they are, as Claude
+ * Code itself sends them. */
+static guint
+leading_system (const UsIrRequest *req)
+{
+  guint n = 0;
+
+  if (req->src_fmt == US_WIRE_ANTHROPIC)
+    return 0;
+  while (n < req->messages->len
+         && ((UsIrMessage *) g_ptr_array_index (req->messages, n))->role == US_IR_ROLE_SYSTEM)
+    n++;
+  return n;
+}
+
 static JsonArray *
 encode_messages (const UsIrRequest *req)
 {
   JsonArray *messages = json_array_new ();
   JsonObject *current = NULL;
   UsIrRole current_role = US_IR_ROLE_USER;
+  gboolean current_string = FALSE;
 
-  for (guint i = 0; i < req->messages->len; i++)
+  for (guint i = leading_system (req); i < req->messages->len; i++)
     {
       UsIrMessage *msg = g_ptr_array_index (req->messages, i);
       g_autoptr(JsonArray) content = json_array_new ();
@@ -593,17 +648,21 @@ encode_messages (const UsIrRequest *req)
 
           for (guint j = 0; j < json_array_get_length (content); j++)
             json_array_add_element (prev, json_node_copy (json_array_get_element (content, j)));
+          current_string = FALSE;
           continue;
         }
 
+      finish_turn (current, current_string);
       current = json_object_new ();
       current_role = msg->role;
+      current_string = msg->as_string;
       json_object_set_string_member (current, "role", role_name (msg->role));
       json_object_set_array_member (current, "content", json_array_ref (content));
       if (own_extra)
         us_json_copy_members (current, msg->extra, NULL);
       json_array_add_object_element (messages, current);
     }
+  finish_turn (current, current_string);
   return messages;
 }
 
@@ -611,7 +670,8 @@ encode_messages (const UsIrRequest *req)
  * of a tool loop starts with a thinking block it signed. History served by
  * another provider has none, so thinking must stay off for that request. */
 static gboolean
-thinking_possible (const UsIrRequest *req)
+thinking_possible (const UsIrRequest *req,
+                   gboolean           strict)
 {
   for (guint i = req->messages->len; i > 0; i--)
     {
@@ -642,8 +702,12 @@ thinking_possible (const UsIrRequest *req)
         }
       if (!has_call)
         return TRUE;
-      if (first == NULL || first->signed_by != US_WIRE_ANTHROPIC
-          || (first->kind != US_IR_PART_THINKING && first->kind != US_IR_PART_REDACTED_THINKING))
+      /* The client's own Anthropic history is its business; only a
+       * thinking block we drop (foreign signature) breaks it. */
+      if (first != NULL
+          && (first->kind == US_IR_PART_THINKING || first->kind == US_IR_PART_REDACTED_THINKING))
+        return first->signed_by == US_WIRE_ANTHROPIC;
+      if (strict)
         return FALSE;
     }
   return TRUE;
@@ -755,7 +819,7 @@ anthropic_request_encode (const UsIrRequest *req,
   JsonObject *body = json_object_new ();
   JsonNode *root = json_node_init_object (json_node_alloc (), body);
   gboolean same = req->src_fmt == US_WIRE_ANTHROPIC;
-  gboolean thinking = req->thinking && thinking_possible (req);
+  gboolean thinking = req->thinking && thinking_possible (req, !same);
   gint64 max_tokens = req->max_tokens > 0 ? req->max_tokens : DEFAULT_MAX_TOKENS;
   g_autoptr(JsonArray) system = json_array_new ();
 
@@ -767,7 +831,13 @@ anthropic_request_encode (const UsIrRequest *req,
   json_object_unref (body);
 
   encode_parts (system, req->system, TO_PROVIDER, FALSE);
-  if (json_array_get_length (system) > 0)
+  for (guint i = 0; i < leading_system (req); i++)
+    encode_parts (system, ((UsIrMessage *) g_ptr_array_index (req->messages, i))->parts,
+                  TO_PROVIDER, FALSE);
+  if (req->system_as_string && single_plain_text (system))
+    json_object_set_member (body, "system",
+                            json_node_copy (json_object_get_member (json_array_get_object_element (system, 0), "text")));
+  else if (json_array_get_length (system) > 0)
     json_object_set_array_member (body, "system", json_array_ref (system));
   json_object_set_array_member (body, "messages", encode_messages (req));
 

@@ -24,6 +24,9 @@ typedef struct {
                                    gint64             max_tokens,
                                    GError           **error);
 
+  /* The name a tool gets in this format (NULL: names pass unchanged). */
+  char        *(*tool_name)       (const char        *name);
+
   /* Whole responses. */
   gboolean     (*response_decode) (JsonObject        *body,
                                    UsIrResponse      *resp,

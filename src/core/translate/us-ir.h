@@ -49,6 +49,7 @@ struct _UsIrPart {
   char        *arguments;     /* TOOL_CALL: a JSON text */
   GPtrArray   *content;       /* TOOL_RESULT: UsIrPart (TEXT / IMAGE) */
   gboolean     is_error;
+  gboolean     as_string;     /* TOOL_RESULT: the client sent a plain string */
   /* THINKING: signature; REDACTED_THINKING: data (in @data). */
   char        *signature;
   UsWireFormat signed_by;     /* US_WIRE_NONE when unsigned */
@@ -62,6 +63,7 @@ struct _UsIrPart {
 typedef struct {
   UsIrRole     role;
   GPtrArray   *parts;         /* UsIrPart */
+  gboolean     as_string;     /* the client sent content as a plain string */
   JsonObject  *extra;         /* message fields of @extra_fmt */
   UsWireFormat extra_fmt;
 } UsIrMessage;
@@ -105,6 +107,8 @@ struct _UsIrRequest {
   char        *model;
   gboolean     stream;
   GPtrArray   *system;        /* UsIrPart (TEXT) before the conversation */
+  gboolean     system_as_string;
+  gboolean     input_as_string; /* Responses: "input" was a plain string */
   GPtrArray   *messages;      /* UsIrMessage */
   GPtrArray   *tools;         /* UsIrTool */
   UsIrToolChoiceKind tool_choice;

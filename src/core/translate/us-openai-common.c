@@ -257,6 +257,16 @@ us_openai_tool_name (const char *name)
   return g_string_free (out, FALSE);
 }
 
+char *
+us_openai_tool_name_for (const UsIrRequest *req,
+                         UsWireFormat       fmt,
+                         const char        *name)
+{
+  if (req->src_fmt == fmt)
+    return g_strdup (name ? name : "");
+  return us_openai_tool_name (name);
+}
+
 JsonNode *
 us_openai_schema (JsonNode *schema)
 {

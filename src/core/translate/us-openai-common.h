@@ -37,6 +37,12 @@ JsonObject *us_openai_usage_encode  (const UsUsage *usage,
 /* A name OpenAI accepts (^[a-zA-Z0-9_-]{1,64}$), stable for a given input. */
 char       *us_openai_tool_name     (const char *name);
 
+/* A tool name for a request in @fmt: the client's own when it spoke @fmt
+ * itself, else us_openai_tool_name(). */
+char       *us_openai_tool_name_for (const UsIrRequest *req,
+                                     UsWireFormat       fmt,
+                                     const char        *name);
+
 /* Input schemas minus what OpenAI-compatible servers commonly reject. */
 JsonNode   *us_openai_schema        (JsonNode   *schema);
 

@@ -235,6 +235,33 @@ response_decode (UsWireFormat fmt,
   return g_steal_pointer (&resp);
 }
 
+/* Provider-side tool name → the client's, for names encoding changed. */
+static GHashTable *
+tool_name_map (const UsIrRequest *req,
+               UsWireFormat       provider_fmt)
+{
+  const UsFormatCodec *codec = us_format_codec (provider_fmt);
+  GHashTable *map = NULL;
+
+  if (req == NULL || codec->tool_name == NULL || req->src_fmt == provider_fmt)
+    return NULL;
+  for (guint i = 0; i < req->tools->len; i++)
+    {
+      UsIrTool *tool = g_ptr_array_index (req->tools, i);
+      g_autofree char *name = NULL;
+
+      if (tool->name == NULL)
+        continue;
+      name = codec->tool_name (tool->name);
+      if (strcmp (name, tool->name) == 0)
+        continue;
+      if (map == NULL)
+        map = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+      g_hash_table_replace (map, g_steal_pointer (&name), g_strdup (tool->name));
+    }
+  return map;
+}
+
 GBytes *
 us_translate_response (UsWireFormat from,
                        UsWireFormat to,
@@ -243,7 +270,20 @@ us_translate_response (UsWireFormat from,
                        UsUsage     *usage,
                        GError     **error)
 {
+  return us_translate_response_for_request (from, to, body, client_model, NULL, usage, error);
+}
+
+GBytes *
+us_translate_response_for_request (UsWireFormat       from,
+                                   UsWireFormat       to,
+                                   GBytes            *body,
+                                   const char        *client_model,
+                                   const UsIrRequest *req,
+                                   UsUsage           *usage,
+                                   GError           **error)
+{
   const UsFormatCodec *codec = us_format_codec (to);
+  g_autoptr(GHashTable) names = NULL;
   g_autoptr(UsIrResponse) resp = NULL;
   g_autoptr(JsonNode) out = NULL;
 
@@ -260,6 +300,18 @@ us_translate_response (UsWireFormat from,
     return NULL;
   if (usage != NULL)
     *usage = resp->usage;
+  names = tool_name_map (req, from);
+  for (guint i = 0; names != NULL && i < resp->parts->len; i++)
+    {
+      UsIrPart *part = g_ptr_array_index (resp->parts, i);
+      const char *original = part->tool_name ? g_hash_table_lookup (names, part->tool_name) : NULL;
+
+      if (original != NULL)
+        {
+          g_free (part->tool_name);
+          part->tool_name = g_strdup (original);
+        }
+    }
   if (codec->response_encode == NULL)
     {
       not_implemented (codec, "Response encoding", error);
@@ -302,6 +354,7 @@ struct _UsStreamTranslator {
   char        *error_message;
   char        *message_id;
   UsUsage      usage;
+  GHashTable  *tool_names;    /* provider name → client name, or NULL */
 };
 
 static void
@@ -339,8 +392,18 @@ on_ir_event (const UsIrEvent *ev,
   if (ev->usage != NULL)
     self->usage = *ev->usage;
 
-  if (!self->observe && self->enc != NULL && self->out != NULL && !self->failed)
-    self->enc_codec->encoder_event (self->enc, ev, self->out);
+  if (self->observe || self->enc == NULL || self->out == NULL || self->failed)
+    return;
+  if (ev->kind == US_IR_EV_BLOCK_START && ev->tool_name != NULL && self->tool_names != NULL
+      && g_hash_table_contains (self->tool_names, ev->tool_name))
+    {
+      UsIrEvent renamed = *ev;
+
+      renamed.tool_name = g_hash_table_lookup (self->tool_names, ev->tool_name);
+      self->enc_codec->encoder_event (self->enc, &renamed, self->out);
+      return;
+    }
+  self->enc_codec->encoder_event (self->enc, ev, self->out);
 }
 
 static void
@@ -388,7 +451,17 @@ us_stream_translator_free (UsStreamTranslator *self)
   g_free (self->error_type);
   g_free (self->error_message);
   g_free (self->message_id);
+  g_clear_pointer (&self->tool_names, g_hash_table_unref);
   g_free (self);
+}
+
+void
+us_stream_translator_set_request (UsStreamTranslator *self,
+                                  const UsIrRequest  *req)
+{
+  g_clear_pointer (&self->tool_names, g_hash_table_unref);
+  if (!self->observe)
+    self->tool_names = tool_name_map (req, self->dec_codec->fmt);
 }
 
 void

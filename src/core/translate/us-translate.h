@@ -73,6 +73,16 @@ GBytes      *us_translate_response       (UsWireFormat        from,
                                           const char         *client_model,
                                           UsUsage            *usage,
                                           GError            **error);
+/* The same, knowing the request it answers (as decoded from the client):
+ * undoes what encoding for @from changed, such as tool names shortened to
+ * OpenAI's 64 characters. @req may be NULL. */
+GBytes      *us_translate_response_for_request (UsWireFormat       from,
+                                                UsWireFormat       to,
+                                                GBytes            *body,
+                                                const char        *client_model,
+                                                const UsIrRequest *req,
+                                                UsUsage           *usage,
+                                                GError           **error);
 /* Reads usage from a whole response body without translating it. */
 gboolean     us_response_read_usage      (UsWireFormat        fmt,
                                           GBytes             *body,
@@ -87,6 +97,11 @@ UsStreamTranslator *us_stream_translator_new (UsWireFormat    from,
                                               UsWireFormat    to,
                                               const char     *client_model);
 void         us_stream_translator_free    (UsStreamTranslator *self);
+/* Optional, before the first push: the request (as decoded from the
+ * client) this stream answers, so that renames made when encoding it for
+ * @from (long tool names for OpenAI) are undone for the client. */
+void         us_stream_translator_set_request (UsStreamTranslator *self,
+                                               const UsIrRequest  *req);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (UsStreamTranslator, us_stream_translator_free)
 
 /* Feeds upstream bytes (any split: mid-line, mid-UTF-8); appends bytes for
