@@ -70,12 +70,12 @@ state_file_says_wanted (const char *name)
 static void
 test_off_on (ConnectFixture *fixture, gconstpointer data)
 {
-  g_autofree char *connected[G_N_ELEMENTS (clients)] = { NULL };
+  g_autoptr(GPtrArray) connected = g_ptr_array_new_with_free_func (g_free);
 
   write_all_originals (fixture);
   connect_all ();
   for (guint i = 0; i < G_N_ELEMENTS (clients); i++)
-    connected[i] = fixture_read (fixture, clients[i].file);
+    g_ptr_array_add (connected, fixture_read (fixture, clients[i].file));
 
   routing_ok (FALSE, NULL);
   for (guint i = 0; i < G_N_ELEMENTS (clients); i++)
@@ -92,7 +92,7 @@ test_off_on (ConnectFixture *fixture, gconstpointer data)
   routing_ok (TRUE, PROXY_URL);
   for (guint i = 0; i < G_N_ELEMENTS (clients); i++)
     {
-      assert_file (fixture, clients[i].file, connected[i]);
+      assert_file (fixture, clients[i].file, g_ptr_array_index (connected, i));
       g_assert_cmpint (us_client_get_state (clients[i].id), ==, US_CLIENT_STATE_CONNECTED);
       /* Toggling does not pile up backups of the same original. */
       g_assert_cmpuint (fixture_count_backups (fixture, clients[i].file), ==, 1);

@@ -498,6 +498,12 @@ test_env_dirs (ConnectFixture *fixture, gconstpointer data)
   g_autofree char *claude_dir = fixture_path (fixture, "elsewhere/claude");
   g_autofree char *config = fixture_path (fixture, "elsewhere/config");
   g_autofree char *path = NULL;
+  /* in UsClientId order */
+  const char *files[] = {
+    "elsewhere/claude/settings.json",
+    "elsewhere/codex/config.toml",
+    "elsewhere/config/opencode/opencode.json",
+  };
 
   g_setenv ("CODEX_HOME", codex_home, TRUE);
   g_setenv ("CLAUDE_CONFIG_DIR", claude_dir, TRUE);
@@ -508,13 +514,22 @@ test_env_dirs (ConnectFixture *fixture, gconstpointer data)
   g_assert_true (g_file_test (codex_home, G_FILE_TEST_IS_DIR));
   path = us_client_get_config_path (US_CLIENT_CODEX);
   g_assert_true (g_str_has_prefix (path, codex_home));
-  g_assert_nonnull (fixture_read (fixture, "elsewhere/codex/config.toml"));
-  g_assert_nonnull (fixture_read (fixture, "elsewhere/claude/settings.json"));
-  g_assert_nonnull (fixture_read (fixture, "elsewhere/config/opencode/opencode.json"));
+  for (guint i = 0; i < G_N_ELEMENTS (files); i++)
+    {
+      g_autofree char *file = fixture_path (fixture, files[i]);
+
+      g_assert_cmpint (us_client_get_state ((UsClientId) i), ==, US_CLIENT_STATE_CONNECTED);
+      g_assert_true (g_file_test (file, G_FILE_TEST_IS_REGULAR));
+    }
 
   for (guint i = 0; i < US_CLIENT_N_CLIENTS; i++)
     disconnect_ok ((UsClientId) i);
-  g_assert_null (fixture_read (fixture, "elsewhere/codex/config.toml"));
+  for (guint i = 0; i < G_N_ELEMENTS (files); i++)
+    {
+      g_autofree char *file = fixture_path (fixture, files[i]);
+
+      g_assert_false (g_file_test (file, G_FILE_TEST_EXISTS));
+    }
 }
 
 /* Lost state file: the file still points at us, and we say so. */
@@ -539,6 +554,65 @@ test_bad_url (ConnectFixture *fixture, gconstpointer data)
   g_assert_false (us_client_connect (US_CLIENT_CLAUDE_CODE, "127.0.0.1:7355", &error));
   g_assert_error (error, US_CONNECT_ERROR, US_CONNECT_ERROR_INVALID_URL);
   g_assert_null (fixture_read (fixture, ".claude/settings.json"));
+}
+
+/* An empty settings file is an empty object to connect, and comes back
+ * empty. */
+static void
+test_empty_file (ConnectFixture *fixture, gconstpointer data)
+{
+  fixture_write (fixture, ".claude/settings.json", "");
+  connect_ok (US_CLIENT_CLAUDE_CODE, PROXY_URL);
+  assert_file (fixture, ".claude/settings.json",
+               "{\n  \"env\": {\n    \"ANTHROPIC_BASE_URL\": \"" PROXY_URL "\"\n  }\n}\n");
+  disconnect_ok (US_CLIENT_CLAUDE_CODE);
+  assert_file (fixture, ".claude/settings.json", "");
+}
+
+/* opencode.jsonc is edited (OpenCode reads it last), but the model the
+ * user chose in opencode.json is the one kept. */
+static void
+test_opencode_model_elsewhere (ConnectFixture *fixture, gconstpointer data)
+{
+  g_autofree char *jsonc = NULL;
+
+  fixture_write (fixture, ".config/opencode/opencode.json", "{\"model\": \"openai/gpt-5\"}\n");
+  fixture_write (fixture, ".config/opencode/opencode.jsonc", "{ \"theme\": \"x\" }\n");
+  connect_ok (US_CLIENT_OPENCODE, PROXY_URL);
+  assert_file (fixture, ".config/opencode/opencode.json", "{\"model\": \"openai/gpt-5\"}\n");
+  jsonc = fixture_read (fixture, ".config/opencode/opencode.jsonc");
+  g_assert_nonnull (strstr (jsonc, "\"model\": \"understudy/gpt-5\""));
+  g_assert_nonnull (strstr (jsonc, "\"gpt-5\": {\"name\": \"gpt-5\"}"));
+  g_assert_cmpint (us_client_get_state (US_CLIENT_OPENCODE), ==, US_CLIENT_STATE_CONNECTED);
+  disconnect_ok (US_CLIENT_OPENCODE);
+  assert_file (fixture, ".config/opencode/opencode.jsonc", "{ \"theme\": \"x\" }\n");
+}
+
+/* A table of that name already there is replaced, and put back. */
+static void
+test_codex_existing_table (ConnectFixture *fixture, gconstpointer data)
+{
+  const char *original = "model_provider = \"understudy\"\n\n"
+                         "[model_providers.understudy]\nname = \"Old\"\nbase_url = \"http://old\"\n"
+                         "\n[tui]\nnotifications = true\n";
+  g_autofree char *connected = NULL;
+  g_autofree char *edited = NULL;
+
+  fixture_write (fixture, ".codex/config.toml", original);
+  connect_ok (US_CLIENT_CODEX, PROXY_URL);
+  connected = fixture_read (fixture, ".codex/config.toml");
+  g_assert_null (strstr (connected, "http://old"));
+  g_assert_nonnull (strstr (connected, "\n\n[tui]\nnotifications = true\n"));
+
+  /* Edited since, so the keys are undone one by one. */
+  edited = replace_once (connected, "notifications = true", "notifications = false");
+  fixture_write (fixture, ".codex/config.toml", edited);
+  disconnect_ok (US_CLIENT_CODEX);
+  {
+    g_autofree char *expected = replace_once (original, "notifications = true", "notifications = false");
+
+    assert_file (fixture, ".codex/config.toml", expected);
+  }
 }
 
 static void
@@ -598,6 +672,9 @@ main (int argc, char **argv)
   ADD ("/connect/env-dirs", NULL, test_env_dirs);
   ADD ("/connect/no-record", NULL, test_no_record);
   ADD ("/connect/bad-url", NULL, test_bad_url);
+  ADD ("/connect/claude-code/empty-file", NULL, test_empty_file);
+  ADD ("/connect/opencode/model-elsewhere", NULL, test_opencode_model_elsewhere);
+  ADD ("/connect/codex/existing-table", NULL, test_codex_existing_table);
   g_test_add_func ("/connect/names", test_names);
 
   return g_test_run ();
