@@ -2,6 +2,7 @@
  * the routing admin route and rules picking chains. */
 #include <libsoup/soup.h>
 
+#include "us-connect.h"
 #include "us-fake-provider.h"
 #include "us-proxy.h"
 #include "test-util.h"
@@ -153,10 +154,79 @@ test_routing_route (Fixture       *f,
   g_assert_true (g_str_has_prefix (status->body, "{\"routing\":false,"));
 }
 
+static void
+rm_rf (const char *path)
+{
+  g_autoptr(GFile) file = g_file_new_for_path (path);
+  g_autoptr(GFileEnumerator) children = g_file_enumerate_children (file, G_FILE_ATTRIBUTE_STANDARD_NAME,
+                                                                   G_FILE_QUERY_INFO_NOFOLLOW_SYMLINKS, NULL, NULL);
+  GFileInfo *info;
+
+  while (children && (info = g_file_enumerator_next_file (children, NULL, NULL)) != NULL)
+    {
+      g_autofree char *child = g_build_filename (path, g_file_info_get_name (info), NULL);
+      rm_rf (child);
+      g_object_unref (info);
+    }
+  g_file_delete (file, NULL, NULL);
+}
+
+static const char *
+claude_state (Fixture *f)
+{
+  g_autoptr(JsonNode) status = us_proxy_status_to_json (f->proxy);
+  JsonArray *clients = json_object_get_array_member (json_node_get_object (status), "clients");
+  JsonObject *claude = json_array_get_object_element (clients, US_CLIENT_CLAUDE_CODE);
+
+  g_assert_cmpstr (json_object_get_string_member (claude, "id"), ==, "claude-code");
+  return g_intern_string (json_object_get_string_member (claude, "state"));
+}
+
+static void
+wait_for_claude_state (Fixture    *f,
+                       const char *state)
+{
+  gint64 deadline = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+
+  while (g_strcmp0 (claude_state (f), state) != 0)
+    {
+      g_assert_cmpint (g_get_monotonic_time (), <, deadline);
+      g_main_context_iteration (NULL, TRUE);
+    }
+}
+
+static void
+test_client_state_follows_file (Fixture       *f,
+                                gconstpointer  data)
+{
+  g_autofree char *url = us_proxy_dup_client_url (f->proxy);
+  g_autofree char *path = us_client_get_config_path (US_CLIENT_CLAUDE_CODE);
+  g_autoptr(GError) error = NULL;
+
+  /* Connected by another process (the CLI): the proxy sees it in the file. */
+  us_client_connect (US_CLIENT_CLAUDE_CODE, url, &error);
+  g_assert_no_error (error);
+  wait_for_claude_state (f, "connected");
+
+  /* The user puts their own settings back by hand: shown, not clobbered. */
+  g_file_set_contents (path, "{ \"env\": {} }\n", -1, &error);
+  g_assert_no_error (error);
+  wait_for_claude_state (f, "installed");
+}
+
 int
 main (int   argc,
       char *argv[])
 {
+  g_autofree char *home = g_dir_make_tmp ("understudy-home-XXXXXX", NULL);
+  int status;
+
+  /* Client files live in a throwaway HOME. */
+  g_setenv ("HOME", home, TRUE);
+  g_unsetenv ("XDG_CONFIG_HOME");
+  g_unsetenv ("XDG_STATE_HOME");
+  g_unsetenv ("CLAUDE_CONFIG_DIR");
+  g_unsetenv ("CODEX_HOME");
   g_test_init (&argc, &argv, NULL);
 
 #define ADD(path, fn) g_test_add (path, Fixture, NULL, fixture_set_up, fn, fixture_tear_down)
@@ -165,7 +235,10 @@ main (int   argc,
   ADD ("/endpoints/count-tokens-estimated", test_count_tokens_estimated);
   ADD ("/endpoints/rules-pick-chain", test_rules_pick_chain);
   ADD ("/endpoints/routing-route", test_routing_route);
+  ADD ("/endpoints/client-state-follows-file", test_client_state_follows_file);
 #undef ADD
 
-  return g_test_run ();
+  status = g_test_run ();
+  rm_rf (home);
+  return status;
 }

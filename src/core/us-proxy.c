@@ -6,6 +6,7 @@
  */
 #include "us-proxy.h"
 
+#include "us-client-watcher.h"
 #include "us-request-job.h"
 #include "us-router.h"
 #include "us-translate.h"
@@ -24,6 +25,8 @@ struct _UsProxy
   UsHealth *health;
   guint port;
   GPtrArray *subscribers;   /* SoupServerMessage* of /understudy/events */
+  UsClientWatcher *watcher;
+  UsClientState client_states[US_CLIENT_N_CLIENTS];  /* re-read when a file changes */
 };
 
 G_DEFINE_FINAL_TYPE (UsProxy, us_proxy, G_TYPE_OBJECT)
@@ -214,6 +217,19 @@ us_proxy_status_to_json (UsProxy *self)
     }
   json_builder_end_array (b);
 
+  json_builder_set_member_name (b, "clients");
+  json_builder_begin_array (b);
+  for (UsClientId id = 0; id < US_CLIENT_N_CLIENTS; id++)
+    {
+      json_builder_begin_object (b);
+      json_builder_set_member_name (b, "id");
+      json_builder_add_string_value (b, us_client_id_to_string (id));
+      json_builder_set_member_name (b, "state");
+      json_builder_add_string_value (b, us_client_state_to_string (self->client_states[id]));
+      json_builder_end_object (b);
+    }
+  json_builder_end_array (b);
+
   json_builder_set_member_name (b, "requests");
   json_builder_add_value (b, us_request_log_to_json (self->log, STATUS_REQUESTS));
   json_builder_end_object (b);
@@ -273,6 +289,22 @@ on_health_changed (UsHealth   *health,
   json_object_set_string_member (obj, "provider", provider);
   json_object_set_string_member (obj, "model", model);
   publish (self, "health", node);
+}
+
+static void
+on_client_changed (UsClientWatcher *watcher,
+                   UsClientId       id,
+                   UsProxy         *self)
+{
+  g_autoptr(JsonNode) node = json_node_new (JSON_NODE_OBJECT);
+  JsonObject *obj = json_object_new ();
+
+  /* The user (or another tool) edited the file: believe the file. */
+  self->client_states[id] = us_client_get_state (id);
+  json_object_set_string_member (obj, "id", us_client_id_to_string (id));
+  json_object_set_string_member (obj, "state", us_client_state_to_string (self->client_states[id]));
+  json_node_take_object (node, obj);
+  publish (self, "client", node);
 }
 
 static void
@@ -554,6 +586,7 @@ us_proxy_dispose (GObject *object)
   g_clear_object (&self->session);
   g_clear_object (&self->log);
   g_clear_object (&self->health);
+  g_clear_object (&self->watcher);
   g_clear_object (&self->config);
 
   G_OBJECT_CLASS (us_proxy_parent_class)->dispose (object);
@@ -610,6 +643,11 @@ us_proxy_constructed (GObject *object)
 
   g_signal_connect_object (self->log, "entry-changed", G_CALLBACK (on_entry_changed), self, 0);
   g_signal_connect_object (self->health, "changed", G_CALLBACK (on_health_changed), self, 0);
+
+  self->watcher = us_client_watcher_new ();
+  g_signal_connect_object (self->watcher, "changed", G_CALLBACK (on_client_changed), self, 0);
+  for (UsClientId id = 0; id < US_CLIENT_N_CLIENTS; id++)
+    self->client_states[id] = us_client_get_state (id);
 }
 
 static void
