@@ -1,0 +1,250 @@
+/* test-cross.c: failover to a provider of another wire format, through the
+ * proxy: the client keeps its own format, tools and ids survive. */
+#include <libsoup/soup.h>
+
+#include "us-fake-provider.h"
+#include "us-proxy.h"
+#include "test-util.h"
+
+typedef struct {
+  UsFakeProvider *anthropic;
+  UsFakeProvider *chat;
+  UsFakeProvider *responses;
+  UsProxy *proxy;
+  TestClient *client;
+} Fixture;
+
+static void
+fixture_set_up (Fixture       *f,
+                gconstpointer  data)
+{
+  g_autofree char *json = NULL;
+  g_autoptr(UsConfig) config = NULL;
+  g_autoptr(GError) error = NULL;
+
+  f->anthropic = us_fake_provider_new (US_FAKE_FORMAT_ANTHROPIC);
+  f->chat = us_fake_provider_new (US_FAKE_FORMAT_OPENAI_CHAT);
+  f->responses = us_fake_provider_new (US_FAKE_FORMAT_OPENAI_RESPONSES);
+  us_fake_provider_set_text (f->chat, "chat fallback — naïve ✓");
+  us_fake_provider_set_text (f->anthropic, "anthropic fallback");
+  /* Every client's chain: its own format's primary would be the Anthropic
+   * fake, failing; the Chat fake serves. */
+  json = g_strdup_printf (
+    "{ \"version\": 1,"
+    "  \"listen\": { \"host\": \"127.0.0.1\", \"port\": 0, \"token\": \"" TEST_TOKEN "\" },"
+    "  \"providers\": ["
+    "    { \"id\": \"anthropic\", \"kind\": \"anthropic\", \"base_url\": \"%s\", \"auth\": \"none\" },"
+    "    { \"id\": \"chat\", \"kind\": \"openai-chat\", \"base_url\": \"%s/v1\", \"auth\": \"none\" },"
+    "    { \"id\": \"responses\", \"kind\": \"openai-responses\", \"base_url\": \"%s/v1\", \"auth\": \"none\" } ],"
+    "  \"chains\": ["
+    "    { \"id\": \"to-anthropic\", \"match\": [\"via-anthropic\"], \"models\": ["
+    "      { \"provider\": \"anthropic\", \"model\": \"claude-fake\" } ] },"
+    "    { \"id\": \"default\", \"match\": [\"*\"], \"models\": ["
+    "      { \"provider\": \"anthropic\", \"model\": \"claude-fake\" },"
+    "      { \"provider\": \"chat\", \"model\": \"gpt-fake\" } ] } ] }",
+    us_fake_provider_get_base_url (f->anthropic), us_fake_provider_get_base_url (f->chat),
+    us_fake_provider_get_base_url (f->responses));
+  config = us_config_new_from_data (json, -1, &error);
+  g_assert_no_error (error);
+  f->proxy = us_proxy_new (config);
+  us_proxy_start (f->proxy, &error);
+  g_assert_no_error (error);
+  f->client = test_client_new (f->proxy);
+}
+
+static void
+fixture_tear_down (Fixture       *f,
+                   gconstpointer  data)
+{
+  test_client_free (f->client);
+  g_clear_object (&f->proxy);
+  g_clear_object (&f->anthropic);
+  g_clear_object (&f->chat);
+  g_clear_object (&f->responses);
+}
+
+static char *
+body_text (const UsFakeRequest *request)
+{
+  gsize len;
+  const char *data = g_bytes_get_data (request->body, &len);
+
+  return g_strndup (data, len);
+}
+
+#define TOOLS_ANTHROPIC "\"tools\":[{\"name\":\"Read\",\"description\":\"Read a file\"," \
+  "\"input_schema\":{\"type\":\"object\",\"properties\":{\"file_path\":{\"type\":\"string\"}},\"required\":[\"file_path\"]}}]"
+
+static void
+test_anthropic_client_chat_fallback_tool (Fixture       *f,
+                                          gconstpointer  data)
+{
+  g_autoptr(TestReply) reply = NULL;
+  const UsFakeRequest *seen;
+  JsonObject *body;
+
+  us_fake_provider_push_status (f->anthropic, 529, NULL);
+  us_fake_provider_push (f->chat, &(UsFakeStep) { .behavior = US_FAKE_OK_TOOL_CALL, .tool_name = "Read",
+                                                  .tool_args = "{\"file_path\":\"/tmp/x.txt\"}" });
+  reply = test_post (f->client, "/v1/messages",
+                     "{\"model\":\"claude-sonnet\",\"max_tokens\":256,\"stream\":true,"
+                     "\"system\":\"You are terse.\"," TOOLS_ANTHROPIC ","
+                     "\"messages\":[{\"role\":\"user\",\"content\":\"read /tmp/x.txt\"}]}", NULL);
+
+  g_assert_cmpuint (reply->status, ==, 200);
+  g_assert_cmpstr (soup_message_headers_get_one (reply->headers, "x-understudy-model"), ==, "chat/gpt-fake");
+  /* An Anthropic stream with a tool_use block, the id the provider gave. */
+  g_assert_nonnull (strstr (reply->body, "event: message_start\n"));
+  g_assert_nonnull (strstr (reply->body, "\"type\":\"tool_use\",\"id\":\"call_"));
+  g_assert_nonnull (strstr (reply->body, "\"name\":\"Read\""));
+  g_assert_nonnull (strstr (reply->body, "\"type\":\"input_json_delta\""));
+  g_assert_nonnull (strstr (reply->body, "\"stop_reason\":\"tool_use\""));
+  g_assert_true (g_str_has_suffix (reply->body, "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n"));
+
+  /* The Chat provider got a Chat request: system first, tools as functions. */
+  seen = us_fake_provider_get_last_request (f->chat);
+  body = json_node_get_object (seen->json);
+  g_assert_cmpstr (json_object_get_string_member (body, "model"), ==, "gpt-fake");
+  g_assert_cmpstr (json_object_get_string_member (json_array_get_object_element (
+                     json_object_get_array_member (body, "messages"), 0), "role"), ==, "system");
+  g_assert_cmpstr (json_object_get_string_member (json_array_get_object_element (
+                     json_object_get_array_member (body, "tools"), 0), "type"), ==, "function");
+}
+
+static void
+test_anthropic_client_tool_result_turn (Fixture       *f,
+                                        gconstpointer  data)
+{
+  g_autoptr(TestReply) reply = NULL;
+  g_autofree char *text = NULL;
+  const UsFakeRequest *seen;
+  JsonArray *messages;
+  JsonObject *tool_msg;
+
+  us_fake_provider_push_status (f->anthropic, 429, "0");
+  reply = test_post (f->client, "/v1/messages",
+                     "{\"model\":\"claude-sonnet\",\"max_tokens\":256,\"stream\":true," TOOLS_ANTHROPIC ","
+                     "\"messages\":[{\"role\":\"user\",\"content\":\"read /tmp/x.txt\"},"
+                     "{\"role\":\"assistant\",\"content\":[{\"type\":\"tool_use\",\"id\":\"toolu_01ABC\",\"name\":\"Read\","
+                     "\"input\":{\"file_path\":\"/tmp/x.txt\"}}]},"
+                     "{\"role\":\"user\",\"content\":[{\"type\":\"tool_result\",\"tool_use_id\":\"toolu_01ABC\","
+                     "\"content\":\"hello from the file\"}]}]}", NULL);
+
+  g_assert_cmpuint (reply->status, ==, 200);
+  text = test_stream_text (reply->body);
+  g_assert_cmpstr (text, ==, "chat fallback — naïve ✓");
+
+  /* The tool call and its result reached Chat with the same id. */
+  seen = us_fake_provider_get_last_request (f->chat);
+  messages = json_object_get_array_member (json_node_get_object (seen->json), "messages");
+  g_assert_cmpuint (json_array_get_length (messages), ==, 3);
+  g_assert_cmpstr (json_object_get_string_member (json_array_get_object_element (
+                     json_object_get_array_member (json_array_get_object_element (messages, 1), "tool_calls"), 0),
+                     "id"), ==, "toolu_01ABC");
+  tool_msg = json_array_get_object_element (messages, 2);
+  g_assert_cmpstr (json_object_get_string_member (tool_msg, "role"), ==, "tool");
+  g_assert_cmpstr (json_object_get_string_member (tool_msg, "tool_call_id"), ==, "toolu_01ABC");
+}
+
+static void
+test_chat_client_anthropic_provider (Fixture       *f,
+                                     gconstpointer  data)
+{
+  g_autoptr(TestReply) reply = test_post (f->client, "/v1/chat/completions",
+                                          "{\"model\":\"via-anthropic\",\"stream\":true,"
+                                          "\"stream_options\":{\"include_usage\":true},"
+                                          "\"messages\":[{\"role\":\"system\",\"content\":\"be brief\"},"
+                                          "{\"role\":\"user\",\"content\":\"hi\"}]}", NULL);
+  const UsFakeRequest *seen = us_fake_provider_get_last_request (f->anthropic);
+  g_autofree char *sent = body_text (seen);
+
+  g_assert_cmpuint (reply->status, ==, 200);
+  g_assert_nonnull (strstr (reply->body, "\"object\":\"chat.completion.chunk\""));
+  g_assert_nonnull (strstr (reply->body, "\"finish_reason\":\"stop\""));
+  g_assert_nonnull (strstr (reply->body, "\"prompt_tokens\":"));
+  g_assert_true (g_str_has_suffix (reply->body, "data: [DONE]\n\n"));
+  /* The system message became Anthropic's system field (a string or blocks). */
+  g_assert_true (json_object_has_member (json_node_get_object (seen->json), "system"));
+  g_assert_nonnull (strstr (sent, "be brief"));
+  g_assert_null (strstr (sent, "\"role\":\"system\""));
+  g_assert_cmpint (json_object_get_int_member (json_node_get_object (seen->json), "max_tokens"), >, 0);
+}
+
+static void
+test_responses_client_chat_fallback (Fixture       *f,
+                                     gconstpointer  data)
+{
+  g_autoptr(TestReply) reply = NULL;
+
+  us_fake_provider_push_status (f->anthropic, 500, NULL);
+  reply = test_post (f->client, "/v1/responses",
+                     "{\"model\":\"gpt-test\",\"stream\":true,\"store\":false,\"instructions\":\"be brief\","
+                     "\"input\":[{\"type\":\"message\",\"role\":\"user\",\"content\":[{\"type\":\"input_text\",\"text\":\"hi\"}]}]}",
+                     NULL);
+
+  g_assert_cmpuint (reply->status, ==, 200);
+  g_assert_nonnull (strstr (reply->body, "event: response.created\n"));
+  g_assert_nonnull (strstr (reply->body, "event: response.output_text.delta\n"));
+  g_assert_nonnull (strstr (reply->body, "event: response.completed\n"));
+  g_assert_nonnull (strstr (reply->body, "\"total_tokens\":"));
+}
+
+static void
+test_errors_in_client_format (Fixture       *f,
+                              gconstpointer  data)
+{
+  g_autoptr(TestReply) chat = NULL;
+  g_autoptr(TestReply) responses = NULL;
+
+  /* Both models fail with request-shaped / server errors: the first model's
+   * (Anthropic) error arrives in each client's own envelope and status. */
+  us_fake_provider_push_status (f->anthropic, 400, NULL);
+  chat = test_post (f->client, "/v1/chat/completions",
+                    "{\"model\":\"x\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}", NULL);
+  g_assert_cmpuint (chat->status, ==, 400);
+  g_assert_true (g_str_has_prefix (chat->body, "{\"error\":{"));
+  g_assert_nonnull (strstr (chat->body, "\"type\":\"invalid_request_error\""));
+
+  us_fake_provider_push_status (f->anthropic, 529, NULL);
+  us_fake_provider_push_status (f->chat, 503, NULL);
+  responses = test_post (f->client, "/v1/responses",
+                         "{\"model\":\"x\",\"input\":\"hi\"}", NULL);
+  g_assert_cmpuint (responses->status, ==, 529);
+  g_assert_true (g_str_has_prefix (responses->body, "{\"error\":{"));
+}
+
+static void
+test_image_chat_to_anthropic (Fixture       *f,
+                                gconstpointer  data)
+{
+  g_autoptr(TestReply) reply = NULL;
+  g_autofree char *sent = NULL;
+
+  /* A Chat client's image goes to Anthropic as a base64 image block. */
+  reply = test_post (f->client, "/v1/chat/completions",
+                     "{\"model\":\"via-anthropic\",\"messages\":[{\"role\":\"user\",\"content\":["
+                     "{\"type\":\"text\",\"text\":\"what is this\"},"
+                     "{\"type\":\"image_url\",\"image_url\":{\"url\":\"data:image/png;base64,iVBORw0KGgo=\"}}]}]}", NULL);
+
+  g_assert_cmpuint (reply->status, ==, 200);
+  sent = body_text (us_fake_provider_get_last_request (f->anthropic));
+  g_assert_nonnull (strstr (sent, "\"media_type\":\"image/png\""));
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_test_init (&argc, &argv, NULL);
+
+#define ADD(path, fn) g_test_add (path, Fixture, NULL, fixture_set_up, fn, fixture_tear_down)
+  ADD ("/cross/anthropic-client-chat-fallback-tool", test_anthropic_client_chat_fallback_tool);
+  ADD ("/cross/anthropic-client-tool-result-turn", test_anthropic_client_tool_result_turn);
+  ADD ("/cross/chat-client-anthropic-provider", test_chat_client_anthropic_provider);
+  ADD ("/cross/responses-client-chat-fallback", test_responses_client_chat_fallback);
+  ADD ("/cross/errors-in-client-format", test_errors_in_client_format);
+  ADD ("/cross/image-chat-to-anthropic", test_image_chat_to_anthropic);
+#undef ADD
+
+  return g_test_run ();
+}
