@@ -45,6 +45,15 @@ on_entry_changed (UsRequestLog   *log,
            served ? served : "failed", attempts->str);
 }
 
+static void
+on_recovered (UsHealth   *health,
+              const char *provider,
+              const char *model,
+              gpointer    data)
+{
+  g_print ("%s/%s is serving again\n", provider, model);
+}
+
 static gboolean
 on_quit_signal (gpointer data)
 {
@@ -75,6 +84,7 @@ run_headless (UsConfig *config)
     }
   us_cli_follow_routing (proxy);
   g_signal_connect (us_proxy_get_log (proxy), "entry-changed", G_CALLBACK (on_entry_changed), NULL);
+  g_signal_connect (us_proxy_get_health (proxy), "recovered", G_CALLBACK (on_recovered), NULL);
 
   /* The token stays out of the output: `understudy status` shows the URL. */
   g_print ("Understudy is listening on http://%s:%u (routing %s)\n", us_config_get_host (config),

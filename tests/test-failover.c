@@ -348,14 +348,26 @@ quit_loop (gpointer data)
 }
 
 static void
+count_recovered (UsHealth   *health,
+                 const char *provider,
+                 const char *model,
+                 guint      *count)
+{
+  g_assert_cmpstr (provider, ==, "primary");
+  (*count)++;
+}
+
+static void
 test_cooldown_and_recovery (Fixture       *f,
                             gconstpointer  data)
 {
+  guint recovered = 0;
   g_autoptr(TestReply) first = NULL;
   g_autoptr(TestReply) second = NULL;
   g_autoptr(TestReply) third = NULL;
   g_autoptr(GMainLoop) loop = g_main_loop_new (NULL, FALSE);
 
+  g_signal_connect (us_proxy_get_health (f->proxy), "recovered", G_CALLBACK (count_recovered), &recovered);
   us_fake_provider_push_status (f->primary, 429, "1");
   first = test_post (f->client, "/v1/messages", STREAM_BODY, NULL);
   assert_served_by (f, first, "fallback/fallback-model", "2");
@@ -371,6 +383,8 @@ test_cooldown_and_recovery (Fixture       *f,
 
   third = test_post (f->client, "/v1/messages", STREAM_BODY, NULL);
   assert_served_by (f, third, "primary/claude-test", "1");
+  /* The episode's end is told once. */
+  g_assert_cmpuint (recovered, ==, 1);
 }
 
 static void

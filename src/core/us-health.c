@@ -15,7 +15,7 @@ struct _UsHealth
 
 G_DEFINE_FINAL_TYPE (UsHealth, us_health, G_TYPE_OBJECT)
 
-enum { CHANGED, N_SIGNALS };
+enum { CHANGED, RECOVERED, N_SIGNALS };
 static guint signals[N_SIGNALS];
 
 static void
@@ -42,6 +42,10 @@ us_health_class_init (UsHealthClass *klass)
   /* (provider, model) whose health changed. */
   signals[CHANGED] = g_signal_new ("changed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
                                    0, NULL, NULL, NULL, G_TYPE_NONE, 2, G_TYPE_STRING, G_TYPE_STRING);
+  /* (provider, model) served again after a failure: the end of a failover
+   * episode, told to the user once. */
+  signals[RECOVERED] = g_signal_new ("recovered", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                                     0, NULL, NULL, NULL, G_TYPE_NONE, 2, G_TYPE_STRING, G_TYPE_STRING);
 }
 
 static void
@@ -121,6 +125,7 @@ us_health_mark_ok (UsHealth   *self,
   if (!g_hash_table_remove (self->models, key))
     return FALSE;
   g_signal_emit (self, signals[CHANGED], 0, provider, model);
+  g_signal_emit (self, signals[RECOVERED], 0, provider, model);
   return TRUE;
 }
 
