@@ -121,6 +121,112 @@ test_anthropic_fail (void)
                    "data: {\"type\":\"error\",\"error\":{\"type\":\"api_error\",\"message\":\"Upstream \\\"reset\\\"\"}}\n\n");
 }
 
+static void
+test_chat (void)
+{
+  UsUsage text = { 25, 12, 100, 0 };
+  UsUsage thinking = { 30, 20, 0, 0 };
+  UsUsage tool = { 410, 57, 0, 0 };
+
+  /* The role chunk with content "" (and reasoning_content "") is no commit. */
+  check_observe (US_WIRE_OPENAI_CHAT, "chat-text.sse", "H\xc3\xa9llo", TRUE, &text);
+  check_observe (US_WIRE_OPENAI_CHAT, "chat-thinking.sse", "The user wants", TRUE, &thinking);
+  check_observe (US_WIRE_OPENAI_CHAT, "chat-tool.sse", "Reading it.", TRUE, &tool);
+}
+
+static void
+test_responses (void)
+{
+  UsUsage text = { 25, 12, 100, 0 };
+  UsUsage tool = { 410, 57, 0, 0 };
+  UsUsage parallel = { 500, 80, 0, 0 };
+  UsUsage thinking = { 30, 20, 0, 0 };
+
+  check_observe (US_WIRE_OPENAI_RESPONSES, "responses-text.sse", "response.output_text.delta", TRUE, &text);
+  check_observe (US_WIRE_OPENAI_RESPONSES, "responses-tool.sse", "response.output_text.delta", TRUE, &tool);
+  /* A function call commits as soon as its item is added. */
+  check_observe (US_WIRE_OPENAI_RESPONSES, "responses-parallel.sse", "response.output_item.added", TRUE, &parallel);
+  check_observe (US_WIRE_OPENAI_RESPONSES, "responses-thinking.sse", "response.reasoning_summary_text.delta", TRUE, &thinking);
+}
+
+/* Chat completes on finish_reason + usage, before [DONE]. */
+static void
+test_chat_complete_without_done (void)
+{
+  const char *input =
+    "data: {\"id\":\"c\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"x\"},\"finish_reason\":null}]}\n\n"
+    "data: {\"id\":\"c\",\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}\n\n";
+  const char *usage = "data: {\"id\":\"c\",\"choices\":[],\"usage\":{\"prompt_tokens\":3,\"completion_tokens\":1}}\n\n";
+  g_autoptr(UsStreamTranslator) tr = us_stream_translator_new (US_WIRE_OPENAI_CHAT, US_WIRE_OPENAI_CHAT, "m");
+  g_autoptr(GString) out = g_string_new (NULL);
+
+  us_stream_translator_push (tr, input, strlen (input), out);
+  g_assert_true (us_stream_translator_has_content (tr));
+  g_assert_false (us_stream_translator_is_complete (tr));
+  us_stream_translator_push (tr, usage, strlen (usage), out);
+  g_assert_true (us_stream_translator_is_complete (tr));
+  g_assert_cmpint (us_stream_translator_get_usage (tr)->input_tokens, ==, 3);
+}
+
+static void
+test_errors_other_formats (void)
+{
+  static const struct {
+    UsWireFormat fmt;
+    const char  *file;
+    const char  *type;
+    const char  *message;
+  } cases[] = {
+    { US_WIRE_OPENAI_CHAT, "chat-error.sse", "api_error", "The server had an error while processing your request." },
+    { US_WIRE_OPENAI_RESPONSES, "responses-error.sse", "rate_limit_error", "Rate limit reached for gpt-5" },
+  };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autofree char *input = tr_load (cases[i].file, NULL);
+      g_autoptr(UsStreamTranslator) tr = NULL;
+      g_autofree char *out = tr_stream_split (cases[i].fmt, cases[i].fmt, input, strlen (input), 5, &tr);
+      const char *type = NULL, *message = NULL;
+
+      g_assert_cmpstr (out, ==, input);
+      g_assert_true (us_stream_translator_get_error (tr, &type, &message));
+      g_assert_cmpstr (type, ==, cases[i].type);
+      g_assert_cmpstr (message, ==, cases[i].message);
+      g_assert_false (us_stream_translator_is_complete (tr));
+    }
+}
+
+/* After the commit point a failure is an error in the client's own shape. */
+static void
+test_fail_other_formats (void)
+{
+  g_autofree char *chat = tr_load ("chat-text.sse", NULL);
+  g_autofree char *responses = tr_load ("responses-text.sse", NULL);
+  g_autoptr(UsStreamTranslator) a = us_stream_translator_new (US_WIRE_OPENAI_CHAT, US_WIRE_OPENAI_CHAT, "m");
+  g_autoptr(UsStreamTranslator) b = us_stream_translator_new (US_WIRE_OPENAI_RESPONSES, US_WIRE_OPENAI_RESPONSES, "m");
+  g_autoptr(GString) out = g_string_new (NULL);
+  g_autofree char *normal = NULL;
+
+  us_stream_translator_push (a, chat, strstr (chat, "w\xc3\xb6rld") - chat, out);
+  g_string_truncate (out, 0);
+  us_stream_translator_fail (a, "overloaded_error", "Overloaded", out);
+  g_assert_cmpstr (out->str, ==,
+                   "data: {\"error\":{\"message\":\"Overloaded\",\"type\":\"server_error\","
+                   "\"code\":\"server_is_overloaded\",\"param\":null}}\n\n");
+
+  us_stream_translator_push (b, responses, strstr (responses, "w\xc3\xb6rld") - responses, out);
+  g_string_truncate (out, 0);
+  us_stream_translator_fail (b, "rate_limit_error", "Slow down", out);
+  normal = tr_normalise (out->str);
+  g_assert_cmpstr (normal, ==,
+                   "event: response.failed\n"
+                   "data: {\"type\":\"response.failed\",\"response\":{\"id\":\"resp_RID\",\"object\":\"response\","
+                   "\"created_at\":0,\"status\":\"failed\",\"error\":{\"code\":\"rate_limit_exceeded\","
+                   "\"message\":\"Slow down\"},\"incomplete_details\":null,\"model\":\"m\",\"output\":[],"
+                   "\"parallel_tool_calls\":true,\"text\":{\"format\":{\"type\":\"text\"}},\"tool_choice\":\"auto\","
+                   "\"tools\":[],\"usage\":null},\"sequence_number\":2}\n\n");
+}
+
 int
 main (int argc, char **argv)
 {
@@ -129,5 +235,10 @@ main (int argc, char **argv)
   g_test_add_func ("/observe/anthropic/error", test_anthropic_error);
   g_test_add_func ("/observe/anthropic/no-content", test_anthropic_no_content);
   g_test_add_func ("/observe/anthropic/fail", test_anthropic_fail);
+  g_test_add_func ("/observe/chat", test_chat);
+  g_test_add_func ("/observe/chat/complete-without-done", test_chat_complete_without_done);
+  g_test_add_func ("/observe/responses", test_responses);
+  g_test_add_func ("/observe/errors", test_errors_other_formats);
+  g_test_add_func ("/observe/fail", test_fail_other_formats);
   return g_test_run ();
 }

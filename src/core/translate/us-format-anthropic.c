@@ -804,9 +804,8 @@ encode_tool_choice (JsonObject        *body,
   json_object_set_string_member (choice, "type", type);
   if (req->tool_choice == US_IR_TOOL_CHOICE_TOOL)
     json_object_set_string_member (choice, "name", req->tool_choice_name ? req->tool_choice_name : "");
-  if (req->parallel_tool_calls_set && !req->parallel_tool_calls
-      && req->tool_choice != US_IR_TOOL_CHOICE_NONE)
-    json_object_set_boolean_member (choice, "disable_parallel_tool_use", TRUE);
+  if (req->parallel_tool_calls_set && req->tool_choice != US_IR_TOOL_CHOICE_NONE)
+    json_object_set_boolean_member (choice, "disable_parallel_tool_use", !req->parallel_tool_calls);
   json_object_set_object_member (body, "tool_choice", choice);
 }
 
@@ -872,13 +871,20 @@ anthropic_request_encode (const UsIrRequest *req,
     }
 
   /* Anthropic refuses sampling settings next to thinking, and newer models
-   * refuse temperature together with top_p: temperature wins unless the
-   * client itself spoke Anthropic and chose both. */
-  if (!thinking)
+   * refuse temperature together with top_p: temperature wins. An Anthropic
+   * client's own choice is its own. */
+  if (same)
+    {
+      if (req->has_temperature)
+        json_object_set_double_member (body, "temperature", req->temperature);
+      if (req->has_top_p)
+        json_object_set_double_member (body, "top_p", req->top_p);
+    }
+  else if (!thinking)
     {
       if (req->has_temperature)
         json_object_set_double_member (body, "temperature", CLAMP (req->temperature, 0.0, 1.0));
-      if (req->has_top_p && (!req->has_temperature || same))
+      else if (req->has_top_p)
         json_object_set_double_member (body, "top_p", req->top_p);
     }
 
@@ -942,26 +948,13 @@ anthropic_response_decode (JsonObject   *body,
   return decode_blocks (json_object_get_member (body, "content"), resp->parts, error);
 }
 
-static char *
-new_message_id (void)
-{
-  g_autofree char *uuid = g_uuid_string_random ();
-  g_autofree char *hex = NULL;
-  char **parts = g_strsplit (uuid, "-", -1);
-
-  hex = g_strjoinv ("", parts);
-  g_strfreev (parts);
-  return g_strdup_printf ("msg_%s", hex);
-}
-
 static JsonNode *
 anthropic_response_encode (const UsIrResponse *resp,
                            const char         *model)
 {
   JsonObject *body = json_object_new ();
   JsonArray *content = json_array_new ();
-  g_autofree char *id = resp->id && g_str_has_prefix (resp->id, "msg_")
-    ? g_strdup (resp->id) : new_message_id ();
+  g_autofree char *id = us_ir_derive_id ("msg_", resp->id);
 
   json_object_set_string_member (body, "id", id);
   json_object_set_string_member (body, "type", "message");
@@ -1314,12 +1307,10 @@ write_message_start (Encoder    *enc,
 {
   JsonObject *obj = event_object ("message_start");
   JsonObject *message = json_object_new ();
-  g_autofree char *new_id = NULL;
+  g_autofree char *msg_id = us_ir_derive_id ("msg_", id);
   UsUsage usage = enc->usage;
 
-  if (id == NULL || !g_str_has_prefix (id, "msg_"))
-    id = new_id = new_message_id ();
-  json_object_set_string_member (message, "id", id);
+  json_object_set_string_member (message, "id", msg_id);
   json_object_set_string_member (message, "type", "message");
   json_object_set_string_member (message, "role", "assistant");
   json_object_set_string_member (message, "model", enc->model ? enc->model : "");

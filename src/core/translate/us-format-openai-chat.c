@@ -323,6 +323,7 @@ chat_request_decode (JsonObject  *body,
   req->stream = us_json_get_bool (body, "stream", FALSE);
   req->max_tokens = us_json_get_int (body, "max_completion_tokens",
                                      us_json_get_int (body, "max_tokens", 0));
+  req->max_completion_tokens = json_object_has_member (body, "max_completion_tokens");
   req->has_temperature = us_json_get_double (body, "temperature", &req->temperature);
   req->has_top_p = us_json_get_double (body, "top_p", &req->top_p);
   if (json_object_has_member (body, "parallel_tool_calls"))
@@ -520,6 +521,56 @@ encode_user (JsonArray         *messages,
     }
 }
 
+/* From another format one assistant turn may arrive as several messages
+ * (Responses items) or as none worth sending (only dropped thinking):
+ * Chat servers want one assistant message per turn, never an empty one. */
+static void
+merge_assistant (JsonArray  *messages,
+                 JsonObject *obj,
+                 GPtrArray  *texts,
+                 JsonArray  *calls)
+{
+  guint n = json_array_get_length (messages);
+  JsonObject *prev = n > 0 ? json_array_get_object_element (messages, n - 1) : NULL;
+  g_autoptr(JsonNode) content = encode_content (texts, FALSE, FALSE);
+  const char *text = json_node_get_string (content);
+
+  if (*text == '\0' && json_array_get_length (calls) == 0)
+    {
+      json_object_unref (obj);
+      json_array_unref (calls);
+      return;
+    }
+  if (prev != NULL && g_strcmp0 (us_json_get_string (prev, "role"), "assistant") == 0)
+    {
+      const char *before = us_json_get_string (prev, "content");
+      JsonArray *prev_calls = us_json_get_array (prev, "tool_calls");
+
+      json_object_unref (obj);
+      if (*text != '\0')
+        {
+          g_autofree char *joined = before && *before ? g_strconcat (before, "\n\n", text, NULL) : g_strdup (text);
+
+          json_object_set_string_member (prev, "content", joined);
+        }
+      if (json_array_get_length (calls) > 0 && prev_calls == NULL)
+        json_object_set_array_member (prev, "tool_calls", json_array_ref (calls));
+      else
+        for (guint i = 0; i < json_array_get_length (calls); i++)
+          json_array_add_element (prev_calls, json_node_copy (json_array_get_element (calls, i)));
+      json_array_unref (calls);
+      return;
+    }
+
+  /* "" rather than null with tool calls: some servers refuse null. */
+  json_object_set_member (obj, "content", g_steal_pointer (&content));
+  if (json_array_get_length (calls) > 0)
+    json_object_set_array_member (obj, "tool_calls", calls);
+  else
+    json_array_unref (calls);
+  json_array_add_object_element (messages, obj);
+}
+
 static void
 encode_assistant (JsonArray         *messages,
                   const UsIrRequest *req,
@@ -555,14 +606,20 @@ encode_assistant (JsonArray         *messages,
         json_array_add_element (calls, json_node_copy (part->raw));
     }
 
-  /* "" rather than null with tool calls: some servers refuse null. */
-  json_object_set_member (obj, "content", encode_content (texts, same && !msg->as_string, FALSE));
+  if (!same)
+    {
+      merge_assistant (messages, obj, texts, calls);
+      return;
+    }
+  if (texts->len == 0 && !msg->as_string)
+    json_object_set_null_member (obj, "content");
+  else
+    json_object_set_member (obj, "content", encode_content (texts, !msg->as_string, FALSE));
   if (json_array_get_length (calls) > 0)
     json_object_set_array_member (obj, "tool_calls", calls);
   else
     json_array_unref (calls);
-  if (same)
-    us_json_copy_members (obj, msg->extra, NULL);
+  us_json_copy_members (obj, msg->extra, NULL);
   json_array_add_object_element (messages, obj);
 }
 
@@ -608,7 +665,8 @@ encode_messages (const UsIrRequest *req)
         case US_IR_ROLE_SYSTEM:
           if (same)
             {
-              JsonObject *obj = message_object ("system");
+              const char *role = us_json_get_string (msg->extra, "role");
+              JsonObject *obj = message_object (role ? role : "system");
 
               json_object_set_member (obj, "content", encode_content (msg->parts, !msg->as_string, FALSE));
               us_json_copy_members (obj, msg->extra, NULL);
@@ -717,9 +775,11 @@ chat_request_encode (const UsIrRequest *req,
 
   json_object_set_string_member (body, "model", model);
   /* max_tokens, not max_completion_tokens: DeepSeek, Ollama and most
-   * compatible servers only know the older name. */
+   * compatible servers only know the older name (a Chat client's own
+   * choice is kept: OpenAI's reasoning models want the newer one). */
   if (max_tokens > 0)
-    json_object_set_int_member (body, "max_tokens", max_tokens);
+    json_object_set_int_member (body, same && req->max_completion_tokens
+                                ? "max_completion_tokens" : "max_tokens", max_tokens);
   json_object_set_array_member (body, "messages", encode_messages (req));
   encode_tools (body, req);
   if (req->has_temperature)
@@ -867,11 +927,7 @@ chat_response_decode (JsonObject   *body,
 char *
 us_chat_completion_id (const char *upstream_id)
 {
-  if (upstream_id != NULL && g_str_has_prefix (upstream_id, "chatcmpl-"))
-    return g_strdup (upstream_id);
-  if (upstream_id != NULL && *upstream_id != '\0')
-    return g_strdup_printf ("chatcmpl-%s", upstream_id);
-  return us_openai_new_id ("chatcmpl-");
+  return us_ir_derive_id ("chatcmpl-", upstream_id);
 }
 
 static JsonNode *

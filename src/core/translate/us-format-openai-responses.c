@@ -923,14 +923,7 @@ strip_id_prefix (const char *id)
 char *
 us_responses_id (const char *upstream_id)
 {
-  g_autofree char *base = NULL;
-
-  if (upstream_id == NULL || *upstream_id == '\0')
-    return us_openai_new_id ("resp_");
-  if (g_str_has_prefix (upstream_id, "resp_"))
-    return g_strdup (upstream_id);
-  base = strip_id_prefix (upstream_id);
-  return g_strdup_printf ("resp_%s", base);
+  return us_ir_derive_id ("resp_", upstream_id);
 }
 
 char *

@@ -373,21 +373,25 @@ strv_has (const char * const *strv,
   return FALSE;
 }
 
+/* Members in document order (JsonObjectIter walks a hash table), so that
+ * what we write keeps the order the client wrote. */
 void
 us_json_copy_members (JsonObject         *to,
                       JsonObject         *from,
                       const char * const *skip)
 {
-  JsonObjectIter iter;
-  const char *name;
-  JsonNode *node;
+  g_autoptr(GList) names = NULL;
 
   if (from == NULL)
     return;
-  json_object_iter_init (&iter, from);
-  while (json_object_iter_next (&iter, &name, &node))
-    if (!strv_has (skip, name) && !json_object_has_member (to, name))
-      json_object_set_member (to, name, json_node_copy (node));
+  names = json_object_get_members (from);
+  for (GList *l = names; l != NULL; l = l->next)
+    {
+      const char *name = l->data;
+
+      if (!strv_has (skip, name) && !json_object_has_member (to, name))
+        json_object_set_member (to, name, json_node_copy (json_object_get_member (from, name)));
+    }
 }
 
 JsonObject *
@@ -395,18 +399,17 @@ us_json_unknown_members (JsonObject         *obj,
                          const char * const *known)
 {
   JsonObject *extra = NULL;
-  JsonObjectIter iter;
-  const char *name;
-  JsonNode *node;
+  g_autoptr(GList) names = json_object_get_members (obj);
 
-  json_object_iter_init (&iter, obj);
-  while (json_object_iter_next (&iter, &name, &node))
+  for (GList *l = names; l != NULL; l = l->next)
     {
+      const char *name = l->data;
+
       if (strv_has (known, name))
         continue;
       if (extra == NULL)
         extra = json_object_new ();
-      json_object_set_member (extra, name, json_node_copy (node));
+      json_object_set_member (extra, name, json_node_copy (json_object_get_member (obj, name)));
     }
   return extra;
 }
@@ -506,4 +509,32 @@ gint64
 us_usage_total_input (const UsUsage *usage)
 {
   return usage->input_tokens + usage->cache_read_tokens + usage->cache_write_tokens;
+}
+
+char *
+us_ir_derive_id (const char *prefix,
+                 const char *upstream_id)
+{
+  static const char * const known[] = { "msg_", "chatcmpl-", "resp_", NULL };
+  g_autofree char *uuid = NULL;
+  GString *id;
+
+  if (upstream_id == NULL || *upstream_id == '\0')
+    {
+      uuid = g_uuid_string_random ();
+      id = g_string_new (prefix);
+      for (const char *p = uuid; *p != '\0'; p++)
+        if (*p != '-')
+          g_string_append_c (id, *p);
+      return g_string_free (id, FALSE);
+    }
+  if (g_str_has_prefix (upstream_id, prefix))
+    return g_strdup (upstream_id);
+  for (guint i = 0; known[i] != NULL; i++)
+    if (g_str_has_prefix (upstream_id, known[i]))
+      {
+        upstream_id += strlen (known[i]);
+        break;
+      }
+  return g_strconcat (prefix, upstream_id, NULL);
 }

@@ -109,6 +109,7 @@ struct _UsIrRequest {
   GPtrArray   *system;        /* UsIrPart (TEXT) before the conversation */
   gboolean     system_as_string;
   gboolean     input_as_string; /* Responses: "input" was a plain string */
+  gboolean     max_completion_tokens; /* Chat: the client used that name */
   GPtrArray   *messages;      /* UsIrMessage */
   GPtrArray   *tools;         /* UsIrTool */
   UsIrToolChoiceKind tool_choice;
@@ -229,6 +230,12 @@ char         *us_ir_signature_wrap   (UsWireFormat signed_by,
 UsWireFormat  us_ir_signature_unwrap (const char  *signature,
                                       UsWireFormat default_fmt,
                                       const char **native);
+
+/* An id in a client format's style (@prefix + base) derived from an
+ * upstream id of any format, so that the same upstream answer always gets
+ * the same id; a fresh random one without an upstream id. */
+char       *us_ir_derive_id    (const char *prefix,
+                                const char *upstream_id);
 
 /* Serialises @obj (consumed) as one SSE event; @out may be NULL. */
 void        us_ir_append_event (GString    *out,
