@@ -676,7 +676,8 @@ on_client_gone (SoupServerMessage *msg,
   if (self->client_gone || self->done)
     return;
   self->client_gone = TRUE;
-  if (self->provider != NULL)
+  /* A committed attempt served; only one still in flight is cut short. */
+  if (self->provider != NULL && !self->committed)
     us_request_entry_end_attempt (self->entry, self->attempt, 0, "client closed the connection");
   us_request_entry_finish (self->entry, 499, "client closed the connection");
   clear_attempt (self);
