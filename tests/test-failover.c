@@ -403,6 +403,66 @@ test_routing_off (Fixture       *f,
 }
 
 static void
+on_raw_read (GObject      *source,
+             GAsyncResult *result,
+             gpointer      data)
+{
+  GBytes **out = data;
+
+  *out = g_input_stream_read_bytes_finish (G_INPUT_STREAM (source), result, NULL);
+}
+
+static void
+test_client_leaves_mid_stream (Fixture       *f,
+                               gconstpointer  data)
+{
+  g_autoptr(GSocketClient) socket_client = g_socket_client_new ();
+  g_autoptr(GSocketConnection) connection = NULL;
+  g_autoptr(GString) received = g_string_new (NULL);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *request = g_strdup_printf ("POST /t/" TEST_TOKEN "/v1/messages HTTP/1.1\r\n"
+                                              "Host: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                                              "Content-Length: %zu\r\n\r\n%s", strlen (STREAM_BODY), STREAM_BODY);
+  g_autoptr(JsonNode) holder = NULL;
+  gint64 deadline = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+  JsonObject *entry;
+
+  /* A slow stream, so the client can leave in the middle of it. */
+  us_fake_provider_set_chunking (f->primary, US_FAKE_CHUNKS_PER_EVENT, 200);
+  connection = g_socket_client_connect_to_host (socket_client, "127.0.0.1", us_proxy_get_port (f->proxy), NULL, &error);
+  g_assert_no_error (error);
+  g_output_stream_write_all (g_io_stream_get_output_stream (G_IO_STREAM (connection)), request, strlen (request),
+                             NULL, NULL, &error);
+  g_assert_no_error (error);
+
+  while (strstr (received->str, "content_block_delta") == NULL)
+    {
+      GBytes *bytes = NULL;
+
+      g_input_stream_read_bytes_async (g_io_stream_get_input_stream (G_IO_STREAM (connection)), 4096,
+                                       G_PRIORITY_DEFAULT, NULL, on_raw_read, &bytes);
+      while (bytes == NULL)
+        g_main_context_iteration (NULL, TRUE);
+      g_assert_cmpuint (g_bytes_get_size (bytes), >, 0);
+      g_string_append_len (received, g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes));
+      g_bytes_unref (bytes);
+    }
+  g_io_stream_close (G_IO_STREAM (connection), NULL, NULL);
+
+  /* The proxy notices, stops the upstream and records why. */
+  do
+    {
+      g_clear_pointer (&holder, json_node_unref);
+      g_main_context_iteration (NULL, TRUE);
+      entry = last_request (f, &holder);
+      g_assert_cmpint (g_get_monotonic_time (), <, deadline);
+    }
+  while (g_strcmp0 (json_object_get_string_member (entry, "state"), "failed") != 0);
+  g_assert_cmpint (json_object_get_int_member (entry, "status"), ==, 499);
+  assert_attempts (f, (const char * const[]) { "primary:200:served", NULL });
+}
+
+static void
 test_status_api (Fixture       *f,
                  gconstpointer  data)
 {
@@ -472,6 +532,7 @@ main (int   argc,
   ADD ("/failover/connection-refused", test_connection_refused);
   ADD ("/failover/cooldown-and-recovery", test_cooldown_and_recovery);
   ADD ("/failover/routing-off", test_routing_off);
+  ADD ("/failover/client-leaves-mid-stream", test_client_leaves_mid_stream);
   ADD ("/status/api", test_status_api);
   ADD ("/status/events", test_events_stream);
 #undef ADD
