@@ -19,8 +19,6 @@ fixture_set_up (Fixture       *f,
                 gconstpointer  data)
 {
   g_autofree char *json = NULL;
-  g_autoptr(UsConfig) config = NULL;
-  g_autoptr(GError) error = NULL;
 
   f->anthropic = us_fake_provider_new (US_FAKE_FORMAT_ANTHROPIC);
   f->chat = us_fake_provider_new (US_FAKE_FORMAT_OPENAI_CHAT);
@@ -37,11 +35,7 @@ fixture_set_up (Fixture       *f,
     "    { \"id\": \"background\", \"models\": [ { \"provider\": \"chat\", \"model\": \"small-fake\" } ] } ],"
     "  \"rules\": [ { \"when\": { \"client\": \"claude-code\", \"model\": \"*haiku*\" }, \"chain\": \"background\" } ] }",
     us_fake_provider_get_base_url (f->anthropic), us_fake_provider_get_base_url (f->chat));
-  config = us_config_new_from_data (json, -1, &error);
-  g_assert_no_error (error);
-  f->proxy = us_proxy_new (config);
-  us_proxy_start (f->proxy, &error);
-  g_assert_no_error (error);
+  f->proxy = test_proxy_new (json);
   f->client = test_client_new (f->proxy);
 }
 

@@ -24,8 +24,6 @@ fixture_set_up_with (Fixture    *f,
                      const char *extra_failover)
 {
   g_autofree char *json = NULL;
-  g_autoptr(UsConfig) config = NULL;
-  g_autoptr(GError) error = NULL;
 
   f->primary = us_fake_provider_new (US_FAKE_FORMAT_ANTHROPIC);
   f->fallback = us_fake_provider_new (US_FAKE_FORMAT_ANTHROPIC);
@@ -45,11 +43,7 @@ fixture_set_up_with (Fixture    *f,
     extra_failover ? extra_failover : "");
   g_setenv ("US_TEST_FALLBACK_KEY", TEST_FALLBACK_KEY, TRUE);
 
-  config = us_config_new_from_data (json, -1, &error);
-  g_assert_no_error (error);
-  f->proxy = us_proxy_new (config);
-  us_proxy_start (f->proxy, &error);
-  g_assert_no_error (error);
+  f->proxy = test_proxy_new (json);
   f->client = test_client_new (f->proxy);
 }
 

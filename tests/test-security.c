@@ -35,8 +35,6 @@ fixture_set_up (Fixture       *f,
                 gconstpointer  data)
 {
   g_autofree char *json = NULL;
-  g_autoptr(UsConfig) config = NULL;
-  g_autoptr(GError) error = NULL;
 
   f->fake = us_fake_provider_new (US_FAKE_FORMAT_ANTHROPIC);
   us_fake_provider_set_required_key (f->fake, TEST_FALLBACK_KEY);
@@ -48,11 +46,7 @@ fixture_set_up (Fixture       *f,
     "  \"chains\": [ { \"id\": \"default\", \"models\": [ { \"provider\": \"p\", \"model\": \"*\" } ] } ] }",
     us_fake_provider_get_base_url (f->fake));
   g_setenv ("US_TEST_FALLBACK_KEY", TEST_FALLBACK_KEY, TRUE);
-  config = us_config_new_from_data (json, -1, &error);
-  g_assert_no_error (error);
-  f->proxy = us_proxy_new (config);
-  us_proxy_start (f->proxy, &error);
-  g_assert_no_error (error);
+  f->proxy = test_proxy_new (json);
   f->client = test_client_new (f->proxy);
 }
 

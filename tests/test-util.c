@@ -14,6 +14,21 @@ struct _TestStream {
   gboolean reading;
 };
 
+UsProxy *
+test_proxy_new (const char *config_json)
+{
+  g_autoptr(UsConfig) config = NULL;
+  g_autoptr(GError) error = NULL;
+  UsProxy *proxy;
+
+  config = us_config_new_from_data (config_json, -1, &error);
+  g_assert_no_error (error);
+  proxy = us_proxy_new (config);
+  us_proxy_start (proxy, &error);
+  g_assert_no_error (error);
+  return proxy;
+}
+
 void
 test_reply_free (TestReply *reply)
 {

@@ -11,6 +11,9 @@
 
 typedef struct _TestClient TestClient;
 
+/* A started proxy for @config_json (which must be valid). */
+UsProxy    *test_proxy_new     (const char         *config_json);
+
 typedef struct {
   guint status;
   SoupMessageHeaders *headers;
