@@ -68,6 +68,16 @@ str_member (JsonObject *obj,
   return node && JSON_NODE_HOLDS_VALUE (node) ? json_node_get_string (node) : NULL;
 }
 
+/* RFC 3339 from the status API → local "HH:MM:SS" for a person. */
+static char *
+local_time (const char *iso)
+{
+  g_autoptr(GDateTime) utc = iso ? g_date_time_new_from_iso8601 (iso, NULL) : NULL;
+  g_autoptr(GDateTime) local = utc ? g_date_time_to_local (utc) : NULL;
+
+  return local ? g_date_time_format (local, "%H:%M:%S") : g_strdup ("?");
+}
+
 static void
 print_attempts (JsonArray *attempts)
 {
@@ -108,8 +118,10 @@ print_status (UsConfig *config,
           const char *state = str_member (h, "state");
 
           if (g_strcmp0 (state, "cooldown") == 0)
-            g_print ("  %u. %-40s cooling down until %s (%s)\n", j + 1, name,
-                     str_member (h, "cooldown_until"), str_member (h, "reason"));
+            {
+              g_autofree char *until = local_time (str_member (h, "cooldown_until"));
+              g_print ("  %u. %-40s cooling down until %s (%s)\n", j + 1, name, until, str_member (h, "reason"));
+            }
           else if (g_strcmp0 (state, "problem") == 0)
             g_print ("  %u. %-40s %s\n", j + 1, name, str_member (h, "reason"));
           else
@@ -124,10 +136,11 @@ print_status (UsConfig *config,
     {
       JsonObject *r = json_array_get_object_element (requests, i);
       const char *served = str_member (r, "served_model");
+      g_autofree char *time = local_time (str_member (r, "time"));
 
       g_print ("  #%" G_GINT64_FORMAT " %s  %-11s %s → %s  [%s %" G_GINT64_FORMAT "]  in %" G_GINT64_FORMAT
                " / out %" G_GINT64_FORMAT " tokens\n",
-               json_object_get_int_member (r, "id"), str_member (r, "time"), str_member (r, "client"),
+               json_object_get_int_member (r, "id"), time, str_member (r, "client"),
                str_member (r, "requested_model"), served ? served : "(none)", str_member (r, "state"),
                json_object_get_int_member (r, "status"), json_object_get_int_member (r, "input_tokens"),
                json_object_get_int_member (r, "output_tokens"));
