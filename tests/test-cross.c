@@ -31,7 +31,7 @@ fixture_set_up (Fixture       *f,
     "{ \"version\": 1,"
     "  \"listen\": { \"host\": \"127.0.0.1\", \"port\": 0, \"token\": \"" TEST_TOKEN "\" },"
     "  \"providers\": ["
-    "    { \"id\": \"anthropic\", \"kind\": \"anthropic\", \"base_url\": \"%s\", \"auth\": \"none\" },"
+    "    { \"id\": \"anthropic\", \"kind\": \"anthropic\", \"base_url\": \"%s\", \"auth\": \"passthrough\" },"
     "    { \"id\": \"chat\", \"kind\": \"openai-chat\", \"base_url\": \"%s/v1\", \"auth\": \"none\" },"
     "    { \"id\": \"responses\", \"kind\": \"openai-responses\", \"base_url\": \"%s/v1\", \"auth\": \"none\" } ],"
     "  \"chains\": ["
@@ -148,7 +148,8 @@ test_chat_client_anthropic_provider (Fixture       *f,
                                           "{\"model\":\"via-anthropic\",\"stream\":true,"
                                           "\"stream_options\":{\"include_usage\":true},"
                                           "\"messages\":[{\"role\":\"system\",\"content\":\"be brief\"},"
-                                          "{\"role\":\"user\",\"content\":\"hi\"}]}", NULL);
+                                          "{\"role\":\"user\",\"content\":\"hi\"}]}",
+                                          (const char * const[]) { "Authorization", "Bearer sk-openai-key", NULL });
   const UsFakeRequest *seen = us_fake_provider_get_last_request (f->anthropic);
   g_autofree char *sent = body_text (seen);
 
@@ -162,6 +163,9 @@ test_chat_client_anthropic_provider (Fixture       *f,
   g_assert_nonnull (strstr (sent, "be brief"));
   g_assert_null (strstr (sent, "\"role\":\"system\""));
   g_assert_cmpint (json_object_get_int_member (json_node_get_object (seen->json), "max_tokens"), >, 0);
+  /* An OpenAI client's key is not passed through to Anthropic. */
+  g_assert_null (us_fake_request_get_header (seen, "Authorization"));
+  g_assert_null (us_fake_request_get_header (seen, "x-api-key"));
 }
 
 static void

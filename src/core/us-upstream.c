@@ -134,7 +134,8 @@ us_upstream_new_message (const UsProviderConfig *provider,
 
   /* Same format: the client's end-to-end headers go along (anthropic-beta,
    * anthropic-version and any future ones are open lists, never filtered).
-   * Credentials go only with auth: passthrough. */
+   * Credentials go only with auth: passthrough, and only to a provider of
+   * the client's own format: a key for one vendor is never shown to another. */
   soup_message_headers_iter_init (&iter, client_headers);
   while (soup_message_headers_iter_next (&iter, &name, &value))
     {
@@ -142,7 +143,7 @@ us_upstream_new_message (const UsProviderConfig *provider,
         continue;
       if (is_credential_header (name))
         {
-          if (provider->auth == US_AUTH_PASSTHROUGH)
+          if (provider->auth == US_AUTH_PASSTHROUGH && same_format)
             soup_message_headers_append (headers, name, value);
           continue;
         }
