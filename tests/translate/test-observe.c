@@ -99,6 +99,7 @@ test_anthropic_no_content (void)
                                           input, strlen (input), 3, &tr);
   const char *type = NULL;
 
+  g_assert_cmpstr (out, ==, input);
   g_assert_false (us_stream_translator_has_content (tr));
   g_assert_false (us_stream_translator_is_complete (tr));
   g_assert_false (us_stream_translator_get_error (tr, &type, NULL));

@@ -518,8 +518,11 @@ us_chat_encoder_fail (gpointer    data,
                       GString    *out)
 {
   Encoder *enc = data;
-  JsonObject *obj = json_object_new ();
+  JsonObject *obj;
 
+  if (enc->done)
+    return;
+  obj = json_object_new ();
   json_object_set_object_member (obj, "error", us_openai_error_object (type, message, TRUE));
   us_ir_append_event (out, NULL, obj);
   enc->done = TRUE;

@@ -15,23 +15,6 @@ static const char * const request_known[] = {
   "reasoning_effort", NULL,
 };
 
-static gboolean
-is_string (JsonNode *node)
-{
-  return node != NULL && JSON_NODE_HOLDS_VALUE (node)
-    && json_node_get_value_type (node) == G_TYPE_STRING;
-}
-
-static UsIrPart *
-opaque_part (JsonNode *node)
-{
-  UsIrPart *part = us_ir_part_new (US_IR_PART_OPAQUE);
-
-  part->raw = json_node_copy (node);
-  part->extra_fmt = US_WIRE_OPENAI_CHAT;
-  return part;
-}
-
 /* Content is a string or an array of parts (text, image_url, ...). */
 static gboolean
 decode_content (JsonNode  *content,
@@ -42,7 +25,7 @@ decode_content (JsonNode  *content,
 
   if (content == NULL || JSON_NODE_HOLDS_NULL (content))
     return TRUE;
-  if (is_string (content))
+  if (us_json_is_string (content))
     {
       g_ptr_array_add (parts, us_ir_part_new_text (json_node_get_string (content)));
       return TRUE;
@@ -87,12 +70,13 @@ decode_content (JsonNode  *content,
           const char *url = image ? us_json_get_string (image, "url") : us_json_get_string (obj, "image_url");
           g_autoptr(UsIrPart) part = us_ir_part_new (US_IR_PART_IMAGE);
 
-          if (url == NULL || !us_ir_image_parse_data_url (part, url))
+          if (url == NULL)
             {
               g_set_error (error, US_TRANSLATE_ERROR, US_TRANSLATE_ERROR_INVALID,
                            "content[%u]: image_url needs a url", i);
               return FALSE;
             }
+          us_ir_image_parse_data_url (part, url);
           if (image != NULL && json_object_get_size (image) > 1)
             {
               static const char * const known[] = { "url", NULL };
@@ -104,7 +88,7 @@ decode_content (JsonNode  *content,
           g_ptr_array_add (parts, g_steal_pointer (&part));
         }
       else
-        g_ptr_array_add (parts, opaque_part (node));
+        g_ptr_array_add (parts, us_ir_part_new_opaque (node, US_WIRE_OPENAI_CHAT));
     }
   return TRUE;
 }
@@ -125,7 +109,13 @@ decode_tool_calls (JsonArray   *calls,
         {
           if (call != NULL)
             {
-              g_ptr_array_add (msg->parts, opaque_part (node));
+              UsIrPart *part = us_ir_part_new_opaque (node, US_WIRE_OPENAI_CHAT);
+
+              /* A call of another type: the id marks it as a call, not content. */
+              part->tool_id = g_strdup (us_json_get_string (call, "id"));
+              if (part->tool_id == NULL)
+                part->tool_id = g_strdup ("");
+              g_ptr_array_add (msg->parts, part);
               continue;
             }
           g_set_error (error, US_TRANSLATE_ERROR, US_TRANSLATE_ERROR_INVALID,
@@ -171,7 +161,7 @@ decode_message (JsonObject  *obj,
       g_ptr_array_add (msg->parts, part);
       part->tool_id = g_strdup (us_json_get_string (obj, g_strcmp0 (role, "tool") == 0 ? "tool_call_id" : "name"));
       part->content = g_ptr_array_new_with_free_func ((GDestroyNotify) us_ir_part_free);
-      part->as_string = is_string (content);
+      part->as_string = us_json_is_string (content);
       if (part->tool_id == NULL)
         {
           g_set_error (error, US_TRANSLATE_ERROR, US_TRANSLATE_ERROR_INVALID,
@@ -194,7 +184,7 @@ decode_message (JsonObject  *obj,
       return FALSE;
     }
   g_ptr_array_add (req->messages, msg);
-  msg->as_string = is_string (content);
+  msg->as_string = us_json_is_string (content);
   msg->extra = us_json_unknown_members (obj, msg->role == US_IR_ROLE_ASSISTANT
                                         ? assistant_known : msg_known);
   msg->extra_fmt = US_WIRE_OPENAI_CHAT;
@@ -221,6 +211,8 @@ decode_message (JsonObject  *obj,
     }
   if (!decode_content (content, msg->parts, error))
     return FALSE;
+  if (msg->role != US_IR_ROLE_ASSISTANT)
+    return TRUE;   /* anything else is in @extra, for Chat only */
   return decode_tool_calls (us_json_get_array (obj, "tool_calls"), msg, error);
 }
 
@@ -273,7 +265,7 @@ static void
 decode_tool_choice (JsonNode    *node,
                     UsIrRequest *req)
 {
-  if (is_string (node))
+  if (us_json_is_string (node))
     {
       const char *s = json_node_get_string (node);
 
@@ -331,7 +323,7 @@ chat_request_decode (JsonObject  *body,
       req->parallel_tool_calls_set = TRUE;
       req->parallel_tool_calls = us_json_get_bool (body, "parallel_tool_calls", TRUE);
     }
-  if (is_string (stop))
+  if (us_json_is_string (stop))
     g_ptr_array_add (req->stop, g_strdup (json_node_get_string (stop)));
   else if (stop != NULL && JSON_NODE_HOLDS_ARRAY (stop))
     for (guint i = 0; i < json_array_get_length (json_node_get_array (stop)); i++)
@@ -426,7 +418,8 @@ encode_content (GPtrArray *parts,
           plain = FALSE;
           json_array_add_object_element (array, encode_image (part));
         }
-      else if (part->kind == US_IR_PART_OPAQUE && part->extra_fmt == US_WIRE_OPENAI_CHAT)
+      else if (part->kind == US_IR_PART_OPAQUE && part->extra_fmt == US_WIRE_OPENAI_CHAT
+               && part->tool_id == NULL)
         {
           plain = FALSE;
           json_array_add_element (array, json_node_copy (part->raw));
@@ -435,7 +428,7 @@ encode_content (GPtrArray *parts,
 
   if (plain)
     return json_node_init_string (json_node_alloc (), joined->str);
-  return json_node_init_array (json_node_alloc (), json_array_ref (array));
+  return us_json_node_take_array (g_steal_pointer (&array));
 }
 
 static char *
@@ -602,7 +595,8 @@ encode_assistant (JsonArray         *messages,
         }
       else if (part->kind == US_IR_PART_THINKING && same && part->signed_by == US_WIRE_NONE)
         json_object_set_string_member (obj, "reasoning_content", part->text ? part->text : "");
-      else if (part->kind == US_IR_PART_OPAQUE && part->extra_fmt == US_WIRE_OPENAI_CHAT && same)
+      else if (part->kind == US_IR_PART_OPAQUE && part->extra_fmt == US_WIRE_OPENAI_CHAT && same
+               && part->tool_id != NULL)
         json_array_add_element (calls, json_node_copy (part->raw));
     }
 
@@ -765,11 +759,10 @@ chat_request_encode (const UsIrRequest *req,
                      GError           **error)
 {
   JsonObject *body = json_object_new ();
-  JsonNode *root = json_node_init_object (json_node_alloc (), body);
+  JsonNode *root = us_json_node_take_object (body);
   gboolean same = req->src_fmt == US_WIRE_OPENAI_CHAT;
   gint64 max_tokens = req->max_tokens;
 
-  json_object_unref (body);
   if (max_output_tokens > 0)
     max_tokens = max_tokens > 0 ? MIN (max_tokens, max_output_tokens) : max_output_tokens;
 
@@ -889,7 +882,7 @@ chat_response_decode (JsonObject   *body,
       g_ptr_array_add (resp->parts, part);
     }
   content = message ? json_object_get_member (message, "content") : NULL;
-  if (is_string (content) && *json_node_get_string (content) != '\0')
+  if (us_json_is_string (content) && *json_node_get_string (content) != '\0')
     g_ptr_array_add (resp->parts, us_ir_part_new_text (json_node_get_string (content)));
   else if (content != NULL && JSON_NODE_HOLDS_ARRAY (content))
     {
@@ -942,7 +935,6 @@ chat_response_encode (const UsIrResponse *resp,
   g_autofree char *id = us_chat_completion_id (resp->id);
   GString *text = g_string_new (NULL);
   GString *reasoning = g_string_new (NULL);
-  JsonNode *root;
 
   for (guint i = 0; i < resp->parts->len; i++)
     {
@@ -993,9 +985,7 @@ chat_response_encode (const UsIrResponse *resp,
   json_object_set_array_member (body, "choices", choices);
   json_object_set_object_member (body, "usage", us_openai_usage_encode (&resp->usage, FALSE));
 
-  root = json_node_init_object (json_node_alloc (), body);
-  json_object_unref (body);
-  return root;
+  return us_json_node_take_object (body);
 }
 
 const UsFormatCodec us_format_openai_chat = {

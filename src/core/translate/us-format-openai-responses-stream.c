@@ -105,6 +105,38 @@ item_at (Decoder    *dec,
   return g_ptr_array_index (dec->items, index);
 }
 
+static Item *
+item_new (Decoder      *dec,
+          gint64        index,
+          UsIrPartKind  kind,
+          const char   *id)
+{
+  Item *item = g_new0 (Item, 1);
+
+  if ((guint64) index >= dec->items->len)
+    g_ptr_array_set_size (dec->items, (guint) index + 1);
+  item->kind = kind;
+  item->block = -1;
+  item->summary_index = -1;
+  item->id = g_strdup (id);
+  g_ptr_array_index (dec->items, index) = item;
+  return item;
+}
+
+/* Text and reasoning deltas from servers that skip output_item.added. */
+static Item *
+item_or_implicit (Decoder      *dec,
+                  JsonObject   *obj,
+                  UsIrPartKind  kind)
+{
+  Item *item = item_at (dec, obj);
+  gint64 index = us_json_get_int (obj, "output_index", -1);
+
+  if (item != NULL || index < 0 || index >= MAX_ITEMS)
+    return item;
+  return item_new (dec, index, kind, us_json_get_string (obj, "item_id"));
+}
+
 static void
 start_block (Decoder *dec,
              Item    *item)
@@ -173,17 +205,11 @@ item_added (Decoder    *dec,
 
   if (data == NULL || index < 0 || index >= MAX_ITEMS)
     return;
-  if ((guint64) index >= dec->items->len)
-    g_ptr_array_set_size (dec->items, (guint) index + 1);
-  if (g_ptr_array_index (dec->items, index) != NULL)
+  if ((guint64) index < dec->items->len && g_ptr_array_index (dec->items, index) != NULL)
     return;
 
-  item = g_new0 (Item, 1);
-  item->block = -1;
-  item->summary_index = -1;
-  item->id = g_strdup (us_json_get_string (data, "id"));
-  g_ptr_array_index (dec->items, index) = item;
-
+  /* web_search_call and the like: nothing to translate (OPAQUE). */
+  item = item_new (dec, index, US_IR_PART_OPAQUE, us_json_get_string (data, "id"));
   if (g_strcmp0 (type, "message") == 0)
     item->kind = US_IR_PART_TEXT;
   else if (g_strcmp0 (type, "reasoning") == 0)
@@ -208,15 +234,13 @@ item_added (Decoder    *dec,
                        US_WIRE_NONE);
         }
     }
-  else
-    item->kind = US_IR_PART_OPAQUE;  /* web_search_call, ...: nothing to translate */
 }
 
 static void
 reasoning_delta (Decoder    *dec,
                  JsonObject *obj)
 {
-  Item *item = item_at (dec, obj);
+  Item *item = item_or_implicit (dec, obj, US_IR_PART_THINKING);
   gint64 summary = us_json_get_int (obj, "summary_index", 0);
 
   if (item == NULL || item->kind != US_IR_PART_THINKING)
@@ -352,7 +376,7 @@ us_responses_decoder_event (gpointer    data,
     item_added (dec, obj);
   else if (strcmp (type, "response.output_text.delta") == 0 || strcmp (type, "response.refusal.delta") == 0)
     {
-      Item *item = item_at (dec, obj);
+      Item *item = item_or_implicit (dec, obj, US_IR_PART_TEXT);
 
       if (item != NULL && item->kind == US_IR_PART_TEXT)
         block_delta (dec, item, US_IR_DELTA_TEXT, us_json_get_string (obj, "delta"), US_WIRE_NONE);
@@ -780,12 +804,13 @@ us_responses_encoder_fail (gpointer    data,
   Encoder *enc = data;
   JsonObject *obj;
   JsonObject *response;
-  JsonObject *error = json_object_new ();
+  JsonObject *error;
   const char *code = us_openai_error_code_for (type, message);
 
   if (enc->done)
     return;
   ensure_started (enc, NULL, out);
+  error = json_object_new ();
   json_object_set_string_member (error, "code", code ? code : "server_error");
   json_object_set_string_member (error, "message", message ? message : "");
   response = us_responses_object (enc->id, enc->model, enc->created_at, "failed",

@@ -6,23 +6,6 @@
 
 #include <string.h>
 
-static gboolean
-is_string (JsonNode *node)
-{
-  return node != NULL && JSON_NODE_HOLDS_VALUE (node)
-    && json_node_get_value_type (node) == G_TYPE_STRING;
-}
-
-static UsIrPart *
-opaque_part (JsonNode *node)
-{
-  UsIrPart *part = us_ir_part_new (US_IR_PART_OPAQUE);
-
-  part->raw = json_node_copy (node);
-  part->extra_fmt = US_WIRE_OPENAI_RESPONSES;
-  return part;
-}
-
 static void
 keep_extra (UsIrPart           *part,
             JsonObject         *obj,
@@ -59,7 +42,7 @@ decode_content (JsonNode  *content,
 
   if (content == NULL || JSON_NODE_HOLDS_NULL (content))
     return TRUE;
-  if (is_string (content))
+  if (us_json_is_string (content))
     {
       g_ptr_array_add (parts, us_ir_part_new_text (json_node_get_string (content)));
       return TRUE;
@@ -99,17 +82,11 @@ decode_content (JsonNode  *content,
       else if (strcmp (type, "input_image") == 0 && url != NULL)
         {
           part = us_ir_part_new (US_IR_PART_IMAGE);
-          if (!us_ir_image_parse_data_url (part, url))
-            {
-              us_ir_part_free (part);
-              g_set_error (error, US_TRANSLATE_ERROR, US_TRANSLATE_ERROR_INVALID,
-                           "content[%u]: bad image_url", i);
-              return FALSE;
-            }
+          us_ir_image_parse_data_url (part, url);
           keep_extra (part, obj, image_known);
         }
       else
-        part = opaque_part (node);   /* files, images by file_id, audio */
+        part = us_ir_part_new_opaque (node, US_WIRE_OPENAI_RESPONSES);   /* files, images by file_id, audio */
       g_ptr_array_add (parts, part);
     }
   return TRUE;
@@ -138,7 +115,7 @@ decode_message_item (JsonObject  *item,
       return FALSE;
     }
   g_ptr_array_add (req->messages, msg);
-  msg->as_string = is_string (content);
+  msg->as_string = us_json_is_string (content);
   msg->extra = us_json_unknown_members (item, known);
   msg->extra_fmt = US_WIRE_OPENAI_RESPONSES;
   if (g_strcmp0 (role, "system") == 0)
@@ -157,11 +134,10 @@ static char *
 wrap_arguments (JsonObject *item)
 {
   JsonObject *args = json_object_new ();
-  g_autoptr(JsonNode) node = json_node_init_object (json_node_alloc (), args);
+  g_autoptr(JsonNode) node = us_json_node_take_object (args);
   const char *input = us_json_get_string (item, "input");
   JsonNode *action = json_object_get_member (item, "action");
 
-  json_object_unref (args);
   if (input != NULL)
     json_object_set_string_member (args, "input", input);
   else if (action != NULL)
@@ -252,7 +228,7 @@ output_part (JsonNode *node,
 
   part->tool_id = g_strdup (us_json_get_string (item, "call_id"));
   part->content = g_ptr_array_new_with_free_func ((GDestroyNotify) us_ir_part_free);
-  part->as_string = is_string (output);
+  part->as_string = us_json_is_string (output);
   if (strcmp (type, "function_call_output") == 0)
     keep_extra (part, item, known);
   else
@@ -322,7 +298,7 @@ decode_input_item (JsonNode    *node,
     }
 
   /* web_search_call, item_reference, ...: only Responses reads them. */
-  g_ptr_array_add (turn_for (req, US_IR_ROLE_ASSISTANT)->parts, opaque_part (node));
+  g_ptr_array_add (turn_for (req, US_IR_ROLE_ASSISTANT)->parts, us_ir_part_new_opaque (node, US_WIRE_OPENAI_RESPONSES));
   return TRUE;
 }
 
@@ -367,7 +343,7 @@ static void
 decode_tool_choice (JsonNode    *node,
                     UsIrRequest *req)
 {
-  if (is_string (node))
+  if (us_json_is_string (node))
     {
       const char *s = json_node_get_string (node);
 
@@ -413,7 +389,7 @@ responses_request_decode (JsonObject  *body,
                    "model: a string is required");
       return FALSE;
     }
-  if (input == NULL || (!is_string (input) && !JSON_NODE_HOLDS_ARRAY (input)))
+  if (input == NULL || (!us_json_is_string (input) && !JSON_NODE_HOLDS_ARRAY (input)))
     {
       g_set_error (error, US_TRANSLATE_ERROR, US_TRANSLATE_ERROR_INVALID,
                    "input: a string or an array is required");
@@ -440,7 +416,7 @@ responses_request_decode (JsonObject  *body,
       req->system_as_string = TRUE;
     }
 
-  if (is_string (input))
+  if (us_json_is_string (input))
     {
       UsIrMessage *msg = us_ir_message_new (US_IR_ROLE_USER);
 
@@ -517,7 +493,7 @@ encode_content (GPtrArray  *parts,
   if (as_string && json_array_get_length (array) == 1
       && g_strcmp0 (us_json_get_string (json_array_get_object_element (array, 0), "type"), text_type) == 0)
     return json_node_copy (json_object_get_member (json_array_get_object_element (array, 0), "text"));
-  return json_node_init_array (json_node_alloc (), json_array_ref (array));
+  return us_json_node_take_array (g_steal_pointer (&array));
 }
 
 static void
@@ -844,12 +820,11 @@ responses_request_encode (const UsIrRequest *req,
                           GError           **error)
 {
   JsonObject *body = json_object_new ();
-  JsonNode *root = json_node_init_object (json_node_alloc (), body);
+  JsonNode *root = us_json_node_take_object (body);
   gboolean same = req->src_fmt == US_WIRE_OPENAI_RESPONSES;
   gint64 max_tokens = req->max_tokens;
   g_autofree char *instructions = join_text (req->system);
 
-  json_object_unref (body);
   if (max_output_tokens > 0)
     max_tokens = max_tokens > 0 ? MIN (max_tokens, max_output_tokens) : max_output_tokens;
 
@@ -1147,7 +1122,6 @@ responses_response_encode (const UsIrResponse *resp,
   g_autofree char *id = us_responses_id (resp->id);
   JsonArray *output = json_array_new ();
   JsonObject *obj;
-  JsonNode *root;
 
   for (guint i = 0; i < resp->parts->len; i++)
     {
@@ -1185,9 +1159,7 @@ responses_response_encode (const UsIrResponse *resp,
   obj = us_responses_object (id, model, g_get_real_time () / G_USEC_PER_SEC, "completed",
                              output, &resp->usage);
   us_responses_set_stop (obj, resp->stop_reason);
-  root = json_node_init_object (json_node_alloc (), obj);
-  json_object_unref (obj);
-  return root;
+  return us_json_node_take_object (obj);
 }
 
 const UsFormatCodec us_format_openai_responses = {

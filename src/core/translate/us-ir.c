@@ -25,6 +25,17 @@ us_ir_part_new_text (const char *text)
   return part;
 }
 
+UsIrPart *
+us_ir_part_new_opaque (JsonNode    *raw,
+                       UsWireFormat fmt)
+{
+  UsIrPart *part = us_ir_part_new (US_IR_PART_OPAQUE);
+
+  part->raw = json_node_copy (raw);
+  part->extra_fmt = fmt;
+  return part;
+}
+
 void
 us_ir_part_free (UsIrPart *part)
 {
@@ -194,6 +205,13 @@ us_ir_stop_reason_from_anthropic (const char *s)
 
 /* ---- JSON helpers ---- */
 
+gboolean
+us_json_is_string (JsonNode *node)
+{
+  return node != NULL && JSON_NODE_HOLDS_VALUE (node)
+    && json_node_get_value_type (node) == G_TYPE_STRING;
+}
+
 const char *
 us_json_get_string (JsonObject *obj,
                     const char *member)
@@ -300,6 +318,24 @@ us_json_get_array (JsonObject *obj,
   return json_node_get_array (node);
 }
 
+JsonNode *
+us_json_node_take_object (JsonObject *obj)
+{
+  JsonNode *node = json_node_new (JSON_NODE_OBJECT);
+
+  json_node_take_object (node, obj);
+  return node;
+}
+
+JsonNode *
+us_json_node_take_array (JsonArray *array)
+{
+  JsonNode *node = json_node_new (JSON_NODE_ARRAY);
+
+  json_node_take_array (node, array);
+  return node;
+}
+
 char *
 us_json_to_string (JsonNode *node)
 {
@@ -307,6 +343,48 @@ us_json_to_string (JsonNode *node)
 
   json_generator_set_root (gen, node);
   return json_generator_to_data (gen, NULL);
+}
+
+/* json-glib (1.6) accepts "{}{}" or "5{}" and leaks every value before the
+ * last, so an upstream repeating itself in one event could grow the proxy
+ * without bound. Everything we read is an object or an array: anything
+ * else, and anything after the first one, is refused up front. */
+static gboolean
+not_one_container (const char *text,
+                   gsize       len)
+{
+  gsize i = 0;
+  guint depth = 0;
+  gboolean in_string = FALSE;
+
+  while (i < len && g_ascii_isspace (text[i]))
+    i++;
+  if (i == len || (text[i] != '{' && text[i] != '['))
+    return TRUE;
+
+  for (; i < len; i++)
+    {
+      char c = text[i];
+
+      if (in_string)
+        {
+          if (c == '\\')
+            i++;
+          else if (c == '"')
+            in_string = FALSE;
+          continue;
+        }
+      if (c == '"')
+        in_string = TRUE;
+      else if (c == '{' || c == '[')
+        depth++;
+      else if ((c == '}' || c == ']') && depth > 0 && --depth == 0)
+        break;
+    }
+  for (i++; i < len; i++)
+    if (!g_ascii_isspace (text[i]) && text[i] != '\0')
+      return TRUE;
+  return FALSE;
 }
 
 JsonNode *
@@ -317,6 +395,12 @@ us_json_parse (const char *text,
   g_autoptr(JsonParser) parser = json_parser_new ();
   JsonNode *root;
 
+  if (not_one_container (text, len < 0 ? strlen (text) : (gsize) len))
+    {
+      g_set_error (error, US_TRANSLATE_ERROR, US_TRANSLATE_ERROR_INVALID,
+                   "Not a single JSON object or array");
+      return NULL;
+    }
   if (!json_parser_load_from_data (parser, text, len, error))
     return NULL;
   root = json_parser_get_root (parser);
@@ -426,27 +510,23 @@ us_ir_image_data_url (const UsIrPart *image)
                           image->data ? image->data : "");
 }
 
-gboolean
+void
 us_ir_image_parse_data_url (UsIrPart   *image,
                             const char *url)
 {
-  const char *comma;
-  const char *semi;
+  const char *comma = strchr (url, ',');
+  const char *b64 = comma ? g_strstr_len (url, comma - url + 1, ";base64,") : NULL;
+  const char *semi = comma ? memchr (url, ';', (gsize) (comma - url)) : NULL;
 
-  if (!g_str_has_prefix (url, "data:"))
+  /* Anything but a base64 data URL stays a URL, as given. */
+  if (!g_str_has_prefix (url, "data:") || b64 == NULL)
     {
       image->url = g_strdup (url);
-      return TRUE;
+      return;
     }
-  comma = strchr (url, ',');
-  if (comma == NULL)
-    return FALSE;
-  semi = memchr (url, ';', (gsize) (comma - url));
-  if (semi == NULL || strncmp (semi, ";base64,", 8) != 0)
-    return FALSE;
+  /* Parameters before ";base64" (charset, name) are dropped. */
   image->media_type = g_strndup (url + 5, (gsize) (semi - url - 5));
   image->data = g_strdup (comma + 1);
-  return TRUE;
 }
 
 /* ---- Signatures ---- */
@@ -495,10 +575,9 @@ us_ir_append_event (GString    *out,
                     const char *event,
                     JsonObject *obj)
 {
-  g_autoptr(JsonNode) node = json_node_new (JSON_NODE_OBJECT);
+  g_autoptr(JsonNode) node = us_json_node_take_object (obj);
   g_autofree char *text = NULL;
 
-  json_node_take_object (node, obj);
   if (out == NULL)
     return;
   text = us_json_to_string (node);

@@ -182,6 +182,9 @@ typedef struct {
 UsIrPart    *us_ir_part_new          (UsIrPartKind kind);
 void         us_ir_part_free         (UsIrPart *part);
 UsIrPart    *us_ir_part_new_text     (const char *text);
+/* A copy of @raw, to be written back only to @fmt. */
+UsIrPart    *us_ir_part_new_opaque   (JsonNode   *raw,
+                                      UsWireFormat fmt);
 UsIrMessage *us_ir_message_new       (UsIrRole role);
 void         us_ir_message_free      (UsIrMessage *msg);
 UsIrTool    *us_ir_tool_new          (UsIrToolKind kind);
@@ -203,12 +206,16 @@ UsIrStopReason us_ir_stop_reason_from_anthropic (const char *s);
 
 /* ---- Small JSON helpers shared by the codecs ---- */
 
+gboolean    us_json_is_string   (JsonNode   *node);
 const char *us_json_get_string  (JsonObject *obj, const char *member);
 gint64      us_json_get_int     (JsonObject *obj, const char *member, gint64 def);
 JsonObject *us_json_get_object  (JsonObject *obj, const char *member);
 JsonArray  *us_json_get_array   (JsonObject *obj, const char *member);
 gboolean    us_json_get_bool    (JsonObject *obj, const char *member, gboolean def);
 gboolean    us_json_get_double  (JsonObject *obj, const char *member, double *out);
+/* Nodes that take over @obj / @array (no extra reference to drop). */
+JsonNode   *us_json_node_take_object (JsonObject *obj);
+JsonNode   *us_json_node_take_array  (JsonArray  *array);
 /* Serialises compactly. */
 char       *us_json_to_string   (JsonNode *node);
 JsonNode   *us_json_parse       (const char *text, gssize len, GError **error);
@@ -244,8 +251,9 @@ void        us_ir_append_event (GString    *out,
 /* Usage objects in OpenAI's shapes: input there includes cached tokens. */
 gint64      us_usage_total_input (const UsUsage *usage);
 
-/* "data:<media>;base64,<data>" ⇄ media type + data. */
+/* "data:<media>;base64,<data>" ⇄ media type + data; other URLs are kept
+ * as URLs. */
 char       *us_ir_image_data_url (const UsIrPart *image);
-gboolean    us_ir_image_parse_data_url (UsIrPart *image, const char *url);
+void        us_ir_image_parse_data_url (UsIrPart *image, const char *url);
 
 G_END_DECLS

@@ -78,12 +78,9 @@ us_openai_error_encode (guint       status,
                         const char *message)
 {
   JsonObject *body = json_object_new ();
-  JsonNode *root;
 
   json_object_set_object_member (body, "error", us_openai_error_object (type, message, TRUE));
-  root = json_node_init_object (json_node_alloc (), body);
-  json_object_unref (body);
-  return root;
+  return us_json_node_take_object (body);
 }
 
 const char *
@@ -271,7 +268,6 @@ JsonNode *
 us_openai_schema (JsonNode *schema)
 {
   JsonObject *copy;
-  JsonNode *node;
 
   if (schema == NULL || !JSON_NODE_HOLDS_OBJECT (schema))
     {
@@ -288,9 +284,7 @@ us_openai_schema (JsonNode *schema)
       copy = json_object_new ();
       us_json_copy_members (copy, json_node_get_object (schema), drop);
     }
-  node = json_node_init_object (json_node_alloc (), copy);
-  json_object_unref (copy);
-  return node;
+  return us_json_node_take_object (copy);
 }
 
 char *

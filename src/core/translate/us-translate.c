@@ -526,7 +526,9 @@ us_stream_translator_fail (UsStreamTranslator *self,
                            const char         *message,
                            GString            *out)
 {
-  if (self->failed)
+  /* Once the stream ended, or the upstream's own error went through,
+   * another terminal event would only confuse the client. */
+  if (self->failed || self->complete || self->has_error)
     return;
   self->failed = TRUE;
   if (type == NULL)

@@ -21,6 +21,8 @@ typedef enum {
 
 const char *us_wire_format_to_string (UsWireFormat fmt);
 
+/* Anthropic's meaning throughout: input_tokens excludes cache reads and
+ * writes (OpenAI's prompt/input counts include them; the codecs convert). */
 typedef struct {
   gint64 input_tokens;
   gint64 output_tokens;
