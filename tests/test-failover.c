@@ -172,6 +172,9 @@ test_passthrough_whole (Fixture       *f,
 
   g_assert_cmpuint (reply->status, ==, 200);
   g_assert_nonnull (strstr (reply->body, "\"type\":\"message\""));
+  /* The provider's own headers reach the client on the same format. */
+  g_assert_nonnull (soup_message_headers_get_one (reply->headers, "request-id"));
+  g_assert_cmpstr (soup_message_headers_get_one (reply->headers, "content-type"), ==, "application/json");
   g_assert_nonnull (strstr (reply->body, "primary says hi"));
   assert_served_by (f, reply, "primary/claude-test", "1");
   request = last_request (f, &holder);

@@ -302,23 +302,29 @@ arm_timer (UsRequestJob *self,
 
 static void read_more (UsRequestJob *self);
 
+/* Same format: the provider's own headers (request ids, rate limits) are
+ * the client's business too. */
+static void
+copy_upstream_headers (UsRequestJob *self)
+{
+  SoupMessageHeaders *headers = soup_server_message_get_response_headers (self->msg);
+  SoupMessageHeadersIter iter;
+  const char *name, *value;
+
+  if (self->fmt != self->client_fmt)
+    return;
+  soup_message_headers_iter_init (&iter, soup_message_get_response_headers (self->upstream));
+  while (soup_message_headers_iter_next (&iter, &name, &value))
+    if (!us_upstream_is_hop_header (name) && g_ascii_strcasecmp (name, "content-type") != 0)
+      soup_message_headers_append (headers, name, value);
+}
+
 static void
 commit (UsRequestJob *self)
 {
   SoupMessageHeaders *headers = soup_server_message_get_response_headers (self->msg);
 
-  /* Same format: the provider's own headers (request ids, rate limits)
-   * are the client's business too. */
-  if (self->fmt == self->client_fmt)
-    {
-      SoupMessageHeadersIter iter;
-      const char *name, *value;
-
-      soup_message_headers_iter_init (&iter, soup_message_get_response_headers (self->upstream));
-      while (soup_message_headers_iter_next (&iter, &name, &value))
-        if (!us_upstream_is_hop_header (name))
-          soup_message_headers_append (headers, name, value);
-    }
+  copy_upstream_headers (self);
   soup_message_headers_replace (headers, "Content-Type", "text/event-stream; charset=utf-8");
   soup_message_headers_replace (headers, "Cache-Control", "no-cache");
   soup_message_headers_set_encoding (headers, SOUP_ENCODING_CHUNKED);
@@ -458,6 +464,7 @@ whole_ended (UsRequestJob *self)
   served (self);
   record_usage (self, &usage);
   us_request_entry_finish (self->entry, 200, NULL);
+  copy_upstream_headers (self);
   answer_whole (self, 200, client_body);
   clear_attempt (self);
 }
