@@ -385,6 +385,26 @@ test_cooldown_and_recovery (Fixture       *f,
 }
 
 static void
+test_quota_threshold (Fixture       *f,
+                      gconstpointer  data)
+{
+  const char * const nearly_spent[] = {
+    "anthropic-ratelimit-tokens-limit: 100000", "anthropic-ratelimit-tokens-remaining: 1000",
+    "anthropic-ratelimit-tokens-reset: 2099-01-01T00:00:00Z", NULL };
+  g_autoptr(TestReply) first = NULL;
+  g_autoptr(TestReply) second = NULL;
+
+  /* 99 % of the window used, past the 95 % threshold: this answer is
+   * served, and the next request goes to the fallback before a 429. */
+  us_fake_provider_push (f->primary, &(UsFakeStep) { .behavior = US_FAKE_OK, .headers = nearly_spent });
+  first = test_post (f->client, "/v1/messages", STREAM_BODY, NULL);
+  assert_served_by (f, first, "primary/claude-test", "1");
+  second = test_post (f->client, "/v1/messages", STREAM_BODY, NULL);
+  assert_served_by (f, second, "fallback/fallback-model", "1");
+  assert_attempts (f, (const char * const[]) { "primary:0:cooling down", "fallback:200:served", NULL });
+}
+
+static void
 test_routing_off (Fixture       *f,
                   gconstpointer  data)
 {
@@ -529,6 +549,7 @@ main (int   argc,
   ADD ("/failover/connection-refused", test_connection_refused);
   ADD ("/failover/cooldown-and-recovery", test_cooldown_and_recovery);
   ADD ("/failover/routing-off", test_routing_off);
+  ADD ("/failover/quota-threshold", test_quota_threshold);
   ADD ("/failover/client-leaves-mid-stream", test_client_leaves_mid_stream);
   ADD ("/status/api", test_status_api);
   ADD ("/status/events", test_events_stream);
