@@ -1529,6 +1529,7 @@ responses_object (const Reply *r,
   JsonObject *req_reasoning = get_object (r->request, "reasoning");
   JsonObject *text = json_object_new ();
   JsonObject *format = json_object_new ();
+  g_autoptr(JsonArray) no_tools = json_array_new ();  /* json_node_init_array refs it */
   gboolean done = g_str_equal (status, "completed");
 
   json_object_set_string_member (o, "id", r->id);
@@ -1561,7 +1562,7 @@ responses_object (const Reply *r,
   json_object_set_string_member (text, "verbosity", "medium");
   json_object_set_object_member (o, "text", text);
   echo_member (o, r->request, "tool_choice", json_node_init_string (json_node_alloc (), "auto"));
-  echo_member (o, r->request, "tools", json_node_init_array (json_node_alloc (), json_array_new ()));
+  echo_member (o, r->request, "tools", json_node_init_array (json_node_alloc (), no_tools));
   json_object_set_int_member (o, "top_logprobs", 0);
   json_object_set_double_member (o, "top_p", 1.0);
   json_object_set_string_member (o, "truncation", "disabled");
