@@ -162,6 +162,11 @@ early_handler (SoupServer        *server,
   SoupMessageHeaders *headers = soup_server_message_get_request_headers (msg);
   goffset length = soup_message_headers_get_content_length (headers);
 
+  /* libsoup 3.2's server never notices a kept-alive client closing its end
+   * and keeps the socket in CLOSE-WAIT forever; on loopback a connection per
+   * request costs next to nothing, a descriptor leak ends the proxy. */
+  soup_message_headers_replace (soup_server_message_get_response_headers (msg), "Connection", "close");
+
   /* Refuse before reading the body, so a huge upload costs nothing. */
   if (soup_message_headers_get_encoding (headers) == SOUP_ENCODING_CONTENT_LENGTH &&
       length > (goffset) us_config_get_max_body_bytes (self->config))
@@ -342,13 +347,11 @@ serve_routing (UsProxy           *self,
                SoupServerMessage *msg)
 {
   g_autoptr(GBytes) body = soup_message_body_flatten (soup_server_message_get_request_body (msg));
-  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autoptr(JsonNode) root = us_translate_parse_json (body, NULL);
   g_autoptr(JsonBuilder) b = json_builder_new ();
   g_autoptr(JsonNode) reply = NULL;
-  JsonNode *root;
 
-  if (!json_parser_load_from_data (parser, g_bytes_get_data (body, NULL), g_bytes_get_size (body), NULL) ||
-      (root = json_parser_get_root (parser)) == NULL || !JSON_NODE_HOLDS_OBJECT (root) ||
+  if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root) ||
       !json_object_has_member (json_node_get_object (root), "routing") ||
       json_node_get_value_type (json_object_get_member (json_node_get_object (root), "routing")) != G_TYPE_BOOLEAN)
     {
@@ -466,12 +469,11 @@ serve_model_request (UsProxy           *self,
 {
   SoupMessageHeaders *headers = soup_server_message_get_request_headers (msg);
   g_autoptr(GBytes) body = soup_message_body_flatten (soup_server_message_get_request_body (msg));
-  g_autoptr(JsonParser) parser = json_parser_new ();
   g_autoptr(GError) error = NULL;
   g_autoptr(UsIrRequest) ir = NULL;
+  g_autoptr(JsonNode) root = NULL;
   const UsChainConfig *chain;
   const char *client;
-  JsonNode *root;
   UsRequestEntry *entry;
 
   if (g_bytes_get_size (body) > us_config_get_max_body_bytes (self->config))
@@ -480,14 +482,14 @@ serve_model_request (UsProxy           *self,
                      "Understudy: request body is larger than listen.max_body_bytes");
       return;
     }
-  if (!json_parser_load_from_data (parser, g_bytes_get_data (body, NULL), g_bytes_get_size (body), &error))
+  root = us_translate_parse_json (body, &error);
+  if (root == NULL)
     {
       g_autofree char *message = g_strdup_printf ("request body is not valid JSON: %s", error->message);
       respond_error (msg, fmt, SOUP_STATUS_BAD_REQUEST, message);
       return;
     }
-  root = json_parser_get_root (parser);
-  if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
+  if (!JSON_NODE_HOLDS_OBJECT (root))
     {
       respond_error (msg, fmt, SOUP_STATUS_BAD_REQUEST, "request body must be a JSON object");
       return;
@@ -504,7 +506,7 @@ serve_model_request (UsProxy           *self,
   entry = us_request_log_add (self->log, client, session_of (headers), endpoint, us_ir_request_get_model (ir));
 
   soup_server_message_pause (msg);
-  us_request_job_run (self, msg, fmt, count_tokens, g_steal_pointer (&ir), json_node_ref (root), body, chain,
+  us_request_job_run (self, msg, fmt, count_tokens, g_steal_pointer (&ir), g_steal_pointer (&root), body, chain,
                       us_config_get_routing (self->config), entry);
 }
 

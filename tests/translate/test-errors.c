@@ -128,6 +128,26 @@ test_read_usage (void)
   g_assert_cmpint (usage.input_tokens, ==, 0);
 }
 
+static void
+test_parse_json (void)
+{
+  static const char *bad[] = { "{}{}", "5{}", "[1] [2]", "\"s\"", "", "{\"a\":" };
+  const char *ok = " {\"a\":\"}{\"} \n";
+  g_autoptr(GBytes) good = g_bytes_new_static (ok, strlen (ok));
+  g_autoptr(JsonNode) node = us_translate_parse_json (good, NULL);
+
+  g_assert_nonnull (node);
+  for (gsize i = 0; i < G_N_ELEMENTS (bad); i++)
+    {
+      g_autoptr(GBytes) bytes = g_bytes_new_static (bad[i], strlen (bad[i]));
+      g_autoptr(GError) error = NULL;
+      g_autoptr(JsonNode) none = us_translate_parse_json (bytes, &error);
+
+      g_assert_null (none);
+      g_assert_nonnull (error);
+    }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -136,5 +156,6 @@ main (int argc, char **argv)
   g_test_add_func ("/errors/type-for-status", test_type_for_status);
   g_test_add_func ("/errors/translate", test_translate_error);
   g_test_add_func ("/errors/read-usage", test_read_usage);
+  g_test_add_func ("/errors/parse-json", test_parse_json);
   return g_test_run ();
 }

@@ -54,6 +54,13 @@ not_implemented (const UsFormatCodec *codec,
 
 /* ---- Requests ---- */
 
+JsonNode *
+us_translate_parse_json (GBytes  *body,
+                         GError **error)
+{
+  return us_json_parse_bytes (body, error);
+}
+
 UsIrRequest *
 us_ir_request_decode (UsWireFormat fmt,
                       JsonNode    *body,

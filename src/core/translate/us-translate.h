@@ -32,6 +32,12 @@ typedef struct {
 
 /* ---- Requests ---------------------------------------------------------- */
 
+/* Parses a body that must be one JSON object or array. Use it rather than
+ * json_parser_load_from_data(): json-glib 1.6 accepts "{}{}" or "5{}" and
+ * leaks all but the last value, which a client or upstream could repeat. */
+JsonNode    *us_translate_parse_json     (GBytes             *body,
+                                          GError            **error);
+
 typedef struct _UsIrRequest UsIrRequest;
 
 /* Decodes a client's request body. Errors are the client's fault (→ 400). */
