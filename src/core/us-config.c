@@ -514,7 +514,7 @@ parse_budget (Check       *check,
               const char  *parent_path,
               UsBudget   **out)
 {
-  JsonObject *object;
+  JsonObject *object = NULL;
   g_autofree char *path = g_strdup_printf ("%s.budget", parent_path);
   g_autofree UsBudget *budget = g_new0 (UsBudget, 1);
   static const char * const periods[] = { "day", "week" };
@@ -547,7 +547,7 @@ parse_price (Check       *check,
              const char  *parent_path,
              UsPrice    **out)
 {
-  JsonObject *object;
+  JsonObject *object = NULL;
   g_autofree char *path = g_strdup_printf ("%s.price", parent_path);
   g_autofree UsPrice *price = g_new0 (UsPrice, 1);
   const char *keys[] = { "input", "output", "cache_read" };
@@ -716,7 +716,7 @@ parse_providers (Check      *check,
   for (guint i = 0; i < json_array_get_length (array); i++)
     {
       g_autofree char *path = NULL;
-      JsonObject *object;
+      JsonObject *object = NULL;
 
       if (!get_element_object (check, array, i, "$.providers", &path, &object)
           || !parse_provider (check, object, path, seen, providers))
@@ -747,7 +747,7 @@ parse_chain_model (Check       *check,
                    GPtrArray   *models)
 {
   const char *provider;
-  const char *model;
+  const char *model = NULL;
   UsChainModel *chain_model;
 
   if (!get_string (check, object, path, "provider", TRUE, &provider)
@@ -822,7 +822,7 @@ parse_chain (Check       *check,
   for (guint i = 0; i < json_array_get_length (models); i++)
     {
       g_autofree char *model_path = NULL;
-      JsonObject *model;
+      JsonObject *model = NULL;
 
       if (!get_element_object (check, models, i, models_path, &model_path, &model)
           || !parse_chain_model (check, model, model_path, self, chain->models))
@@ -847,7 +847,7 @@ parse_chains (Check      *check,
   for (guint i = 0; i < json_array_get_length (array); i++)
     {
       g_autofree char *path = NULL;
-      JsonObject *object;
+      JsonObject *object = NULL;
 
       if (!get_element_object (check, array, i, "$.chains", &path, &object)
           || !parse_chain (check, object, path, seen, self))
@@ -864,7 +864,7 @@ parse_rule (Check      *check,
 {
   JsonObject *when;
   const char *chain;
-  const char *model;
+  const char *model = NULL;
   g_autofree char *when_path = g_strdup_printf ("%s.when", path);
   int client = -1;
   UsRuleConfig *rule;
@@ -919,7 +919,7 @@ parse_rules (Check      *check,
   for (guint i = 0; array != NULL && i < json_array_get_length (array); i++)
     {
       g_autofree char *path = NULL;
-      JsonObject *object;
+      JsonObject *object = NULL;
 
       if (!get_element_object (check, array, i, "$.rules", &path, &object)
           || !parse_rule (check, object, path, self))

@@ -13,6 +13,9 @@
 
 #define READ_CHUNK 16384
 #define MAX_WHOLE_BODY (64 * 1024 * 1024)
+/* A slow client slows the upstream read instead of filling memory. */
+#define CLIENT_HIGH_WATER (256 * 1024)
+#define CLIENT_LOW_WATER (64 * 1024)
 
 struct _UsRequestJob
 {
@@ -38,6 +41,8 @@ struct _UsRequestJob
   GString *failures;            /* "provider/model: reason; …" */
   gboolean client_gone;
   gboolean done;                /* the client has its whole answer */
+  gsize client_pending;         /* bytes handed to libsoup, not yet written */
+  gboolean read_paused;         /* waiting for the client to catch up */
 
   /* The attempt in flight. */
   const UsProviderConfig *provider;
@@ -161,6 +166,7 @@ write_client (UsRequestJob *self,
 {
   if (len == 0)
     return;
+  self->client_pending += len;
   soup_message_body_append (soup_server_message_get_response_body (self->msg), SOUP_MEMORY_COPY, data, len);
   soup_server_message_unpause (self->msg);
 }
@@ -361,6 +367,14 @@ stream_chunk (UsRequestJob *self,
       write_client (self, self->held->str, self->held->len);
       g_string_truncate (self->held, 0);
     }
+
+  if (self->client_pending > CLIENT_HIGH_WATER)
+    {
+      /* No idle timeout while it is us who are not reading. */
+      g_clear_handle_id (&self->timer, g_source_remove);
+      self->read_paused = TRUE;
+      return;
+    }
   read_more (self);
 }
 
@@ -451,8 +465,9 @@ whole_ended (UsRequestJob *self)
     }
   else
     {
-      client_body = us_translate_response (self->fmt, self->client_fmt, body,
-                                           us_ir_request_get_model (self->ir), &usage, &error);
+      client_body = us_translate_response_for_request (self->fmt, self->client_fmt, body,
+                                                       us_ir_request_get_model (self->ir), self->ir,
+                                                       &usage, &error);
       if (client_body == NULL)
         {
           g_autofree char *reason = g_strdup_printf ("unreadable response: %s", error->message);
@@ -554,6 +569,8 @@ on_sent (GObject      *source,
   if (self->streaming)
     {
       self->translator = us_stream_translator_new (self->fmt, self->client_fmt, us_ir_request_get_model (self->ir));
+      /* Undoes what encoding changed, such as shortened tool names. */
+      us_stream_translator_set_request (self->translator, self->ir);
       self->held = g_string_new (NULL);
     }
   else
@@ -677,6 +694,19 @@ try_next (UsRequestJob *self)
 }
 
 static void
+on_client_wrote (SoupServerMessage *msg,
+                 guint              written,
+                 UsRequestJob      *self)
+{
+  self->client_pending -= MIN (written, self->client_pending);
+  if (self->read_paused && self->client_pending < CLIENT_LOW_WATER && self->stream != NULL)
+    {
+      self->read_paused = FALSE;
+      read_more (self);
+    }
+}
+
+static void
 on_client_gone (SoupServerMessage *msg,
                 UsRequestJob      *self)
 {
@@ -717,5 +747,6 @@ us_request_job_run (UsProxy             *proxy,
   self->entry = g_object_ref (entry);
 
   g_signal_connect_object (msg, "disconnected", G_CALLBACK (on_client_gone), self, 0);
+  g_signal_connect_object (msg, "wrote-body-data", G_CALLBACK (on_client_wrote), self, 0);
   try_next (self);
 }

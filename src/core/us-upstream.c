@@ -158,5 +158,9 @@ us_upstream_new_message (const UsProviderConfig *provider,
 
   soup_message_headers_replace (headers, "Accept-Encoding", "identity");
   soup_message_set_request_body_from_bytes (msg, "application/json", body);
+  /* Lets libsoup reuse a kept-alive connection for the POST (no new TLS
+   * handshake before each first token), and resend it if the provider had
+   * closed that idle connection just before. */
+  soup_message_add_flags (msg, SOUP_MESSAGE_IDEMPOTENT);
   return g_steal_pointer (&msg);
 }
