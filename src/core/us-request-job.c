@@ -13,9 +13,6 @@
 
 #define READ_CHUNK 16384
 #define MAX_WHOLE_BODY (64 * 1024 * 1024)
-/* A slow client slows the upstream read instead of filling memory. */
-#define CLIENT_HIGH_WATER (256 * 1024)
-#define CLIENT_LOW_WATER (64 * 1024)
 
 struct _UsRequestJob
 {
@@ -41,8 +38,6 @@ struct _UsRequestJob
   GString *failures;            /* "provider/model: reason; …" */
   gboolean client_gone;
   gboolean done;                /* the client has its whole answer */
-  gsize client_pending;         /* bytes handed to libsoup, not yet written */
-  gboolean read_paused;         /* waiting for the client to catch up */
 
   /* The attempt in flight. */
   const UsProviderConfig *provider;
@@ -166,7 +161,6 @@ write_client (UsRequestJob *self,
 {
   if (len == 0)
     return;
-  self->client_pending += len;
   soup_message_body_append (soup_server_message_get_response_body (self->msg), SOUP_MEMORY_COPY, data, len);
   soup_server_message_unpause (self->msg);
 }
@@ -366,14 +360,6 @@ stream_chunk (UsRequestJob *self,
     {
       write_client (self, self->held->str, self->held->len);
       g_string_truncate (self->held, 0);
-    }
-
-  if (self->client_pending > CLIENT_HIGH_WATER)
-    {
-      /* No idle timeout while it is us who are not reading. */
-      g_clear_handle_id (&self->timer, g_source_remove);
-      self->read_paused = TRUE;
-      return;
     }
   read_more (self);
 }
@@ -694,19 +680,6 @@ try_next (UsRequestJob *self)
 }
 
 static void
-on_client_wrote (SoupServerMessage *msg,
-                 guint              written,
-                 UsRequestJob      *self)
-{
-  self->client_pending -= MIN (written, self->client_pending);
-  if (self->read_paused && self->client_pending < CLIENT_LOW_WATER && self->stream != NULL)
-    {
-      self->read_paused = FALSE;
-      read_more (self);
-    }
-}
-
-static void
 on_client_gone (SoupServerMessage *msg,
                 UsRequestJob      *self)
 {
@@ -747,6 +720,5 @@ us_request_job_run (UsProxy             *proxy,
   self->entry = g_object_ref (entry);
 
   g_signal_connect_object (msg, "disconnected", G_CALLBACK (on_client_gone), self, 0);
-  g_signal_connect_object (msg, "wrote-body-data", G_CALLBACK (on_client_wrote), self, 0);
   try_next (self);
 }
