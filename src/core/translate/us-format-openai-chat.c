@@ -23,22 +23,9 @@ decode_content (JsonNode  *content,
 {
   JsonArray *array;
 
-  if (content == NULL || JSON_NODE_HOLDS_NULL (content))
-    return TRUE;
-  if (us_json_is_string (content))
-    {
-      g_ptr_array_add (parts, us_ir_part_new_text (json_node_get_string (content)));
-      return TRUE;
-    }
-  if (!JSON_NODE_HOLDS_ARRAY (content))
-    {
-      g_set_error (error, US_TRANSLATE_ERROR, US_TRANSLATE_ERROR_INVALID,
-                   "content must be a string or an array of parts");
-      return FALSE;
-    }
-
-  array = json_node_get_array (content);
-  for (guint i = 0; i < json_array_get_length (array); i++)
+  if (!us_json_content (content, parts, "an array of parts", &array, error))
+    return FALSE;
+  for (guint i = 0; array != NULL && i < json_array_get_length (array); i++)
     {
       JsonNode *node = json_array_get_element (array, i);
       JsonObject *obj = JSON_NODE_HOLDS_OBJECT (node) ? json_node_get_object (node) : NULL;

@@ -212,6 +212,31 @@ us_json_is_string (JsonNode *node)
     && json_node_get_value_type (node) == G_TYPE_STRING;
 }
 
+gboolean
+us_json_content (JsonNode   *content,
+                 GPtrArray  *parts,
+                 const char *what,
+                 JsonArray **array,
+                 GError    **error)
+{
+  *array = NULL;
+  if (content == NULL || JSON_NODE_HOLDS_NULL (content))
+    return TRUE;
+  if (us_json_is_string (content))
+    {
+      g_ptr_array_add (parts, us_ir_part_new_text (json_node_get_string (content)));
+      return TRUE;
+    }
+  if (!JSON_NODE_HOLDS_ARRAY (content))
+    {
+      g_set_error (error, US_TRANSLATE_ERROR, US_TRANSLATE_ERROR_INVALID,
+                   "content must be a string or %s", what);
+      return FALSE;
+    }
+  *array = json_node_get_array (content);
+  return TRUE;
+}
+
 const char *
 us_json_get_string (JsonObject *obj,
                     const char *member)

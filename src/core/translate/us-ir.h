@@ -207,6 +207,15 @@ UsIrStopReason us_ir_stop_reason_from_anthropic (const char *s);
 /* ---- Small JSON helpers shared by the codecs ---- */
 
 gboolean    us_json_is_string   (JsonNode   *node);
+/* Message content as every format allows it: absent, a string (one text
+ * part, appended to @parts) or an array, returned in @array for the codec to
+ * walk (NULL when there is nothing left to walk). @what names the array form
+ * in the error. */
+gboolean    us_json_content     (JsonNode   *content,
+                                 GPtrArray  *parts,
+                                 const char *what,
+                                 JsonArray **array,
+                                 GError    **error);
 const char *us_json_get_string  (JsonObject *obj, const char *member);
 gint64      us_json_get_int     (JsonObject *obj, const char *member, gint64 def);
 JsonObject *us_json_get_object  (JsonObject *obj, const char *member);
