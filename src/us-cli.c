@@ -9,14 +9,9 @@ static char *
 admin_url (UsConfig   *config,
            const char *path)
 {
-  const char *host = us_config_get_host (config);
+  g_autofree char *base = us_config_dup_client_url (config, us_config_get_port (config));
 
-  /* A wildcard listen address is reached on loopback. */
-  if (g_str_equal (host, "0.0.0.0") || g_str_equal (host, "::"))
-    host = "127.0.0.1";
-  return g_strdup_printf ("http://%s%s%s:%u/t/%s%s", strchr (host, ':') ? "[" : "", host,
-                          strchr (host, ':') ? "]" : "", us_config_get_port (config),
-                          us_config_get_token (config), path);
+  return g_strconcat (base, path, NULL);
 }
 
 /* Asks the running instance; NULL with @error set if none answers. */

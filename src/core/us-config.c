@@ -1387,6 +1387,20 @@ us_config_set_port (UsConfig *self,
   json_object_set_int_member (get_doc_listen (self), "port", port);
 }
 
+char *
+us_config_dup_client_url (UsConfig *self,
+                          guint     port)
+{
+  const char *host = us_config_get_host (self);
+  gboolean v6;
+
+  if (g_str_equal (host, "0.0.0.0") || g_str_equal (host, "::"))
+    host = "127.0.0.1";
+  v6 = strchr (host, ':') != NULL;
+  return g_strdup_printf ("http://%s%s%s:%u/t/%s", v6 ? "[" : "", host, v6 ? "]" : "", port,
+                          us_config_get_token (self));
+}
+
 const char *
 us_config_get_token (UsConfig *self)
 {

@@ -133,6 +133,10 @@ guint              us_config_get_port          (UsConfig     *self);
 void               us_config_set_port          (UsConfig     *self,
                                                 guint         port);
 const char        *us_config_get_token         (UsConfig     *self);
+/* http://HOST:PORT/t/TOKEN, the base URL clients are pointed at (a wildcard
+ * listen address is reached on loopback). */
+char              *us_config_dup_client_url    (UsConfig     *self,
+                                                guint         port);
 gsize              us_config_get_max_body_bytes (UsConfig    *self);
 gboolean           us_config_get_routing       (UsConfig     *self);
 void               us_config_set_routing       (UsConfig     *self,

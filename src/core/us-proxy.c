@@ -732,11 +732,7 @@ us_proxy_get_port (UsProxy *self)
 char *
 us_proxy_dup_client_url (UsProxy *self)
 {
-  const char *host = us_config_get_host (self->config);
-  gboolean v6 = strchr (host, ':') != NULL;
-
-  return g_strdup_printf ("http://%s%s%s:%u/t/%s", v6 ? "[" : "", host, v6 ? "]" : "", self->port,
-                          us_config_get_token (self->config));
+  return us_config_dup_client_url (self->config, self->port);
 }
 
 UsConfig *
