@@ -576,6 +576,17 @@ json_to_bytes (JsonNode *node)
   return g_bytes_new_take (text, len);
 }
 
+static gboolean
+exceeds_max (JsonObject         *obj,
+             const char * const *fields,
+             gint64              max)
+{
+  for (guint i = 0; max > 0 && fields[i]; i++)
+    if (json_object_get_int_member_with_default (obj, fields[i], 0) > max)
+      return TRUE;
+  return FALSE;
+}
+
 /* The body this attempt sends: the client's bytes when nothing changes
  * (pass-through), the client's JSON with model and max tokens edited on
  * the same wire format, or an encoding of the IR for another format. */
@@ -585,9 +596,12 @@ attempt_body (UsRequestJob       *self,
               GError            **error)
 {
   static const char * const max_fields[] = { "max_tokens", "max_completion_tokens", "max_output_tokens", NULL };
-  g_autoptr(JsonNode) copy = NULL;
-  JsonObject *obj;
-  gboolean changed = FALSE;
+  JsonObject *obj = json_node_get_object (self->body);
+  g_autoptr(JsonObject) edited = NULL;
+  g_autoptr(JsonNode) node = NULL;
+  JsonObjectIter iter;
+  const char *name;
+  JsonNode *member;
 
   if (self->fmt != self->client_fmt)
     {
@@ -596,20 +610,22 @@ attempt_body (UsRequestJob       *self,
       return encoded ? json_to_bytes (encoded) : NULL;
     }
 
-  copy = json_node_copy (self->body);
-  obj = json_node_get_object (copy);
-  if (g_strcmp0 (json_object_get_string_member_with_default (obj, "model", NULL), self->model) != 0)
-    {
-      json_object_set_string_member (obj, "model", self->model);
-      changed = TRUE;
-    }
+  if (g_strcmp0 (json_object_get_string_member_with_default (obj, "model", NULL), self->model) == 0 &&
+      !exceeds_max (obj, max_fields, cm->max_output_tokens))
+    return g_bytes_ref (self->body_bytes);
+
+  /* A new top-level object: json_node_copy() would share (and let this
+   * attempt edit) the client's body, which later attempts start from. */
+  edited = json_object_new ();
+  json_object_iter_init (&iter, obj);
+  while (json_object_iter_next (&iter, &name, &member))
+    json_object_set_member (edited, name, json_node_copy (member));
+  json_object_set_string_member (edited, "model", self->model);
   for (guint i = 0; cm->max_output_tokens > 0 && max_fields[i]; i++)
-    if (json_object_get_int_member_with_default (obj, max_fields[i], 0) > cm->max_output_tokens)
-      {
-        json_object_set_int_member (obj, max_fields[i], cm->max_output_tokens);
-        changed = TRUE;
-      }
-  return changed ? json_to_bytes (copy) : g_bytes_ref (self->body_bytes);
+    if (json_object_get_int_member_with_default (edited, max_fields[i], 0) > cm->max_output_tokens)
+      json_object_set_int_member (edited, max_fields[i], cm->max_output_tokens);
+  node = json_node_init_object (json_node_alloc (), edited);
+  return json_to_bytes (node);
 }
 
 static gboolean
