@@ -7,7 +7,6 @@
 #pragma once
 
 #include <gio/gio.h>
-#include "us-config-store.h"
 #include "us-episodes.h"
 
 G_BEGIN_DECLS
@@ -15,9 +14,12 @@ G_BEGIN_DECLS
 #define US_TYPE_NOTIFIER (us_notifier_get_type ())
 G_DECLARE_FINAL_TYPE (UsNotifier, us_notifier, US, NOTIFIER, GObject)
 
-/* Follows the store's "notifications" preference. */
-UsNotifier *us_notifier_new (UsEpisodes    *episodes,
-                             UsConfigStore *store,
-                             GApplication  *app);
+/* "enabled" property (default TRUE): the application binds it to the
+ * config store's "notifications" preference. */
+UsNotifier *us_notifier_new         (UsEpisodes   *episodes,
+                                     GApplication *app);
+gboolean    us_notifier_get_enabled (UsNotifier   *self);
+void        us_notifier_set_enabled (UsNotifier   *self,
+                                     gboolean      enabled);
 
 G_END_DECLS

@@ -4,6 +4,8 @@
  * name, registers with org.kde.StatusNotifierWatcher, and registers again
  * whenever the watcher appears. Clicks and menu items activate the
  * application's actions: "routing" (stateful boolean), "open", "quit".
+ * Icon names (icons/hicolor/symbolic/apps/):
+ * io.github.understudy.Understudy-{routing,failover,paused,error}-symbolic.
  */
 #pragma once
 
