@@ -20,6 +20,9 @@ typedef enum {
   US_TRAY_ERROR,      /* the proxy cannot serve (e.g. port in use) */
 } UsTrayState;
 
+#define US_TYPE_TRAY_STATE (us_tray_state_get_type ())
+GType us_tray_state_get_type (void);
+
 #define US_TYPE_TRAY (us_tray_get_type ())
 G_DECLARE_FINAL_TYPE (UsTray, us_tray, US, TRAY, GObject)
 
