@@ -419,6 +419,8 @@ register_done (GObject      *source,
        g_error_matches (error, G_DBUS_ERROR, G_DBUS_ERROR_UNKNOWN_METHOD)) &&
       self->register_attempts < MAX_REGISTER_ATTEMPTS)
     {
+      g_debug ("The status notifier watcher is not ready (%s): registering again in %d ms",
+               error->message, 50 << self->register_attempts);
       self->retry_source = g_timeout_add (50 << self->register_attempts, retry_register, self);
       return;
     }
