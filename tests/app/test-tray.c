@@ -708,9 +708,18 @@ test_open_quit (void)
   g_assert_cmpuint (f.open_count, ==, 2);
   g_clear_pointer (&reply, g_variant_unref);
 
-  /* Middle click opens the window. */
+  /* Middle click opens the window, and so does a host that cannot show the menu. */
   reply = call ("/StatusNotifierItem", ITEM_IFACE, "SecondaryActivate", g_variant_new ("(ii)", 0, 0), NULL);
   g_assert_cmpuint (f.open_count, ==, 3);
+  g_clear_pointer (&reply, g_variant_unref);
+  reply = call ("/StatusNotifierItem", ITEM_IFACE, "ContextMenu", g_variant_new ("(ii)", 0, 0), NULL);
+  g_assert_cmpuint (f.open_count, ==, 4);
+  g_clear_pointer (&reply, g_variant_unref);
+
+  /* Scrolling changes nothing. */
+  reply = call ("/StatusNotifierItem", ITEM_IFACE, "Scroll", g_variant_new ("(is)", 120, "vertical"), NULL);
+  g_assert_cmpuint (f.open_count + f.quit_count, ==, 5);
+  g_assert_true (routing_state ());
 }
 
 static void
@@ -765,6 +774,26 @@ test_watcher_restart (void)
       WAIT_FOR (us_tray_get_registered (f.tray));
       g_assert_true (watcher_lists_tray ());
     }
+}
+
+/* A disposed tray leaves nothing behind on the bus. */
+static void
+test_dispose (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GVariant) reply = NULL;
+
+  g_clear_object (&f.tray);
+  reply = call_full (f.unique, "/StatusNotifierItem", "org.freedesktop.DBus.Properties", "GetAll",
+                     g_variant_new ("(s)", ITEM_IFACE), NULL, &error);
+  g_assert_null (reply);
+  g_assert_true (g_error_matches (error, G_DBUS_ERROR, G_DBUS_ERROR_UNKNOWN_METHOD) ||
+                 g_error_matches (error, G_DBUS_ERROR, G_DBUS_ERROR_UNKNOWN_OBJECT));
+  g_clear_error (&error);
+  reply = call_full (f.unique, "/MenuBar", MENU_IFACE, "AboutToShow", g_variant_new ("(i)", 0), NULL, &error);
+  g_assert_null (reply);
+  g_assert_true (g_error_matches (error, G_DBUS_ERROR, G_DBUS_ERROR_UNKNOWN_METHOD) ||
+                 g_error_matches (error, G_DBUS_ERROR, G_DBUS_ERROR_UNKNOWN_OBJECT));
 }
 
 int
@@ -827,6 +856,7 @@ main (int    argc,
   g_test_add_func ("/tray/chain-update", test_chain_update);
   g_test_add_func ("/tray/activation-token", test_activation_token);
   g_test_add_func ("/tray/watcher-restart", test_watcher_restart);
+  g_test_add_func ("/tray/dispose", test_dispose);
   status = g_test_run ();
 
   g_clear_object (&f.tray);
