@@ -617,6 +617,7 @@ dbusmenu_get_property (GDBusConnection  *connection,
 {
   if (g_str_equal (property_name, "Version"))
     return g_variant_new_uint32 (3);
+  /* Hosts lay the menu out in their own locale's direction; ours is not known without GTK. */
   if (g_str_equal (property_name, "TextDirection"))
     return g_variant_new_string ("ltr");
   if (g_str_equal (property_name, "Status"))

@@ -98,6 +98,7 @@ struct _UsTray {
   GMenu           *menu;
   GMenu           *status_section;   /* the routing toggle, "Serving: …" */
   GMenu           *chain_section;
+  char           **chain;            /* the labels it shows */
   UsDbusmenu      *dbusmenu;
 
   guint            registration;
@@ -611,6 +612,7 @@ us_tray_finalize (GObject *object)
   g_free (self->serving);
   g_free (self->activation_token);
   g_free (self->icon_theme_path);
+  g_strfreev (self->chain);
   for (guint i = 0; i < G_N_ELEMENTS (self->pixmaps); i++)
     g_clear_pointer (&self->pixmaps[i], g_variant_unref);
 
@@ -789,7 +791,17 @@ void
 us_tray_set_chain (UsTray             *self,
                    const char * const *labels)
 {
+  const char * const no_labels[] = { NULL };
+
   g_return_if_fail (US_IS_TRAY (self));
+
+  /* Callers may repeat the same chain on every health tick: no layout change then. */
+  if (labels == NULL)
+    labels = no_labels;
+  if (self->chain != NULL && g_strv_equal ((const char * const *) self->chain, labels))
+    return;
+  g_strfreev (self->chain);
+  self->chain = g_strdupv ((char **) labels);
 
   g_menu_remove_all (self->chain_section);
   for (guint i = 0; labels != NULL && labels[i] != NULL; i++)

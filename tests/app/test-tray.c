@@ -738,6 +738,15 @@ test_chain_update (void)
   WAIT_FOR (received ("LayoutUpdated"));
   g_assert_cmpuint (f.last_layout_revision, >, revision);
 
+  /* The same chain again is no layout change: a round trip later, nothing was sent. */
+  forget_signals ();
+  us_tray_set_chain (f.tray, shorter);
+  g_clear_pointer (&layout, g_variant_unref);
+  layout = menu_layout (&new_revision);
+  g_assert_cmpuint (new_revision, ==, f.last_layout_revision);
+  g_assert_false (received ("LayoutUpdated"));
+
+  g_clear_pointer (&layout, g_variant_unref);
   layout = menu_layout (&new_revision);
   g_assert_cmpuint (new_revision, ==, f.last_layout_revision);
   children = g_variant_get_child_value (layout, 2);
