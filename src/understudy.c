@@ -1,5 +1,8 @@
 /* understudy.c: the command line: the app, the headless proxy and the subcommands. */
+#include "config.h"
+
 #include <glib-unix.h>
+#include <glib/gi18n.h>
 #include <libsoup/soup.h>
 #include <locale.h>
 #include <stdio.h>
@@ -9,13 +12,16 @@
 #include "us-proxy.h"
 
 static const char usage[] =
-  "Usage:\n"
-  "  understudy [--config FILE]                 the desktop app (proxy inside)\n"
-  "  understudy --headless [--config FILE]      the proxy alone\n"
-  "  understudy status [--json]                 what the running proxy is doing\n"
-  "  understudy check-config [FILE]             validate a config, summarise its chains\n"
-  "  understudy connect|disconnect CLIENT       claude-code, codex, opencode\n"
-  "  understudy routing on|off\n";
+  /* Translators: keep the commands and options as they are; translate
+   * FILE and the descriptions, and keep the descriptions in one column. */
+  N_("Usage:\n"
+     "  understudy [--config FILE]                 the desktop app (proxy inside)\n"
+     "  understudy --background [--config FILE]    the app without opening its window (start at login)\n"
+     "  understudy --headless [--config FILE]      the proxy alone\n"
+     "  understudy status [--json]                 what the running proxy is doing\n"
+     "  understudy check-config [FILE]             validate a config, summarise its chains\n"
+     "  understudy connect|disconnect CLIENT       claude-code, codex, opencode\n"
+     "  understudy routing on|off|toggle           turn failover routing on or off\n");
 
 /* ---- Headless ---------------------------------------------------------- */
 
@@ -38,11 +44,11 @@ on_entry_changed (UsRequestLog   *log,
     {
       const UsAttempt *a = us_request_entry_get_attempt (entry, i);
       g_string_append_printf (attempts, "%s%s/%s %s", i ? ", " : "", a->provider, a->model,
-                              a->reason ? a->reason : "served");
+                              a->reason ? a->reason : _("served"));
     }
   g_print ("#%" G_GUINT64_FORMAT " %s %s → %s (%s)\n", us_request_entry_get_id (entry),
            us_request_entry_get_client (entry), us_request_entry_get_requested_model (entry),
-           served ? served : "failed", attempts->str);
+           served ? served : _("failed"), attempts->str);
 }
 
 static void
@@ -51,7 +57,7 @@ on_recovered (UsHealth   *health,
               const char *model,
               gpointer    data)
 {
-  g_print ("%s/%s is serving again\n", provider, model);
+  g_print (_("%s/%s is serving again\n"), provider, model);
 }
 
 static gboolean
@@ -71,14 +77,14 @@ run_headless (UsConfig *config)
   if (us_config_ensure_token (config) &&
       !us_config_save (config, us_config_get_path (config), &error))
     {
-      g_printerr ("understudy: cannot save the new access token: %s\n", error->message);
+      g_printerr (_("understudy: cannot save the new access token: %s\n"), error->message);
       return 1;
     }
 
   proxy = us_proxy_new (config);
   if (!us_proxy_start (proxy, &error))
     {
-      g_printerr ("understudy: cannot listen on %s:%u: %s\n", us_config_get_host (config),
+      g_printerr (_("understudy: cannot listen on %s:%u: %s\n"), us_config_get_host (config),
                   us_config_get_port (config), error->message);
       return 1;
     }
@@ -87,8 +93,9 @@ run_headless (UsConfig *config)
   g_signal_connect (us_proxy_get_health (proxy), "recovered", G_CALLBACK (on_recovered), NULL);
 
   /* The token stays out of the output: `understudy status` shows the URL. */
-  g_print ("Understudy is listening on http://%s:%u (routing %s)\n", us_config_get_host (config),
-           us_proxy_get_port (proxy), us_config_get_routing (config) ? "on" : "off");
+  g_print (us_config_get_routing (config) ? _("Understudy is listening on http://%s:%u (routing on)\n")
+                                           : _("Understudy is listening on http://%s:%u (routing off)\n"),
+           us_config_get_host (config), us_proxy_get_port (proxy));
 
   g_unix_signal_add (SIGINT, on_quit_signal, loop);
   g_unix_signal_add (SIGTERM, on_quit_signal, loop);
@@ -103,7 +110,8 @@ run_headless (UsConfig *config)
 static gboolean
 take_global_options (GPtrArray  *args,
                      char      **config_path,
-                     gboolean   *headless)
+                     gboolean   *headless,
+                     gboolean   *background)
 {
   for (guint i = 0; i < args->len;)
     {
@@ -112,6 +120,11 @@ take_global_options (GPtrArray  *args,
       if (g_str_equal (arg, "--headless"))
         {
           *headless = TRUE;
+          g_ptr_array_remove_index (args, i);
+        }
+      else if (g_str_equal (arg, "--background"))
+        {
+          *background = TRUE;
           g_ptr_array_remove_index (args, i);
         }
       else if (g_str_equal (arg, "--config"))
@@ -134,6 +147,34 @@ take_global_options (GPtrArray  *args,
   return TRUE;
 }
 
+/* A tree installed under DESTDIR, or moved whole to another prefix, finds
+ * the translations installed beside it; otherwise the configured LOCALEDIR. */
+static char *
+dup_locale_dir (void)
+{
+#ifdef BINDIR_TO_LOCALEDIR
+  g_autofree char *exe = g_file_read_link ("/proc/self/exe", NULL);
+  g_autofree char *bindir = exe ? g_path_get_dirname (exe) : NULL;
+  g_autofree char *dir = bindir ? g_build_filename (bindir, BINDIR_TO_LOCALEDIR, NULL) : NULL;
+  g_autofree char *canonical = dir ? g_canonicalize_filename (dir, NULL) : NULL;
+
+  if (canonical != NULL && g_file_test (canonical, G_FILE_TEST_IS_DIR))
+    return g_steal_pointer (&canonical);
+#endif
+  return g_strdup (LOCALEDIR);
+}
+
+static void
+setup_gettext (void)
+{
+  g_autofree char *locale_dir = dup_locale_dir ();
+
+  setlocale (LC_ALL, "");
+  bindtextdomain (GETTEXT_PACKAGE, locale_dir);
+  bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
+  textdomain (GETTEXT_PACKAGE);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -143,17 +184,18 @@ main (int   argc,
   g_autoptr(UsConfig) config = NULL;
   g_autoptr(GError) error = NULL;
   gboolean headless = FALSE;
+  gboolean background = FALSE;
   const char *command;
 
-  setlocale (LC_ALL, "");
+  setup_gettext ();
   /* Scripts and journald read the request lines as they happen. */
   setvbuf (stdout, NULL, _IOLBF, 0);
 
   for (int i = 1; i < argc; i++)
     g_ptr_array_add (args, argv[i]);
-  if (!take_global_options (args, &config_path, &headless))
+  if (!take_global_options (args, &config_path, &headless, &background))
     {
-      g_printerr ("%s", usage);
+      g_printerr ("%s", _(usage));
       return 2;
     }
   command = args->len > 0 ? g_ptr_array_index (args, 0) : NULL;
@@ -161,7 +203,7 @@ main (int   argc,
   if (command != NULL && (g_str_equal (command, "--help") || g_str_equal (command, "-h") ||
                           g_str_equal (command, "help")))
     {
-      g_print ("%s", usage);
+      g_print ("%s", _(usage));
       return 0;
     }
   if (command != NULL && g_str_equal (command, "--version"))
@@ -188,8 +230,9 @@ main (int   argc,
 
   if (command == NULL)
     {
-      if (!headless)
-        g_printerr ("understudy: this build has no desktop app yet; running headless\n");
+      /* At login nobody reads the notice. */
+      if (!headless && !background)
+        g_printerr (_("understudy: this build has no desktop app yet; running headless\n"));
       return run_headless (config);
     }
   return us_cli_run (config, (const char * const *) args->pdata, args->len);

@@ -1,6 +1,7 @@
 /* us-cli.c: the subcommands that talk to a running proxy or edit the config. */
 #include "us-cli.h"
 
+#include <glib/gi18n.h>
 #include <libsoup/soup.h>
 
 #include "us-connect.h"
@@ -30,7 +31,7 @@ ask_running (UsConfig    *config,
 
   if (us_config_get_token (config) == NULL)
     {
-      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_CONNECTION_REFUSED, "Understudy has never run");
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_CONNECTION_REFUSED, _("Understudy has never run"));
       return NULL;
     }
   url = admin_url (config, path);
@@ -45,7 +46,7 @@ ask_running (UsConfig    *config,
     return NULL;
   if (soup_message_get_status (msg) != SOUP_STATUS_OK)
     {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "the running Understudy answered HTTP %u",
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, _("the running Understudy answered HTTP %u"),
                    soup_message_get_status (msg));
       return NULL;
     }
@@ -82,7 +83,7 @@ print_attempts (JsonArray *attempts)
       const char *reason = str_member (a, "reason");
 
       g_print ("      %u. %s/%s  %s\n", i + 1, str_member (a, "provider"), str_member (a, "model"),
-               reason ? reason : "served");
+               reason ? reason : _("served"));
     }
 }
 
@@ -95,16 +96,17 @@ print_status (UsConfig *config,
   JsonArray *requests = json_object_get_array_member (root, "requests");
   g_autofree char *url = admin_url (config, "");
 
-  g_print ("Understudy is running — routing %s\n",
-           json_object_get_boolean_member (root, "routing") ? "on" : "off (primary only, no failover)");
-  g_print ("Client base URL: %s\n\n", url);
+  g_print ("%s\n", json_object_get_boolean_member (root, "routing")
+                    ? _("Understudy is running — routing on")
+                    : _("Understudy is running — routing off (primary only, no failover)"));
+  g_print (_("Client base URL: %s\n\n"), url);
 
   for (guint i = 0; i < json_array_get_length (chains); i++)
     {
       JsonObject *chain = json_array_get_object_element (chains, i);
       JsonArray *models = json_object_get_array_member (chain, "models");
 
-      g_print ("Chain %s\n", str_member (chain, "id"));
+      g_print (_("Chain %s\n"), str_member (chain, "id"));
       for (guint j = 0; j < json_array_get_length (models); j++)
         {
           JsonObject *m = json_array_get_object_element (models, j);
@@ -115,30 +117,31 @@ print_status (UsConfig *config,
           if (g_strcmp0 (state, "cooldown") == 0)
             {
               g_autofree char *until = local_time (str_member (h, "cooldown_until"));
-              g_print ("  %u. %-40s cooling down until %s (%s)\n", j + 1, name, until, str_member (h, "reason"));
+              g_print (_("  %u. %-40s cooling down until %s (%s)\n"), j + 1, name, until, str_member (h, "reason"));
             }
           else if (g_strcmp0 (state, "problem") == 0)
             g_print ("  %u. %-40s %s\n", j + 1, name, str_member (h, "reason"));
           else
-            g_print ("  %u. %-40s ok\n", j + 1, name);
+            g_print (_("  %u. %-40s ok\n"), j + 1, name);
         }
     }
 
-  g_print ("\nRecent requests (newest first)\n");
+  g_print ("\n%s\n", _("Recent requests (newest first)"));
   if (json_array_get_length (requests) == 0)
-    g_print ("  none yet\n");
+    g_print ("  %s\n", _("none yet"));
   for (guint i = 0; i < json_array_get_length (requests) && i < 20; i++)
     {
       JsonObject *r = json_array_get_object_element (requests, i);
       const char *served = str_member (r, "served_model");
       g_autofree char *time = local_time (str_member (r, "time"));
 
-      g_print ("  #%" G_GINT64_FORMAT " %s  %-11s %s → %s  [%s %" G_GINT64_FORMAT "]  in %" G_GINT64_FORMAT
-               " / out %" G_GINT64_FORMAT " tokens\n",
-               json_object_get_int_member (r, "id"), time, str_member (r, "client"),
-               str_member (r, "requested_model"), served ? served : "(none)", str_member (r, "state"),
-               json_object_get_int_member (r, "status"), json_object_get_int_member (r, "input_tokens"),
-               json_object_get_int_member (r, "output_tokens"));
+      /* xgettext cannot read G_GINT64_FORMAT inside a message: long long instead. */
+      g_print (_("  #%lld %s  %-11s %s → %s  [%s %lld]  in %lld / out %lld tokens\n"),
+               (long long) json_object_get_int_member (r, "id"), time, str_member (r, "client"),
+               str_member (r, "requested_model"), served ? served : _("(none)"), str_member (r, "state"),
+               (long long) json_object_get_int_member (r, "status"),
+               (long long) json_object_get_int_member (r, "input_tokens"),
+               (long long) json_object_get_int_member (r, "output_tokens"));
       print_attempts (json_object_get_array_member (r, "attempts"));
     }
 }
@@ -146,7 +149,7 @@ print_status (UsConfig *config,
 static void
 print_clients (void)
 {
-  g_print ("Clients\n");
+  g_print ("%s\n", _("Clients"));
   for (UsClientId id = 0; id < US_CLIENT_N_CLIENTS; id++)
     {
       UsClientState state = us_client_get_state (id);
@@ -154,7 +157,7 @@ print_clients (void)
 
       g_print ("  %-12s %-14s %s%s\n", us_client_id_to_string (id), us_client_state_to_string (state),
                state == US_CLIENT_STATE_CONNECTED ? path : "",
-               state != US_CLIENT_STATE_CONNECTED && us_client_is_wanted (id) ? "(restored while routing is off)" : "");
+               state != US_CLIENT_STATE_CONNECTED && us_client_is_wanted (id) ? _("(restored while routing is off)") : "");
     }
 }
 
@@ -178,7 +181,7 @@ cmd_status (UsConfig          *config,
     {
       if (!json)
         {
-          g_print ("Understudy is not running (%s). Start it with: understudy --headless\n\n", error->message);
+          g_print (_("Understudy is not running (%s). Start it with: understudy --headless\n\n"), error->message);
           print_clients ();
         }
       return 1;
@@ -200,7 +203,7 @@ cmd_check_config (UsConfig *config)
 {
   g_autofree char *summary = us_config_summarize (config);
 
-  g_print ("%s: valid\n%s", us_config_get_path (config) ? us_config_get_path (config) : "config", summary);
+  g_print (_("%s: valid\n%s"), us_config_get_path (config) ? us_config_get_path (config) : "config", summary);
   return 0;
 }
 
@@ -215,6 +218,21 @@ client_url (UsConfig  *config,
   return admin_url (config, "");
 }
 
+/* "toggle" flips what the running instance does, else the saved choice. */
+static gboolean
+routing_wanted (UsConfig   *config,
+                const char *arg)
+{
+  g_autoptr(JsonNode) status = NULL;
+
+  if (!g_str_equal (arg, "toggle"))
+    return g_str_equal (arg, "on");
+  status = ask_running (config, "GET", "/understudy/status", NULL, NULL);
+  if (status != NULL && JSON_NODE_HOLDS_OBJECT (status))
+    return !json_object_get_boolean_member_with_default (json_node_get_object (status), "routing", FALSE);
+  return !us_config_get_routing (config);
+}
+
 static int
 cmd_routing (UsConfig          *config,
              const char * const *args,
@@ -225,18 +243,18 @@ cmd_routing (UsConfig          *config,
   g_autofree char *url = NULL;
   gboolean on;
 
-  if (n_args != 2 || (!g_str_equal (args[1], "on") && !g_str_equal (args[1], "off")))
+  if (n_args != 2 || !g_strv_contains ((const char * const[]) { "on", "off", "toggle", NULL }, args[1]))
     {
-      g_printerr ("Usage: understudy routing on|off\n");
+      g_printerr (_("Usage: understudy routing on|off|toggle\n"));
       return 2;
     }
-  on = g_str_equal (args[1], "on");
+  on = routing_wanted (config, args[1]);
 
   reply = ask_running (config, "POST", "/understudy/routing", on ? "{\"routing\":true}" : "{\"routing\":false}",
                        &error);
   if (reply != NULL)
     {
-      g_print ("Routing is %s in the running Understudy.\n", on ? "on" : "off");
+      g_print ("%s\n", on ? _("Routing is on in the running Understudy.") : _("Routing is off in the running Understudy."));
       return 0;
     }
 
@@ -250,7 +268,8 @@ cmd_routing (UsConfig          *config,
       g_printerr ("understudy: %s\n", error->message);
       return 1;
     }
-  g_print ("Routing is %s (saved; Understudy is not running).\n", on ? "on" : "off");
+  g_print ("%s\n", on ? _("Routing is on (saved; Understudy is not running).")
+                      : _("Routing is off (saved; Understudy is not running)."));
   return 0;
 }
 
@@ -267,7 +286,7 @@ cmd_connect (UsConfig          *config,
 
   if (n_args != 2 || !us_client_id_from_string (args[1], &id))
     {
-      g_printerr ("Usage: understudy %s claude-code|codex|opencode\n", args[0]);
+      g_printerr (_("Usage: understudy %s claude-code|codex|opencode\n"), args[0]);
       return 2;
     }
   path = us_client_get_config_path (id);
@@ -279,7 +298,7 @@ cmd_connect (UsConfig          *config,
           g_printerr ("understudy: %s\n", error->message);
           return 1;
         }
-      g_print ("%s is disconnected: %s is as it was.\n", us_client_id_get_display_name (id), path);
+      g_print (_("%s is disconnected: %s is as it was.\n"), us_client_id_get_display_name (id), path);
       return 0;
     }
 
@@ -289,8 +308,8 @@ cmd_connect (UsConfig          *config,
       g_printerr ("understudy: %s\n", error->message);
       return 1;
     }
-  g_print ("%s is connected: %s points at Understudy (the original is backed up next to it;\n"
-           "`understudy disconnect %s` puts it back).\n",
+  g_print (_("%s is connected: %s points at Understudy (the original is backed up next to it;\n"
+             "`understudy disconnect %s` puts it back).\n"),
            us_client_id_get_display_name (id), path, us_client_id_to_string (id));
   return 0;
 }
@@ -311,7 +330,7 @@ us_cli_run (UsConfig           *config,
   if (g_str_equal (command, "connect") || g_str_equal (command, "disconnect"))
     return cmd_connect (config, args, n_args);
 
-  g_printerr ("understudy: unknown command \"%s\" (see understudy --help)\n", command);
+  g_printerr (_("understudy: unknown command \"%s\" (see understudy --help)\n"), command);
   return 2;
 }
 
