@@ -152,6 +152,12 @@ us_request_entry_get_requested_model (UsRequestEntry *self)
 }
 
 const char *
+us_request_entry_get_served_provider (UsRequestEntry *self)
+{
+  return self->served_provider;
+}
+
+const char *
 us_request_entry_get_served_model (UsRequestEntry *self)
 {
   return self->served_model;

@@ -32,6 +32,7 @@ UsRequestEntry *us_request_entry_new            (guint64         id,
 guint64         us_request_entry_get_id         (UsRequestEntry *self);
 const char     *us_request_entry_get_client     (UsRequestEntry *self);
 const char     *us_request_entry_get_requested_model (UsRequestEntry *self);
+const char     *us_request_entry_get_served_provider (UsRequestEntry *self);
 const char     *us_request_entry_get_served_model (UsRequestEntry *self);
 UsRequestState  us_request_entry_get_state      (UsRequestEntry *self);
 guint           us_request_entry_get_n_attempts (UsRequestEntry *self);
