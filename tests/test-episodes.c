@@ -220,6 +220,30 @@ test_key_rejected (void)
   harness_free (h);
 }
 
+/* Switched away before the plan's limit: the next request skips the
+ * primary, and the episode says why and until when from health. */
+static void
+test_reason_quota (void)
+{
+  Harness *h = harness_new (NULL, NULL);
+  gint64 reset = g_get_real_time () / G_USEC_PER_SEC + 120;
+  g_autofree char *epoch = g_strdup_printf ("%" G_GINT64_FORMAT, reset);
+  g_autofree char *reset_header = g_strconcat ("anthropic-ratelimit-unified-5h-reset: ", epoch, NULL);
+  const char * const headers[] = { "anthropic-ratelimit-unified-5h-utilization: 0.97", reset_header, NULL };
+
+  us_fake_provider_push (h->pair->primary, &(UsFakeStep) { .behavior = US_FAKE_OK, .headers = headers });
+  test_pair_request (h->pair, "anthropic/claude-opus-4-5");
+  g_assert_cmpuint (h->n_started, ==, 0);
+  test_pair_request (h->pair, "zai/glm-4.6");
+  test_pair_request (h->pair, "zai/glm-4.6");
+  g_assert_cmpuint (us_fake_provider_get_n_requests (h->pair->primary), ==, 1);
+  g_assert_cmpuint (h->n_started, ==, 1);
+  g_assert_cmpstr (h->reason, ==, "quota threshold reached");
+  g_assert_cmpint (h->until, >=, reset);
+  g_assert_cmpint (h->until, <=, reset + 1);
+  harness_free (h);
+}
+
 static void
 test_reason_server_error (void)
 {
@@ -270,6 +294,7 @@ main (int   argc,
   g_test_add_func ("/episodes/storm", test_storm);
   g_test_add_func ("/episodes/late-finisher", test_late_finisher);
   g_test_add_func ("/episodes/key-rejected", test_key_rejected);
+  g_test_add_func ("/episodes/reason/quota", test_reason_quota);
   g_test_add_func ("/episodes/reason/server-error", test_reason_server_error);
   g_test_add_func ("/episodes/reason/refused", test_reason_refused);
   return g_test_run ();

@@ -152,6 +152,9 @@ describe_state (const char *reason)
 
   if (g_strv_contains (states, reason))
     return g_strdup_printf ("is %s", reason);
+  /* Switched away from before the plan's hard limit (us_failover_quota_cooldown). */
+  if (g_str_equal (reason, "quota threshold reached"))
+    return g_strdup ("is near its plan limit");
   return g_strdup_printf ("failed (%s)", reason);
 }
 
@@ -226,7 +229,7 @@ on_key_rejected (UsEpisodes *episodes,
   name[0] = g_ascii_toupper (name[0]);
   summary = g_strdup_printf ("%s rejected its key", name);
   body = g_strdup_printf ("Store a new key with “understudy keys set %s” or on Understudy's Providers page; "
-                          "until then its models are skipped.", provider);
+                          "until then its requests go to the next model in the chain.", provider);
   notification = notification_new (self);
   notify_notification_set_urgency (notification, NOTIFY_URGENCY_CRITICAL);
   add_actions (self, notification, FALSE);

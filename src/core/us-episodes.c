@@ -77,7 +77,7 @@ describe_failure (UsEpisodes      *self,
   const char *reason = a->reason ? a->reason : "";
 
   /* Skipped while cooling down, or failed with a cooldown: health says why. */
-  if (problem != NULL && us_health_get_cooldown_until (self->health, a->provider, model) > 0)
+  if (problem != NULL && (a->skipped || us_health_get_cooldown_until (self->health, a->provider, model) > 0))
     return g_strdup (problem);
   if (a->status >= 500 && a->status != 529)
     return g_strdup_printf ("HTTP %u", a->status);

@@ -19,6 +19,7 @@ typedef struct {
   guint   status;       /* HTTP status from the provider, 0 if none */
   char   *reason;       /* why it failed or was skipped; NULL = served */
   gint64  latency_ms;
+  gboolean skipped;     /* passed over while cooling down, never asked */
 } UsAttempt;
 
 #define US_TYPE_REQUEST_ENTRY (us_request_entry_get_type ())
