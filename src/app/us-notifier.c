@@ -106,7 +106,8 @@ show_pending (gpointer data)
 
       if (!notify_notification_show (notification, &error))
         {
-          g_warning ("Could not show a notification: %s", error->message);
+          /* No notification server (a bare session): not worth more than a message. */
+          g_message ("Could not show a notification: %s", error->message);
           on_closed (notification, self);
         }
     }
