@@ -2,7 +2,7 @@
  *
  *   load --url URL [--format anthropic|openai-chat] [--model NAME]
  *        [--requests N] [--concurrency C] [--warmup W] [--read-pause-ms MS]
- *        [--label NAME]
+ *        [--rate R] [--label NAME]
  *
  * POSTs a streaming request (stream: true) N times, C at a time, on one
  * GMainLoop with libsoup 3, and reads every answer to its end. Per request it
@@ -17,6 +17,10 @@
  * attempts is the mean of the x-understudy-attempts header (0 when absent).
  *
  * Connections are kept alive and reused, as real clients do.
+ *
+ * --rate starts R requests a second on a fixed clock instead of keeping C in
+ * flight (an open load, as a busy user's clients make it), for measuring
+ * what a steady request rate costs the proxy's process.
  *
  * --read-pause-ms makes a slow client: it waits that long between two reads
  * of at most 16 KiB, to see whether a proxy buffers what the client has not
@@ -51,6 +55,7 @@ typedef struct {
   const char *marker;       /* the stream's final event */
   GBytes *body;
   int read_pause_ms;
+  int rate;                 /* requests started per second; 0 = closed loop */
   int total, started, finished, concurrency;
   Sample *samples;
 } Run;
@@ -89,7 +94,7 @@ req_done (Req *req)
   g_free (req);
 
   run->finished++;
-  if (run->started < run->total)
+  if (run->rate == 0 && run->started < run->total)
     start_one (run);
   else if (run->finished == run->total)
     g_main_loop_quit (run->loop);
@@ -193,6 +198,17 @@ start_one (Run *run)
   soup_session_send_async (run->session, req->msg, G_PRIORITY_DEFAULT, NULL, on_sent, req);
 }
 
+static gboolean
+on_tick (gpointer data)
+{
+  Run *run = data;
+
+  if (run->started >= run->total)
+    return G_SOURCE_REMOVE;
+  start_one (run);
+  return G_SOURCE_CONTINUE;
+}
+
 static void
 run_batch (Run *run, int n)
 {
@@ -200,8 +216,11 @@ run_batch (Run *run, int n)
   run->samples = g_new0 (Sample, n);
   run->total = n;
   run->started = run->finished = 0;
-  for (int i = 0; i < run->concurrency && run->started < run->total; i++)
-    start_one (run);
+  if (run->rate > 0 && n > 0)
+    g_timeout_add (MAX (1000 / run->rate, 1), on_tick, run);
+  else
+    for (int i = 0; i < run->concurrency && run->started < run->total; i++)
+      start_one (run);
   if (n > 0)
     g_main_loop_run (run->loop);
 }
@@ -228,7 +247,7 @@ int
 main (int argc, char *argv[])
 {
   char *url = NULL, *format = NULL, *model = NULL, *label = NULL;
-  int requests = 100, concurrency = 4, warmup = 10, read_pause_ms = 0;
+  int requests = 100, concurrency = 4, warmup = 10, read_pause_ms = 0, rate = 0;
   const GOptionEntry entries[] = {
     { "url", 'u', 0, G_OPTION_ARG_STRING, &url, "Endpoint to POST to", "URL" },
     { "format", 'f', 0, G_OPTION_ARG_STRING, &format, "Request format (default anthropic)", "anthropic|openai-chat" },
@@ -237,6 +256,7 @@ main (int argc, char *argv[])
     { "concurrency", 'c', 0, G_OPTION_ARG_INT, &concurrency, "Requests in flight (default 4)", "C" },
     { "warmup", 'w', 0, G_OPTION_ARG_INT, &warmup, "Unmeasured requests first (default 10)", "W" },
     { "read-pause-ms", 0, 0, G_OPTION_ARG_INT, &read_pause_ms, "Pause between reads (slow client)", "MS" },
+    { "rate", 'r', 0, G_OPTION_ARG_INT, &rate, "Requests started per second (open load)", "R" },
     { "label", 'l', 0, G_OPTION_ARG_STRING, &label, "Name printed with the figures", "NAME" },
     { NULL }
   };
@@ -258,6 +278,7 @@ main (int argc, char *argv[])
   run.url = url;
   run.format = format ? format : "anthropic";
   run.read_pause_ms = read_pause_ms;
+  run.rate = MAX (rate, 0);
   run.concurrency = concurrency;
   run.marker = g_str_equal (run.format, "anthropic") ? "message_stop" : "[DONE]";
   json = g_strdup_printf ("{\"model\":\"%s\",\"max_tokens\":1024,\"stream\":true,"
@@ -265,8 +286,9 @@ main (int argc, char *argv[])
                           model ? model : "bench-model");
   run.body = g_bytes_new_take (json, strlen (json));
   run.loop = g_main_loop_new (NULL, FALSE);
-  run.session = soup_session_new_with_options ("max-conns", concurrency + 4,
-                                               "max-conns-per-host", concurrency,
+  /* An open load needs room for whatever is still in flight. */
+  run.session = soup_session_new_with_options ("max-conns", (rate > 0 ? rate : concurrency) + 4,
+                                               "max-conns-per-host", rate > 0 ? rate : concurrency,
                                                "timeout", 300, NULL);
 
   run_batch (&run, warmup);
