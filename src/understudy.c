@@ -4,6 +4,9 @@
 #include <locale.h>
 #include <stdio.h>
 
+#include <gtk/gtk.h>
+
+#include "us-application.h"
 #include "us-cli.h"
 #include "us-config.h"
 #include "us-proxy.h"
@@ -61,6 +64,21 @@ on_quit_signal (gpointer data)
   return G_SOURCE_CONTINUE;
 }
 
+/* The proxy's access token is made once and saved before anything serves. */
+static gboolean
+ensure_token (UsConfig *config)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (us_config_ensure_token (config) &&
+      !us_config_save (config, us_config_get_path (config), &error))
+    {
+      g_printerr ("understudy: cannot save the new access token: %s\n", error->message);
+      return FALSE;
+    }
+  return TRUE;
+}
+
 static int
 run_headless (UsConfig *config)
 {
@@ -68,12 +86,8 @@ run_headless (UsConfig *config)
   g_autoptr(UsProxy) proxy = NULL;
   g_autoptr(GError) error = NULL;
 
-  if (us_config_ensure_token (config) &&
-      !us_config_save (config, us_config_get_path (config), &error))
-    {
-      g_printerr ("understudy: cannot save the new access token: %s\n", error->message);
-      return 1;
-    }
+  if (!ensure_token (config))
+    return 1;
 
   proxy = us_proxy_new (config);
   if (!us_proxy_start (proxy, &error))
@@ -94,6 +108,28 @@ run_headless (UsConfig *config)
   g_unix_signal_add (SIGTERM, on_quit_signal, loop);
   g_main_loop_run (loop);
   return 0;
+}
+
+/* ---- The desktop app --------------------------------------------------- */
+
+static int
+run_app (UsConfig *config,
+         char     *argv0)
+{
+  g_autoptr(UsApplication) app = NULL;
+  char *app_argv[] = { argv0, NULL };
+
+  if (!gtk_init_check ())
+    {
+      g_printerr ("understudy: no display found; run `understudy --headless` for the proxy alone\n");
+      return 1;
+    }
+  if (!ensure_token (config))
+    return 1;
+
+  app = us_application_new (config);
+  /* Our own options are parsed already; GApplication sees none. */
+  return g_application_run (G_APPLICATION (app), 1, app_argv);
 }
 
 /* ---- Argument parsing -------------------------------------------------- */
@@ -187,10 +223,6 @@ main (int   argc,
     }
 
   if (command == NULL)
-    {
-      if (!headless)
-        g_printerr ("understudy: this build has no desktop app yet; running headless\n");
-      return run_headless (config);
-    }
+    return headless ? run_headless (config) : run_app (config, argv[0]);
   return us_cli_run (config, (const char * const *) args->pdata, args->len);
 }
