@@ -128,6 +128,60 @@ test_post (TestClient         *client,
   return send_on (client->session, msg);
 }
 
+static void
+on_concurrent_reply (GObject      *source,
+                     GAsyncResult *result,
+                     gpointer      data)
+{
+  guint *pending = data;
+  g_autoptr(GBytes) bytes = soup_session_send_and_read_finish (SOUP_SESSION (source), result, NULL);
+
+  (*pending)--;
+}
+
+void
+test_post_concurrently (TestClient         *client,
+                        const char         *path,
+                        const char * const *bodies,
+                        guint              *statuses)
+{
+  g_autoptr(SoupSession) session = soup_session_new_with_options ("max-conns-per-host", 64, NULL);
+  g_autofree char *url = test_proxy_url (client, path);
+  g_autoptr(GPtrArray) messages = g_ptr_array_new_with_free_func (g_object_unref);
+  guint pending = g_strv_length ((char **) bodies);
+
+  for (guint i = 0; bodies[i]; i++)
+    {
+      g_autoptr(GBytes) bytes = g_bytes_new (bodies[i], strlen (bodies[i]));
+      SoupMessage *msg = soup_message_new ("POST", url);
+
+      soup_message_set_request_body_from_bytes (msg, "application/json", bytes);
+      g_ptr_array_add (messages, msg);
+      soup_session_send_and_read_async (session, msg, G_PRIORITY_DEFAULT, NULL, on_concurrent_reply, &pending);
+    }
+  while (pending > 0)
+    g_main_context_iteration (NULL, TRUE);
+  for (guint i = 0; i < messages->len; i++)
+    statuses[i] = soup_message_get_status (g_ptr_array_index (messages, i));
+}
+
+static gboolean
+on_tick (gpointer data)
+{
+  return G_SOURCE_CONTINUE;
+}
+
+void
+test_spin_ms (guint ms)
+{
+  gint64 end = g_get_monotonic_time () + (gint64) ms * 1000;
+  guint tick = g_timeout_add (10, on_tick, NULL);
+
+  while (g_get_monotonic_time () < end)
+    g_main_context_iteration (NULL, TRUE);
+  g_source_remove (tick);
+}
+
 TestReply *
 test_get (TestClient         *client,
           const char         *path,

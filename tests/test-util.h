@@ -31,6 +31,12 @@ TestReply  *test_post          (TestClient         *client,
                                 const char         *path,
                                 const char         *body,
                                 const char * const *headers);
+/* Sends every body in @bodies (NULL-ended) at once on one session and
+ * waits for all replies; @statuses gets each reply's status. */
+void        test_post_concurrently (TestClient      *client,
+                                const char         *path,
+                                const char * const *bodies,
+                                guint              *statuses);
 TestReply  *test_get           (TestClient         *client,
                                 const char         *path,
                                 const char * const *headers);
@@ -41,6 +47,8 @@ TestReply  *test_post_direct   (UsFakeProvider     *fake,
                                 const char         *body);
 char       *test_proxy_url     (TestClient         *client,
                                 const char         *path);
+/* Runs the main context for @ms milliseconds. */
+void        test_spin_ms       (guint               ms);
 /* Replaces the ids a fake makes up per response (msg_…, toolu_…). */
 char       *test_normalize_ids (const char         *text);
 

@@ -102,6 +102,28 @@ us_health_is_cooling (UsHealth   *self,
   return h != NULL && h->cooldown_until_us > g_get_real_time ();
 }
 
+gint64
+us_health_get_cooldown_until (UsHealth   *self,
+                              const char *provider,
+                              const char *model)
+{
+  ModelHealth *h = lookup (self, provider, model, FALSE);
+
+  if (h == NULL || h->cooldown_until_us <= g_get_real_time ())
+    return 0;
+  return (h->cooldown_until_us + G_USEC_PER_SEC - 1) / G_USEC_PER_SEC;
+}
+
+const char *
+us_health_get_problem (UsHealth   *self,
+                       const char *provider,
+                       const char *model)
+{
+  ModelHealth *h = lookup (self, provider, model, FALSE);
+
+  return h ? h->problem : NULL;
+}
+
 void
 us_health_mark (UsHealth   *self,
                 const char *provider,

@@ -19,6 +19,15 @@ void        us_health_cool_down      (UsHealth   *self,
 gboolean    us_health_is_cooling     (UsHealth   *self,
                                       const char *provider,
                                       const char *model);
+/* When the model's cooldown ends, in unix seconds (rounded up); 0 if it
+ * is not cooling down. */
+gint64      us_health_get_cooldown_until (UsHealth   *self,
+                                      const char *provider,
+                                      const char *model);
+/* Why it is cooling down or marked ("rate limited", "key rejected"…), or NULL. */
+const char *us_health_get_problem    (UsHealth   *self,
+                                      const char *provider,
+                                      const char *model);
 /* A problem shown in the UI that does not by itself skip the model. */
 void        us_health_mark           (UsHealth   *self,
                                       const char *provider,

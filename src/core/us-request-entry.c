@@ -152,6 +152,12 @@ us_request_entry_get_requested_model (UsRequestEntry *self)
 }
 
 const char *
+us_request_entry_get_served_provider (UsRequestEntry *self)
+{
+  return self->served_provider;
+}
+
+const char *
 us_request_entry_get_served_model (UsRequestEntry *self)
 {
   return self->served_model;
@@ -229,9 +235,10 @@ static guint
 append_attempt (UsRequestEntry *self,
                 const char     *provider,
                 const char     *model,
-                const char     *reason)
+                const char     *reason,
+                gboolean        skipped)
 {
-  UsAttempt a = { g_strdup (provider), g_strdup (model), 0, g_strdup (reason), 0 };
+  UsAttempt a = { g_strdup (provider), g_strdup (model), 0, g_strdup (reason), 0, skipped };
   gint64 now = g_get_monotonic_time ();
 
   g_array_append_val (self->attempts, a);
@@ -244,7 +251,7 @@ us_request_entry_begin_attempt (UsRequestEntry *self,
                                 const char     *provider,
                                 const char     *model)
 {
-  guint index = append_attempt (self, provider, model, NULL);
+  guint index = append_attempt (self, provider, model, NULL, FALSE);
 
   emit_changed (self);
   return index;
@@ -274,7 +281,7 @@ us_request_entry_add_skipped (UsRequestEntry *self,
                               const char     *model,
                               const char     *reason)
 {
-  append_attempt (self, provider, model, reason);
+  append_attempt (self, provider, model, reason, TRUE);
   emit_changed (self);
 }
 

@@ -19,6 +19,7 @@ typedef struct {
   guint   status;       /* HTTP status from the provider, 0 if none */
   char   *reason;       /* why it failed or was skipped; NULL = served */
   gint64  latency_ms;
+  gboolean skipped;     /* passed over while cooling down, never asked */
 } UsAttempt;
 
 #define US_TYPE_REQUEST_ENTRY (us_request_entry_get_type ())
@@ -32,6 +33,7 @@ UsRequestEntry *us_request_entry_new            (guint64         id,
 guint64         us_request_entry_get_id         (UsRequestEntry *self);
 const char     *us_request_entry_get_client     (UsRequestEntry *self);
 const char     *us_request_entry_get_requested_model (UsRequestEntry *self);
+const char     *us_request_entry_get_served_provider (UsRequestEntry *self);
 const char     *us_request_entry_get_served_model (UsRequestEntry *self);
 const char     *us_request_entry_get_served_provider (UsRequestEntry *self);
 UsRequestState  us_request_entry_get_state      (UsRequestEntry *self);
