@@ -20,13 +20,18 @@ typedef enum {
   US_TRAY_ERROR,      /* the proxy cannot serve (e.g. port in use) */
 } UsTrayState;
 
+#define US_TYPE_TRAY_STATE (us_tray_state_get_type ())
+GType us_tray_state_get_type (void);
+
 #define US_TYPE_TRAY (us_tray_get_type ())
 G_DECLARE_FINAL_TYPE (UsTray, us_tray, US, TRAY, GObject)
 
 /* @actions is usually the GApplication. */
 UsTray     *us_tray_new               (GDBusConnection     *bus,
                                        GActionGroup        *actions);
-/* "state" property (icon, status, tooltip follow it). */
+/* "state" property (icon, status, tooltip follow it). The tray also follows
+ * the "routing" action: turned off shows PAUSED, turned on again ACTIVE;
+ * ERROR stays until set otherwise. */
 void        us_tray_set_state         (UsTray              *self,
                                        UsTrayState          state);
 UsTrayState us_tray_get_state         (UsTray              *self);
