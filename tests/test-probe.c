@@ -42,7 +42,6 @@ fixture_set_up (Fixture       *f,
 {
   g_autofree char *json = NULL;
 
-  g_setenv ("US_TEST_PROBE_KEY", PROBE_KEY, TRUE);
   f->anthropic = us_fake_provider_new (US_FAKE_FORMAT_ANTHROPIC);
   f->chat = us_fake_provider_new (US_FAKE_FORMAT_OPENAI_CHAT);
   f->responses = us_fake_provider_new (US_FAKE_FORMAT_OPENAI_RESPONSES);
@@ -74,7 +73,6 @@ fixture_tear_down (Fixture       *f,
   g_clear_object (&f->anthropic);
   g_clear_object (&f->chat);
   g_clear_object (&f->responses);
-  g_unsetenv ("US_TEST_PROBE_KEY");
 }
 
 typedef struct {
@@ -288,6 +286,9 @@ int
 main (int   argc,
       char *argv[])
 {
+  /* Before any thread exists (setenv is not thread-safe). */
+  g_setenv ("US_TEST_PROBE_KEY", PROBE_KEY, TRUE);
+  g_unsetenv ("US_TEST_PROBE_UNSET");
   g_test_init (&argc, &argv, NULL);
 
   g_test_add_func ("/presets/table", test_presets);
