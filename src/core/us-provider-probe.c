@@ -15,6 +15,7 @@ typedef struct {
   SoupMessage *msg;
   UsWireFormat fmt;
   UsAuthMode auth;
+  char *provider_id;
   char *model;
   char *secret;            /* the credential sent, only to keep it out of messages */
   GCancellable *cancellable; /* ours: the caller's or the timeout cancel it */
@@ -28,6 +29,7 @@ static void
 probe_free (Probe *probe)
 {
   g_clear_object (&probe->msg);
+  g_free (probe->provider_id);
   g_free (probe->model);
   if (probe->secret != NULL)
     memset (probe->secret, 0, strlen (probe->secret));
@@ -271,38 +273,24 @@ sent_secret (SoupMessage *msg)
   return NULL;
 }
 
-void
-us_provider_probe_async (UsProxy             *proxy,
-                         const char          *provider_id,
-                         const char          *model,
-                         guint                timeout_ms,
-                         GCancellable        *cancellable,
-                         GAsyncReadyCallback  callback,
-                         gpointer             user_data)
+static void
+probe_send (GTask *task)
 {
-  g_autoptr(GTask) task = NULL;
+  UsProxy *proxy = g_task_get_source_object (task);
+  Probe *probe = g_task_get_task_data (task);
+  GCancellable *cancellable = g_task_get_cancellable (task);
   g_autoptr(GError) error = NULL;
   g_autoptr(SoupMessageHeaders) no_headers = NULL;
   g_autoptr(GBytes) body = NULL;
   const UsProviderConfig *provider;
-  Probe *probe;
+  const char *key;
 
-  g_return_if_fail (US_IS_PROXY (proxy));
-  g_return_if_fail (provider_id != NULL);
-  g_return_if_fail (model != NULL);
-
-  task = g_task_new (proxy, cancellable, callback, user_data);
-  g_task_set_source_tag (task, us_provider_probe_async);
-  probe = g_new0 (Probe, 1);
-  g_task_set_task_data (task, probe, (GDestroyNotify) probe_free);
-  probe->model = g_strdup (model);
-  probe->timeout_ms = timeout_ms;
-
-  provider = us_config_lookup_provider (us_proxy_get_config (proxy), provider_id);
+  /* Looked up again: the configuration may have changed while a key loaded. */
+  provider = us_config_lookup_provider (us_proxy_get_config (proxy), probe->provider_id);
   if (provider == NULL)
     {
       g_task_return_new_error (task, US_PROVIDER_PROBE_ERROR, US_PROVIDER_PROBE_ERROR_NO_PROVIDER,
-                               "No provider named %s", provider_id);
+                               "No provider named %s", probe->provider_id);
       return;
     }
   probe->auth = provider->auth;
@@ -313,15 +301,16 @@ us_provider_probe_async (UsProxy             *proxy,
                                us_provider_kind_to_string (provider->kind));
       return;
     }
-  body = probe_body (probe->fmt, model, &error);
+  body = probe_body (probe->fmt, probe->model, &error);
   if (body == NULL)
     {
       g_task_return_new_error (task, US_PROVIDER_PROBE_ERROR, US_PROVIDER_PROBE_ERROR_INVALID,
                                "Cannot build a test request: %s", error->message);
       return;
     }
+  key = provider->auth == US_AUTH_KEY ? us_proxy_lookup_key (proxy, provider) : NULL;
   no_headers = soup_message_headers_new (SOUP_MESSAGE_HEADERS_REQUEST);
-  probe->msg = us_upstream_new_message (provider, probe->fmt, FALSE, NULL, no_headers, body, &error);
+  probe->msg = us_upstream_new_message (provider, key, probe->fmt, FALSE, NULL, no_headers, body, &error);
   if (probe->msg == NULL)
     {
       gboolean no_key = g_error_matches (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND);
@@ -337,13 +326,60 @@ us_provider_probe_async (UsProxy             *proxy,
   if (cancellable != NULL)
     probe->caller_cancel_id = g_cancellable_connect (cancellable, G_CALLBACK (on_caller_cancelled),
                                                      g_object_ref (probe->cancellable), g_object_unref);
-  probe->timeout = g_timeout_source_new (timeout_ms);
+  probe->timeout = g_timeout_source_new (probe->timeout_ms);
   g_source_set_callback (probe->timeout, on_timeout, probe, NULL);
   g_source_set_static_name (probe->timeout, "[understudy] provider probe timeout");
   g_source_attach (probe->timeout, g_main_context_get_thread_default ());
 
   soup_session_send_and_read_async (us_proxy_get_session (proxy), probe->msg, G_PRIORITY_DEFAULT,
-                                    probe->cancellable, on_read, g_steal_pointer (&task));
+                                    probe->cancellable, on_read, g_object_ref (task));
+}
+
+static void
+on_key_loaded (GObject      *source,
+               GAsyncResult *result,
+               gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+
+  us_proxy_wait_for_key_finish (US_PROXY (source), result);
+  if (g_task_return_error_if_cancelled (task))
+    return;
+  probe_send (task);
+}
+
+void
+us_provider_probe_async (UsProxy             *proxy,
+                         const char          *provider_id,
+                         const char          *model,
+                         guint                timeout_ms,
+                         GCancellable        *cancellable,
+                         GAsyncReadyCallback  callback,
+                         gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  Probe *probe;
+
+  g_return_if_fail (US_IS_PROXY (proxy));
+  g_return_if_fail (provider_id != NULL);
+  g_return_if_fail (model != NULL);
+
+  task = g_task_new (proxy, cancellable, callback, user_data);
+  g_task_set_source_tag (task, us_provider_probe_async);
+  probe = g_new0 (Probe, 1);
+  g_task_set_task_data (task, probe, (GDestroyNotify) probe_free);
+  probe->provider_id = g_strdup (provider_id);
+  probe->model = g_strdup (model);
+  probe->timeout_ms = timeout_ms;
+
+  /* A key just stored (or the first load at start) may still be on its
+   * way from the keyring: testing before it arrives would say "no key". */
+  if (us_proxy_is_loading_key (proxy, provider_id))
+    {
+      us_proxy_wait_for_key_async (proxy, provider_id, on_key_loaded, g_steal_pointer (&task));
+      return;
+    }
+  probe_send (task);
 }
 
 char *
