@@ -61,12 +61,22 @@ on_quit_signal (gpointer data)
   return G_SOURCE_CONTINUE;
 }
 
+static void
+on_file_error (UsConfigStore *store,
+               const char    *message,
+               gpointer       data)
+{
+  g_printerr ("understudy: %s (still running with the last valid configuration)\n", message);
+}
+
 static int
 run_headless (UsConfig *config)
 {
   g_autoptr(GMainLoop) loop = g_main_loop_new (NULL, FALSE);
+  g_autoptr(UsConfigStore) store = NULL;
   g_autoptr(UsProxy) proxy = NULL;
   g_autoptr(GError) error = NULL;
+  g_autofree char *url = NULL;
 
   if (us_config_ensure_token (config) &&
       !us_config_save (config, us_config_get_path (config), &error))
@@ -75,24 +85,31 @@ run_headless (UsConfig *config)
       return 1;
     }
 
-  proxy = us_proxy_new (config);
+  store = us_config_store_new (config);
+  g_signal_connect (store, "file-error", G_CALLBACK (on_file_error), NULL);
+  proxy = us_proxy_new_for_store (store);
   if (!us_proxy_start (proxy, &error))
     {
       g_printerr ("understudy: cannot listen on %s:%u: %s\n", us_config_get_host (config),
                   us_config_get_port (config), error->message);
       return 1;
     }
-  us_cli_follow_routing (proxy);
+  /* From now on each routing change also rewires the connected clients,
+   * after its save, in order. */
+  url = us_proxy_dup_client_url (proxy);
+  us_config_store_set_client_url (store, url);
   g_signal_connect (us_proxy_get_log (proxy), "entry-changed", G_CALLBACK (on_entry_changed), NULL);
   g_signal_connect (us_proxy_get_health (proxy), "recovered", G_CALLBACK (on_recovered), NULL);
 
   /* The token stays out of the output: `understudy status` shows the URL. */
   g_print ("Understudy is listening on http://%s:%u (routing %s)\n", us_config_get_host (config),
-           us_proxy_get_port (proxy), us_config_get_routing (config) ? "on" : "off");
+           us_proxy_get_port (proxy), us_config_store_get_routing (store) ? "on" : "off");
 
   g_unix_signal_add (SIGINT, on_quit_signal, loop);
   g_unix_signal_add (SIGTERM, on_quit_signal, loop);
   g_main_loop_run (loop);
+  /* The last routing change reaches the file and the clients. */
+  us_config_store_sync (store);
   return 0;
 }
 

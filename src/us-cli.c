@@ -3,6 +3,7 @@
 
 #include <libsoup/soup.h>
 
+#include "us-config-store.h"
 #include "us-connect.h"
 
 static char *
@@ -215,6 +216,15 @@ client_url (UsConfig  *config,
   return admin_url (config, "");
 }
 
+static void
+on_file_error (UsConfigStore *store,
+               const char    *message,
+               char         **out)
+{
+  g_free (*out);
+  *out = g_strdup (message);
+}
+
 static int
 cmd_routing (UsConfig          *config,
              const char * const *args,
@@ -223,6 +233,8 @@ cmd_routing (UsConfig          *config,
   g_autoptr(GError) error = NULL;
   g_autoptr(JsonNode) reply = NULL;
   g_autofree char *url = NULL;
+  g_autoptr(UsConfigStore) store = NULL;
+  g_autofree char *save_error = NULL;
   gboolean on;
 
   if (n_args != 2 || (!g_str_equal (args[1], "on") && !g_str_equal (args[1], "off")))
@@ -243,11 +255,22 @@ cmd_routing (UsConfig          *config,
   /* Nothing runs: the choice is saved for the next start, and the clients
    * are rewired here and now. */
   g_clear_error (&error);
-  us_config_set_routing (config, on);
   url = client_url (config, &error);
-  if (url == NULL || !us_config_save (config, NULL, &error) || !us_clients_apply_routing (on, url, &error))
+  if (url == NULL)
     {
       g_printerr ("understudy: %s\n", error->message);
+      return 1;
+    }
+  store = us_config_store_new (config);
+  g_signal_connect (store, "file-error", G_CALLBACK (on_file_error), &save_error);
+  us_config_store_set_routing (store, on);
+  us_config_store_sync (store);
+  /* The save's outcome arrives on the main context. */
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+  if (save_error != NULL || !us_clients_apply_routing (on, url, &error))
+    {
+      g_printerr ("understudy: %s\n", save_error != NULL ? save_error : error->message);
       return 1;
     }
   g_print ("Routing is %s (saved; Understudy is not running).\n", on ? "on" : "off");
@@ -313,55 +336,4 @@ us_cli_run (UsConfig           *config,
 
   g_printerr ("understudy: unknown command \"%s\" (see understudy --help)\n", command);
   return 2;
-}
-
-/* ---- Following the routing switch -------------------------------------- */
-
-static void
-on_saved (GObject      *source,
-          GAsyncResult *result,
-          gpointer      data)
-{
-  g_autoptr(GError) error = NULL;
-
-  if (!g_file_replace_contents_finish (G_FILE (source), result, NULL, &error))
-    g_warning ("Could not save the routing choice: %s", error->message);
-}
-
-static void
-rewire_clients (GTask        *task,
-                gpointer      source,
-                gpointer      data,
-                GCancellable *cancellable)
-{
-  const char *url = data;
-  g_autoptr(GError) error = NULL;
-
-  /* Only the client files change here; nothing the proxy reads. */
-  if (!us_clients_apply_routing (url != NULL, url, &error))
-    g_warning ("Could not rewire the clients: %s", error->message);
-}
-
-static void
-on_routing_changed (UsProxy    *proxy,
-                    GParamSpec *pspec,
-                    gpointer    data)
-{
-  UsConfig *config = us_proxy_get_config (proxy);
-  g_autoptr(GFile) file = g_file_new_for_path (us_config_get_path (config));
-  g_autoptr(GBytes) bytes = us_config_to_bytes (config);
-  g_autoptr(GTask) task = g_task_new (NULL, NULL, NULL, NULL);
-
-  /* The toggle survives restarts; written without blocking the proxy. */
-  g_file_replace_contents_bytes_async (file, bytes, NULL, FALSE, G_FILE_CREATE_PRIVATE, NULL, on_saved, NULL);
-
-  /* Off restores each connected client's own file; on points them back. */
-  g_task_set_task_data (task, us_proxy_get_routing (proxy) ? us_proxy_dup_client_url (proxy) : NULL, g_free);
-  g_task_run_in_thread (task, rewire_clients);
-}
-
-void
-us_cli_follow_routing (UsProxy *proxy)
-{
-  g_signal_connect (proxy, "notify::routing", G_CALLBACK (on_routing_changed), NULL);
 }

@@ -2,7 +2,7 @@
 #pragma once
 
 #include <libsoup/soup.h>
-#include "us-config.h"
+#include "us-config-store.h"
 #include "us-health.h"
 #include "us-keyring.h"
 #include "us-request-log.h"
@@ -12,6 +12,10 @@ G_BEGIN_DECLS
 #define US_TYPE_PROXY (us_proxy_get_type ())
 G_DECLARE_FINAL_TYPE (UsProxy, us_proxy, US, PROXY, GObject)
 
+/* A proxy following @store: each request takes its newest snapshot. */
+UsProxy      *us_proxy_new_for_store (UsConfigStore *store);
+/* For tests and tools: a store of its own, holding a copy of @config that
+ * is never saved. */
 UsProxy      *us_proxy_new          (UsConfig     *config);
 /* Binds listen.host:listen.port (0 = any free port) and serves. */
 gboolean      us_proxy_start        (UsProxy      *self,
@@ -19,7 +23,9 @@ gboolean      us_proxy_start        (UsProxy      *self,
 guint         us_proxy_get_port     (UsProxy      *self);
 /* http://HOST:PORT/t/TOKEN — what clients are pointed at. */
 char         *us_proxy_dup_client_url (UsProxy    *self);
+/* The newest snapshot (ref it to keep it across main loop iterations). */
 UsConfig     *us_proxy_get_config   (UsProxy      *self);
+UsConfigStore *us_proxy_get_store   (UsProxy      *self);
 UsRequestLog *us_proxy_get_log      (UsProxy      *self);
 UsHealth     *us_proxy_get_health   (UsProxy      *self);
 SoupSession  *us_proxy_get_session  (UsProxy      *self);
@@ -45,6 +51,7 @@ void          us_proxy_wait_for_key_finish (UsProxy             *self,
  * (another process stored or deleted it: `understudy keys set`). */
 void          us_proxy_reload_key   (UsProxy      *self,
                                      const char   *provider_id);
+/* The store's switch ("routing" property, notified when the store's is). */
 gboolean      us_proxy_get_routing  (UsProxy      *self);
 void          us_proxy_set_routing  (UsProxy      *self,
                                      gboolean      routing);

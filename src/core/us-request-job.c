@@ -734,6 +734,7 @@ on_client_gone (SoupServerMessage *msg,
 
 void
 us_request_job_run (UsProxy             *proxy,
+                    UsConfig            *config,
                     SoupServerMessage   *msg,
                     UsWireFormat         client_fmt,
                     gboolean             count_tokens,
@@ -747,7 +748,7 @@ us_request_job_run (UsProxy             *proxy,
   g_autoptr(UsRequestJob) self = g_object_new (US_TYPE_REQUEST_JOB, NULL);
 
   self->proxy = g_object_ref (proxy);
-  self->config = g_object_ref (us_proxy_get_config (proxy));
+  self->config = g_object_ref (config);
   self->msg = g_object_ref (msg);
   self->client_fmt = client_fmt;
   self->count_tokens = count_tokens;
