@@ -79,7 +79,7 @@ ask () {
 }
 
 start_proxy () {
-  us --headless >"$work/headless.out" 2>"$work/headless.err" &
+  "$UNDERSTUDY" --config "$config" --headless >"$work/headless.out" 2>"$work/headless.err" &
   proxy_pid=$!
   pids="$pids $proxy_pid"
   wait_for "$work/headless.out" 'listening' || { cat "$work/headless.err"; fail "the proxy did not start"; }
@@ -165,4 +165,11 @@ else
   note "request with key_env and no keyring: HTTP $code"
   no_key_anywhere
 fi
+
+# A clean stop (under ASan: no leak on exit).
+kill -TERM "$proxy_pid"
+wait "$proxy_pid"
+rc=$?
+pids=${pids/ $proxy_pid/}
+[ $rc = 0 ] || { cat "$work/headless.err"; fail "the proxy exited with status $rc"; }
 echo "PASS"
