@@ -73,8 +73,13 @@ keyring_error (UsKeyring *self,
 
   if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     return g_error_copy (error);
-  message = g_strdup_printf ("No keyring (Secret Service) answers on the session bus (%s): "
-                             "start gnome-keyring, " ENV_HINT, error->message);
+  if (g_error_matches (error, G_DBUS_ERROR, G_DBUS_ERROR_SERVICE_UNKNOWN) ||
+      g_error_matches (error, G_DBUS_ERROR, G_DBUS_ERROR_NAME_HAS_NO_OWNER))
+    message = g_strdup ("No keyring (Secret Service) is running on the session bus: start gnome-keyring "
+                        "or log in to a desktop session, " ENV_HINT);
+  else
+    message = g_strdup_printf ("The keyring cannot be reached (%s): start gnome-keyring "
+                               "or log in to a desktop session, " ENV_HINT, error->message);
   set_state (self, US_KEYRING_MISSING, message);
   return g_error_new_literal (G_IO_ERROR, G_IO_ERROR_NOT_CONNECTED, message);
 }
@@ -144,14 +149,16 @@ on_service (GObject      *source,
   UsKeyring *self = g_task_get_source_object (task);
   g_autoptr(GError) error = NULL;
   g_autoptr(SecretService) service = secret_service_get_finish (result, &error);
+  GCancellable *cancellable;
 
   if (service == NULL)
     {
       g_task_return_error (task, keyring_error (self, error));
       return;
     }
+  cancellable = g_task_get_cancellable (task);
   secret_collection_for_alias (service, SECRET_COLLECTION_DEFAULT, SECRET_COLLECTION_NONE,
-                               g_task_get_cancellable (task), on_collection, g_steal_pointer (&task));
+                               cancellable, on_collection, g_steal_pointer (&task));
 }
 
 static void
@@ -355,6 +362,7 @@ on_change_checked (GObject      *source,
   g_autoptr(GTask) task = user_data;
   UsKeyring *self = US_KEYRING (source);
   ChangeData *data = g_task_get_task_data (task);
+  GCancellable *cancellable = g_task_get_cancellable (task);
   GError *error = NULL;
   g_autofree char *label = NULL;
 
@@ -365,14 +373,14 @@ on_change_checked (GObject      *source,
     }
   if (data->key == NULL)
     {
-      secret_password_clear (&provider_key_schema, g_task_get_cancellable (task), on_cleared,
+      secret_password_clear (&provider_key_schema, cancellable, on_cleared,
                              g_steal_pointer (&task), "provider", data->id, NULL);
       return;
     }
   /* What Passwords and Keys shows for the item. */
   label = g_strdup_printf ("Understudy: API key for %s", data->id);
   secret_password_store (&provider_key_schema, SECRET_COLLECTION_DEFAULT, label, data->key,
-                         g_task_get_cancellable (task), on_stored, g_steal_pointer (&task),
+                         cancellable, on_stored, g_steal_pointer (&task),
                          "provider", data->id, NULL);
 }
 
