@@ -29,8 +29,10 @@ struct _UsConfigStore
   guint saves_queued;        /* main thread: a check older than a save is stale */
 
   GFileMonitor *monitor;
+  char *reported;            /* the last "file-error", not repeated */
   int check_queued;          /* atomic: one re-read in the queue is enough */
   GBytes *written;           /* worker only: what our last save wrote */
+  gboolean file_broken;      /* worker only: the file holds an invalid hand edit */
 };
 
 G_DEFINE_FINAL_TYPE (UsConfigStore, us_config_store, G_TYPE_OBJECT)
@@ -96,11 +98,18 @@ deliver_finding (gpointer data)
   if (finding->saves_queued != self->saves_queued)
     return G_SOURCE_REMOVE;
 
+  /* An editor's save can come as several events: one message per problem. */
   if (finding->error != NULL)
     {
-      g_signal_emit (self, signals[FILE_ERROR], 0, finding->error);
+      if (g_strcmp0 (finding->error, self->reported) != 0)
+        {
+          g_free (self->reported);
+          self->reported = g_strdup (finding->error);
+          g_signal_emit (self, signals[FILE_ERROR], 0, finding->error);
+        }
       return G_SOURCE_REMOVE;
     }
+  g_clear_pointer (&self->reported, g_free);
 
   running = us_config_to_bytes (self->config);
   found = us_config_to_bytes (finding->config);
@@ -166,13 +175,36 @@ check_file (UsConfigStore *self,
 
   contents = g_bytes_new_static (data, length);
   if (self->written != NULL && g_bytes_equal (contents, self->written))
-    return;   /* our own save coming back */
+    {
+      self->file_broken = FALSE;
+      return;   /* our own save coming back */
+    }
 
   finding = finding_new (self, job->saves_queued);
   finding->config = us_config_new_from_file_data (data, length, self->path, &error);
   if (finding->config == NULL)
     finding->error = g_strdup (error->message);
+  self->file_broken = finding->config == NULL;
   post_finding (self, finding);
+}
+
+/* While the file holds a broken hand edit, saving would throw the user's
+ * work away: the edit stays in memory until the file is fixed. */
+static gboolean
+file_still_broken (UsConfigStore  *self,
+                   GError        **error)
+{
+  g_autofree char *data = NULL;
+  gsize length;
+  g_autoptr(UsConfig) config = NULL;
+
+  if (!self->file_broken)
+    return FALSE;
+  if (!g_file_get_contents (self->path, &data, &length, NULL))
+    return self->file_broken = FALSE;
+  config = us_config_new_from_file_data (data, length, self->path, error);
+  self->file_broken = config == NULL;
+  return self->file_broken;
 }
 
 static void
@@ -183,7 +215,15 @@ run_job (gpointer data,
   UsConfigStore *self = user_data;
   g_autoptr(GError) error = NULL;
 
-  if (job->save != NULL)
+  if (job->save != NULL && file_still_broken (self, &error))
+    {
+      Finding *finding = finding_new (self, job->saves_queued);
+
+      finding->error = g_strdup_printf ("Not saved, so as not to overwrite your edit: %s", error->message);
+      post_finding (self, finding);
+      g_clear_error (&error);
+    }
+  else if (job->save != NULL)
     {
       if (us_config_write_bytes (self->path, job->save, &error))
         {
@@ -753,6 +793,7 @@ us_config_store_finalize (GObject *object)
   g_clear_object (&self->config);
   g_free (self->path);
   g_free (self->client_url);
+  g_free (self->reported);
   g_clear_pointer (&self->written, g_bytes_unref);
   g_main_context_unref (self->context);
   g_mutex_clear (&self->lock);
