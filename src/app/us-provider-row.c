@@ -25,6 +25,7 @@ struct _UsProviderRow
   AdwEntryRow *key_row;
   AdwActionRow *key_state_row;
   AdwActionRow *test_row;
+  GtkImage *test_icon;
   GtkSpinner *test_spinner;
   GtkButton *test_button;
   GtkButton *remove_button;
@@ -205,6 +206,17 @@ on_key_apply (UsProviderRow *self)
   memset (key, 0, strlen (key));
 }
 
+/* The outcome as an icon too, not only as words (and not only as color). */
+static void
+show_test_outcome (UsProviderRow *self,
+                   gboolean       passed)
+{
+  gtk_image_set_from_icon_name (self->test_icon, passed ? "emblem-ok-symbolic" : "dialog-error-symbolic");
+  gtk_widget_remove_css_class (GTK_WIDGET (self->test_icon), passed ? "error" : "success");
+  gtk_widget_add_css_class (GTK_WIDGET (self->test_icon), passed ? "success" : "error");
+  gtk_widget_set_visible (GTK_WIDGET (self->test_icon), TRUE);
+}
+
 static void
 on_probed (GObject      *source,
            GAsyncResult *result,
@@ -219,13 +231,12 @@ on_probed (GObject      *source,
   gtk_widget_set_sensitive (GTK_WIDGET (self->test_button), TRUE);
   if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     return;
+  show_test_outcome (self, answer != NULL);
   if (answer == NULL)
     {
-      gtk_widget_add_css_class (GTK_WIDGET (self->test_row), "error");
       adw_action_row_set_subtitle (self->test_row, error->message);
       return;
     }
-  gtk_widget_remove_css_class (GTK_WIDGET (self->test_row), "error");
   if (*answer == '\0')
     text = g_strdup (_("It answered, with no text in the few tokens allowed"));
   else
@@ -245,6 +256,7 @@ on_test_clicked (UsProviderRow *self)
       return;
     }
   gtk_widget_set_sensitive (GTK_WIDGET (self->test_button), FALSE);
+  gtk_widget_set_visible (GTK_WIDGET (self->test_icon), FALSE);
   gtk_spinner_start (self->test_spinner);
   {
     g_autofree char *text = g_strdup_printf (_("Asking %s…"), model);
@@ -389,6 +401,7 @@ us_provider_row_class_init (UsProviderRowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, UsProviderRow, key_row);
   gtk_widget_class_bind_template_child (widget_class, UsProviderRow, key_state_row);
   gtk_widget_class_bind_template_child (widget_class, UsProviderRow, test_row);
+  gtk_widget_class_bind_template_child (widget_class, UsProviderRow, test_icon);
   gtk_widget_class_bind_template_child (widget_class, UsProviderRow, test_spinner);
   gtk_widget_class_bind_template_child (widget_class, UsProviderRow, test_button);
   gtk_widget_class_bind_template_child (widget_class, UsProviderRow, remove_button);

@@ -322,7 +322,7 @@ test_providers (Fixture       *f,
   click (test_button);
   wait_until (gtk_widget_is_sensitive (test_button));
   g_assert_cmpstr (adw_action_row_get_subtitle (test_row), ==, "Key rejected (HTTP 401): Invalid API key");
-  g_assert_true (gtk_widget_has_css_class (GTK_WIDGET (test_row), "error"));
+  g_assert_true (gtk_widget_has_css_class (child (row, US_TYPE_PROVIDER_ROW, "test_icon"), "error"));
 
   /* The keyring's state is said when it cannot be used (no Secret Service
    * on this test's bus) and a key row says where the key would come from. */
