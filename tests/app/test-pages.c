@@ -16,6 +16,8 @@
 #include "test-util.h"
 #include "understudy-resources.h"
 
+#define PAGE_KEY "sk-page-secret-key-0042"
+
 static char *home;
 
 typedef struct {
@@ -35,17 +37,23 @@ fixture_set_up (Fixture       *f,
   g_autoptr(UsConfig) config = NULL;
   g_autoptr(GError) error = NULL;
 
+  /* data "key": chat wants a key (from the keyring, its key_env is unset). */
+  gboolean keyed = data != NULL && g_str_equal (data, "key");
+
   f->anthropic = us_fake_provider_new (US_FAKE_FORMAT_ANTHROPIC);
   f->chat = us_fake_provider_new (US_FAKE_FORMAT_OPENAI_CHAT);
+  if (keyed)
+    us_fake_provider_set_required_key (f->chat, PAGE_KEY);
   json = g_strdup_printf (
     "{\n  \"version\": 1,\n"
     "  \"listen\": { \"host\": \"127.0.0.1\", \"port\": 0, \"token\": \"" TEST_TOKEN "\" },\n"
     "  \"providers\": [\n"
     "    { \"id\": \"anthropic\", \"kind\": \"anthropic\", \"base_url\": \"%s\", \"auth\": \"passthrough\" },\n"
-    "    { \"id\": \"chat\", \"kind\": \"openai-chat\", \"base_url\": \"%s/v1\", \"auth\": \"none\", \"x-note\": \"mine\" } ],\n"
+    "    { \"id\": \"chat\", \"kind\": \"openai-chat\", \"base_url\": \"%s/v1\", %s, \"x-note\": \"mine\" } ],\n"
     "  \"chains\": [ { \"id\": \"default\", \"match\": [\"*\"], \"models\": [\n"
     "      { \"provider\": \"anthropic\", \"model\": \"*\" }, { \"provider\": \"chat\", \"model\": \"gpt-fake\" } ] } ]\n}\n",
-    us_fake_provider_get_base_url (f->anthropic), us_fake_provider_get_base_url (f->chat));
+    us_fake_provider_get_base_url (f->anthropic), us_fake_provider_get_base_url (f->chat),
+    keyed ? "\"auth\": \"key\", \"key_env\": \"US_TEST_PAGES_UNSET\"" : "\"auth\": \"none\"");
   f->config_path = g_build_filename (home, "config.json", NULL);
   g_file_set_contents (f->config_path, json, -1, &error);
   g_assert_no_error (error);
@@ -354,6 +362,87 @@ test_providers (Fixture       *f,
   g_assert_nonnull (find_provider_row (page, "chat"));
 }
 
+/* Whether @text shows anywhere in the widget tree (labels, fields, rows). */
+static gboolean
+shows_text (GtkWidget  *root,
+            const char *text)
+{
+  for (GtkWidget *c = gtk_widget_get_first_child (root); c != NULL; c = gtk_widget_get_next_sibling (c))
+    {
+      const char *shown = NULL;
+
+      if (GTK_IS_LABEL (c))
+        shown = gtk_label_get_text (GTK_LABEL (c));
+      else if (GTK_IS_EDITABLE (c))
+        shown = gtk_editable_get_text (GTK_EDITABLE (c));
+      if ((shown != NULL && strstr (shown, text) != NULL) || shows_text (c, text))
+        return TRUE;
+    }
+  return FALSE;
+}
+
+static void
+test_keyring (Fixture       *f,
+              gconstpointer  data)
+{
+  UsKeyring *keyring = us_proxy_get_keyring (f->proxy);
+  GtkWidget *page;
+  UsProviderRow *row;
+  GtkEditable *key_row;
+  AdwActionRow *key_state_row;
+  AdwActionRow *test_row;
+  GtkWidget *test_button;
+  g_autofree char *config_text = NULL;
+
+  if (g_strcmp0 (g_getenv ("US_KEYRING_MODE"), "yes") != 0)
+    {
+      g_test_skip ("needs a gnome-keyring-daemon (run through tests/keyring/with-keyring.sh)");
+      return;
+    }
+  page = us_providers_page_new (f->proxy);
+  gtk_window_set_child (GTK_WINDOW (f->window), page);
+  gtk_window_present (GTK_WINDOW (f->window));
+  wait_until (us_keyring_get_state (keyring) == US_KEYRING_AVAILABLE && !us_proxy_is_loading_key (f->proxy, "chat"));
+  g_assert_false (gtk_widget_get_visible (child (page, US_TYPE_PROVIDERS_PAGE, "keyring_group")));
+
+  row = find_provider_row (page, "chat");
+  adw_expander_row_set_expanded (ADW_EXPANDER_ROW (row), TRUE);
+  key_row = GTK_EDITABLE (child (row, US_TYPE_PROVIDER_ROW, "key_row"));
+  key_state_row = ADW_ACTION_ROW (child (row, US_TYPE_PROVIDER_ROW, "key_state_row"));
+  test_row = ADW_ACTION_ROW (child (row, US_TYPE_PROVIDER_ROW, "test_row"));
+  test_button = child (row, US_TYPE_PROVIDER_ROW, "test_button");
+  g_assert_cmpstr (adw_action_row_get_subtitle (key_state_row), ==,
+                   "No key yet: enter one above, or set $US_TEST_PAGES_UNSET");
+
+  /* Test before a key: said plainly, nothing sent. */
+  click (test_button);
+  wait_until (gtk_widget_is_sensitive (test_button));
+  g_assert_true (g_str_has_prefix (adw_action_row_get_subtitle (test_row), "no key for provider chat"));
+  g_assert_cmpuint (us_fake_provider_get_n_requests (f->chat), ==, 0);
+
+  /* Enter the key: off the screen at once, then in the keyring. */
+  gtk_editable_set_text (key_row, PAGE_KEY);
+  g_signal_emit_by_name (key_row, "apply");
+  g_assert_cmpstr (gtk_editable_get_text (key_row), ==, "");
+  wait_until (us_keyring_has_key (keyring, "chat") && gtk_widget_is_sensitive (GTK_WIDGET (key_row)));
+  g_assert_cmpstr (adw_action_row_get_subtitle (key_state_row), ==, "Key stored in the keyring");
+
+  /* Test now sends it, as the provider's auth header. */
+  us_fake_provider_set_text (f->chat, "OK");
+  click (test_button);
+  wait_until (gtk_widget_is_sensitive (test_button));
+  g_assert_cmpstr (adw_action_row_get_subtitle (test_row), ==, "It answered: “OK”");
+  g_assert_cmpstr (us_fake_request_get_header (us_fake_provider_get_last_request (f->chat), "Authorization"),
+                   ==, "Bearer " PAGE_KEY);
+
+  /* Never in the window's text, never in the config file. */
+  save_png (page, "providers-page-keyring.png");
+  g_assert_false (shows_text (f->window, PAGE_KEY));
+  us_config_store_sync (f->store);
+  g_file_get_contents (f->config_path, &config_text, NULL, NULL);
+  g_assert_null (strstr (config_text, PAGE_KEY));
+}
+
 static gboolean
 row_idle (UsClientRow *row)
 {
@@ -504,6 +593,7 @@ main (int   argc,
   g_unsetenv ("CODEX_HOME");
   g_unsetenv ("CLAUDE_CONFIG_DIR");
   g_unsetenv ("DEEPSEEK_API_KEY");
+  g_unsetenv ("US_TEST_PAGES_UNSET");
 
   gtk_test_init (&argc, &argv, NULL);
   adw_init ();
@@ -513,6 +603,7 @@ main (int   argc,
 
   g_test_add ("/pages/providers", Fixture, NULL, fixture_set_up, test_providers, fixture_tear_down);
   g_test_add ("/pages/clients", Fixture, NULL, fixture_set_up, test_clients, fixture_tear_down);
+  g_test_add ("/pages/keyring", Fixture, "key", fixture_set_up, test_keyring, fixture_tear_down);
   status = g_test_run ();
   remove_tree (home);
   g_free (home);
