@@ -18,7 +18,9 @@ static const char usage[] =
   "  understudy status [--json]                 what the running proxy is doing\n"
   "  understudy check-config [FILE]             validate a config, summarise its chains\n"
   "  understudy connect|disconnect CLIENT       claude-code, codex, opencode\n"
-  "  understudy routing on|off\n";
+  "  understudy routing on|off\n"
+  "  understudy keys set|delete PROVIDER        a provider's key in the keyring (set reads stdin)\n"
+  "  understudy keys list                       which providers have a key (never the key)\n";
 
 /* ---- Headless ---------------------------------------------------------- */
 

@@ -2,9 +2,14 @@
 #include "us-cli.h"
 
 #include <libsoup/soup.h>
+#include <stdio.h>
+#include <string.h>
+#include <termios.h>
+#include <unistd.h>
 
 #include "us-config-store.h"
 #include "us-connect.h"
+#include "us-keyring.h"
 
 static char *
 admin_url (UsConfig   *config,
@@ -318,6 +323,238 @@ cmd_connect (UsConfig          *config,
   return 0;
 }
 
+/* ---- Keys -------------------------------------------------------------- */
+
+/* The command line waits on the keyring's asynchronous calls here. */
+static void
+on_keyring_done (GObject      *source,
+                 GAsyncResult *result,
+                 gpointer      data)
+{
+  GAsyncResult **out = data;
+
+  *out = g_object_ref (result);
+}
+
+static GAsyncResult *
+wait_for (GAsyncResult **slot)
+{
+  while (*slot == NULL)
+    g_main_context_iteration (NULL, TRUE);
+  return *slot;
+}
+
+/* A GString holding a key: wiped before it is freed. */
+typedef GString UsKeyString;
+
+static void
+wipe_string (UsKeyString *string)
+{
+  explicit_bzero (string->str, string->allocated_len);
+  g_string_free (string, TRUE);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (UsKeyString, wipe_string)
+
+/* The key from a pipe, or typed at a prompt that does not echo it. */
+static UsKeyString *
+read_key (const char  *provider_id,
+          GError     **error)
+{
+  g_autoptr(UsKeyString) key = g_string_sized_new (1024);  /* no realloc leaves copies behind */
+  gboolean tty = isatty (STDIN_FILENO);
+  struct termios saved, quiet;
+  int c;
+
+  if (tty)
+    {
+      if (tcgetattr (STDIN_FILENO, &saved) != 0)
+        {
+          g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errno), "cannot read the terminal: %s",
+                       g_strerror (errno));
+          return NULL;
+        }
+      quiet = saved;
+      quiet.c_lflag &= ~(tcflag_t) ECHO;
+      quiet.c_lflag |= ECHONL;
+      g_printerr ("Key for %s (not shown): ", provider_id);
+      tcsetattr (STDIN_FILENO, TCSAFLUSH, &quiet);
+    }
+  /* A terminal gives one line; a pipe may end with a newline or not. */
+  while ((c = getchar ()) != EOF && !(tty && c == '\n'))
+    g_string_append_c (key, (char) c);
+  if (tty)
+    tcsetattr (STDIN_FILENO, TCSAFLUSH, &saved);
+
+  while (key->len > 0 && g_ascii_isspace (key->str[key->len - 1]))
+    g_string_truncate (key, key->len - 1);
+  if (key->len == 0)
+    {
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "the key is empty; nothing was stored");
+      return NULL;
+    }
+  if (strchr (key->str, '\n') != NULL || strchr (key->str, '\r') != NULL)
+    {
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                           "the key has more than one line; give only the key");
+      return NULL;
+    }
+  return g_steal_pointer (&key);
+}
+
+/* Tells a running instance to read @provider_id's key again; none
+ * running is fine (it reads the keyring when it starts). */
+static gboolean
+tell_running (UsConfig   *config,
+              const char *provider_id)
+{
+  g_autoptr(JsonBuilder) b = json_builder_new ();
+  g_autoptr(JsonNode) body = NULL;
+  g_autoptr(JsonNode) reply = NULL;
+  g_autofree char *text = NULL;
+
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "provider");
+  json_builder_add_string_value (b, provider_id);
+  json_builder_end_object (b);
+  body = json_builder_get_root (b);
+  text = json_to_string (body, FALSE);
+  reply = ask_running (config, "POST", "/understudy/keys", text, NULL);
+  return reply != NULL;
+}
+
+static const UsProviderConfig *
+key_provider (UsConfig    *config,
+              const char  *provider_id,
+              GError     **error)
+{
+  const UsProviderConfig *provider = us_config_lookup_provider (config, provider_id);
+  const char *path = us_config_get_path (config) ? us_config_get_path (config) : "the config";
+
+  if (provider == NULL)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, "no provider \"%s\" in %s", provider_id, path);
+      return NULL;
+    }
+  if (provider->auth != US_AUTH_KEY)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                   "provider \"%s\" uses auth: %s; only auth: key providers take a key", provider_id,
+                   us_auth_mode_to_string (provider->auth));
+      return NULL;
+    }
+  return provider;
+}
+
+static int
+keys_set (UsConfig   *config,
+          const char *provider_id)
+{
+  g_autoptr(UsKeyring) keyring = us_keyring_new ();
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(UsKeyString) key = NULL;
+
+  if (key_provider (config, provider_id, &error) == NULL || (key = read_key (provider_id, &error)) == NULL)
+    {
+      g_printerr ("understudy: %s\n", error->message);
+      return 1;
+    }
+  us_keyring_store_async (keyring, provider_id, key->str, NULL, on_keyring_done, &result);
+  if (!us_keyring_store_finish (keyring, wait_for (&result), &error))
+    {
+      g_printerr ("understudy: %s\n", error->message);
+      return 1;
+    }
+  g_print ("Stored the key for %s in the keyring%s.\n", provider_id,
+           tell_running (config, provider_id) ? "; the running Understudy uses it now" : "");
+  return 0;
+}
+
+static int
+keys_delete (UsConfig   *config,
+             const char *provider_id)
+{
+  g_autoptr(UsKeyring) keyring = us_keyring_new ();
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+
+  us_keyring_delete_async (keyring, provider_id, NULL, on_keyring_done, &result);
+  if (!us_keyring_delete_finish (keyring, wait_for (&result), &error))
+    {
+      g_printerr ("understudy: %s\n", error->message);
+      return 1;
+    }
+  g_print ("The keyring holds no key for %s now%s.\n", provider_id,
+           tell_running (config, provider_id) ? "; the running Understudy knows" : "");
+  return 0;
+}
+
+static int
+keys_list (UsConfig *config)
+{
+  GPtrArray *providers = us_config_get_providers (config);
+  g_autoptr(UsKeyring) keyring = us_keyring_new ();
+  g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+  g_auto(GStrv) ids = NULL;
+
+  for (guint i = 0; i < providers->len; i++)
+    {
+      const UsProviderConfig *provider = g_ptr_array_index (providers, i);
+
+      if (provider->auth == US_AUTH_KEY)
+        g_strv_builder_add (builder, provider->id);
+    }
+  ids = g_strv_builder_end (builder);
+  if (ids[0] == NULL)
+    {
+      g_print ("No provider in %s uses auth: key.\n", us_config_get_path (config) ? us_config_get_path (config) : "the config");
+      return 0;
+    }
+
+  us_keyring_load_async (keyring, (const char * const *) ids, NULL, on_keyring_done, &result);
+  if (!us_keyring_load_finish (keyring, wait_for (&result), &error))
+    g_print ("%s\n\n", error->message);
+
+  for (guint i = 0; i < providers->len; i++)
+    {
+      const UsProviderConfig *provider = g_ptr_array_index (providers, i);
+      const char *env = provider->key_env ? g_getenv (provider->key_env) : NULL;
+
+      if (provider->auth != US_AUTH_KEY)
+        continue;
+      /* Whether there is a key and where from, never the key. */
+      if (us_keyring_has_key (keyring, provider->id))
+        g_print ("  %-20s key in the keyring\n", provider->id);
+      else if (env != NULL && *env != '\0')
+        g_print ("  %-20s no key in the keyring; $%s is set\n", provider->id, provider->key_env);
+      else if (provider->key_env != NULL)
+        g_print ("  %-20s no key: run `understudy keys set %s`, or set $%s\n", provider->id, provider->id,
+                 provider->key_env);
+      else
+        g_print ("  %-20s no key: run `understudy keys set %s`\n", provider->id, provider->id);
+    }
+  return 0;
+}
+
+static int
+cmd_keys (UsConfig          *config,
+          const char * const *args,
+          guint               n_args)
+{
+  if (n_args == 3 && g_str_equal (args[1], "set"))
+    return keys_set (config, args[2]);
+  if (n_args == 3 && g_str_equal (args[1], "delete"))
+    return keys_delete (config, args[2]);
+  if (n_args == 2 && g_str_equal (args[1], "list"))
+    return keys_list (config);
+  g_printerr ("Usage: understudy keys set|delete PROVIDER\n"
+              "       understudy keys list\n");
+  return 2;
+}
+
 int
 us_cli_run (UsConfig           *config,
             const char * const *args,
@@ -333,6 +570,8 @@ us_cli_run (UsConfig           *config,
     return cmd_routing (config, args, n_args);
   if (g_str_equal (command, "connect") || g_str_equal (command, "disconnect"))
     return cmd_connect (config, args, n_args);
+  if (g_str_equal (command, "keys"))
+    return cmd_keys (config, args, n_args);
 
   g_printerr ("understudy: unknown command \"%s\" (see understudy --help)\n", command);
   return 2;

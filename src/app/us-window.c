@@ -6,7 +6,9 @@
  */
 #include "us-window.h"
 #include "us-chains-page.h"
+#include "us-clients-page.h"
 #include "us-config-store.h"
+#include "us-providers-page.h"
 #include "us-requests-page.h"
 #include "understudy-resources.h"
 
@@ -95,8 +97,10 @@ us_window_constructed (GObject *object)
    * rather than in the template. */
   add_page (self, g_object_new (US_TYPE_CHAINS_PAGE, "proxy", self->proxy, NULL),
             "chains", "Chains", "view-list-symbolic");
+  add_page (self, us_providers_page_new (self->proxy), "providers", "Providers", "network-server-symbolic");
   add_page (self, g_object_new (US_TYPE_REQUESTS_PAGE, "log", us_proxy_get_log (self->proxy), NULL),
             "requests", "Requests", "network-transmit-receive-symbolic");
+  add_page (self, us_clients_page_new (self->proxy), "clients", "Clients", "utilities-terminal-symbolic");
 
   g_signal_connect_object (us_proxy_get_store (self->proxy), "file-error", G_CALLBACK (on_file_error), self, 0);
   if (self->episodes != NULL)

@@ -23,6 +23,9 @@ struct _UsProxy
   SoupSession *session;
   UsRequestLog *log;
   UsHealth *health;
+  UsKeyring *keyring;
+  GHashTable *key_loads;    /* provider id → number of keyring loads in flight */
+  GPtrArray *key_waiters;   /* GTask*, task data: the provider id it waits for */
   guint port;
   char *bound_host;         /* what us_proxy_start listened on */
   guint bound_port;         /* the configured port then (0 = any) */
@@ -379,6 +382,133 @@ serve_routing (UsProxy           *self,
   respond_json (msg, SOUP_STATUS_OK, reply);
 }
 
+/* ---- Keys -------------------------------------------------------------- */
+
+typedef struct {
+  UsProxy *proxy;
+  GStrv ids;
+} KeyLoad;
+
+static void
+on_keys_loaded (GObject      *source,
+                GAsyncResult *result,
+                gpointer      data)
+{
+  KeyLoad *load = data;
+  g_autoptr(UsProxy) self = load->proxy;
+  g_auto(GStrv) ids = load->ids;
+  g_autoptr(GError) error = NULL;
+
+  g_free (load);
+  /* A locked or missing keyring is reported through its "message"; the
+   * keys then come from key_env. */
+  if (!us_keyring_load_finish (US_KEYRING (source), result, &error) &&
+      !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_NOT_CONNECTED) &&
+      !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_PERMISSION_DENIED) &&
+      !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND))
+    g_warning ("Could not read provider keys from the keyring: %s", error->message);
+
+  for (guint i = 0; ids[i]; i++)
+    {
+      guint n = GPOINTER_TO_UINT (g_hash_table_lookup (self->key_loads, ids[i]));
+
+      if (n > 1)
+        g_hash_table_insert (self->key_loads, g_strdup (ids[i]), GUINT_TO_POINTER (n - 1));
+      else
+        g_hash_table_remove (self->key_loads, ids[i]);
+    }
+  for (guint i = 0; i < self->key_waiters->len;)
+    {
+      GTask *task = g_ptr_array_index (self->key_waiters, i);
+
+      if (!g_hash_table_contains (self->key_loads, g_task_get_task_data (task)))
+        {
+          g_task_return_boolean (task, TRUE);
+          g_ptr_array_remove_index_fast (self->key_waiters, i);
+        }
+      else
+        i++;
+    }
+}
+
+/* Reads the keys of @ids into the keyring's cache, counting the load as in
+ * flight for each so that requests needing one of them wait for it. */
+static void
+load_keys (UsProxy            *self,
+           const char * const *ids)
+{
+  KeyLoad *load;
+
+  if (ids[0] == NULL)
+    return;
+  load = g_new0 (KeyLoad, 1);
+  load->proxy = g_object_ref (self);
+  load->ids = g_strdupv ((char **) ids);
+  for (guint i = 0; ids[i]; i++)
+    {
+      guint n = GPOINTER_TO_UINT (g_hash_table_lookup (self->key_loads, ids[i]));
+      g_hash_table_insert (self->key_loads, g_strdup (ids[i]), GUINT_TO_POINTER (n + 1));
+    }
+  us_keyring_load_async (self->keyring, ids, NULL, on_keys_loaded, load);
+}
+
+static void
+load_all_keys (UsProxy *self)
+{
+  GPtrArray *providers = us_config_get_providers (config_of (self));
+  g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
+  g_auto(GStrv) ids = NULL;
+
+  for (guint i = 0; i < providers->len; i++)
+    {
+      const UsProviderConfig *provider = g_ptr_array_index (providers, i);
+
+      if (provider->auth == US_AUTH_KEY)
+        g_strv_builder_add (builder, provider->id);
+    }
+  ids = g_strv_builder_end (builder);
+  load_keys (self, (const char * const *) ids);
+}
+
+static void
+on_keyring_message (UsKeyring  *keyring,
+                    GParamSpec *pspec,
+                    UsProxy    *self)
+{
+  if (us_keyring_get_message (keyring) != NULL)
+    g_message ("%s", us_keyring_get_message (keyring));
+}
+
+/* POST {"provider": ID}: `understudy keys set|delete` changed that key. */
+static void
+serve_keys (UsProxy           *self,
+            SoupServerMessage *msg)
+{
+  g_autoptr(GBytes) body = soup_message_body_flatten (soup_server_message_get_request_body (msg));
+  g_autoptr(JsonNode) root = us_translate_parse_json (body, NULL);
+  g_autoptr(JsonBuilder) b = json_builder_new ();
+  g_autoptr(JsonNode) reply = NULL;
+  JsonNode *member;
+  const char *id;
+
+  member = root && JSON_NODE_HOLDS_OBJECT (root) ? json_object_get_member (json_node_get_object (root), "provider")
+                                                  : NULL;
+  if (member == NULL || json_node_get_value_type (member) != G_TYPE_STRING)
+    {
+      respond_error (msg, US_WIRE_ANTHROPIC, SOUP_STATUS_BAD_REQUEST, "expected {\"provider\": \"ID\"}");
+      return;
+    }
+  id = json_node_get_string (member);
+  us_proxy_reload_key (self, id);
+
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "provider");
+  json_builder_add_string_value (b, id);
+  json_builder_end_object (b);
+  reply = json_builder_get_root (b);
+  respond_json (msg, SOUP_STATUS_OK, reply);
+}
+
 /* ---- Models ------------------------------------------------------------ */
 
 /* The models the chains can serve, in the envelope the client expects
@@ -582,6 +712,8 @@ handler (SoupServer        *server,
     serve_events (self, msg);
   else if (g_str_equal (method, "POST") && g_str_equal (rest, "/understudy/routing"))
     serve_routing (self, msg);
+  else if (g_str_equal (method, "POST") && g_str_equal (rest, "/understudy/keys"))
+    serve_keys (self, msg);
   else
     respond_error (msg, fmt, SOUP_STATUS_NOT_FOUND, "Understudy: no such endpoint");
 }
@@ -624,6 +756,10 @@ on_config_changed (UsConfigStore *store,
       self->bound_host = g_strdup (host);
       self->bound_port = port;
     }
+  /* A provider added or switched to auth: key needs its key. Before start
+   * there is nothing to serve; start loads them. */
+  if (self->server != NULL)
+    load_all_keys (self);
 }
 
 /* ---- GObject ----------------------------------------------------------- */
@@ -642,6 +778,9 @@ us_proxy_dispose (GObject *object)
   g_clear_object (&self->session);
   g_clear_object (&self->log);
   g_clear_object (&self->health);
+  g_clear_object (&self->keyring);
+  g_clear_pointer (&self->key_loads, g_hash_table_unref);
+  g_clear_pointer (&self->key_waiters, g_ptr_array_unref);
   g_clear_object (&self->watcher);
   g_clear_object (&self->store);
   g_clear_pointer (&self->bound_host, g_free);
@@ -700,6 +839,7 @@ us_proxy_constructed (GObject *object)
 
   g_signal_connect_object (self->log, "entry-changed", G_CALLBACK (on_entry_changed), self, 0);
   g_signal_connect_object (self->health, "changed", G_CALLBACK (on_health_changed), self, 0);
+  g_signal_connect_object (self->keyring, "notify::message", G_CALLBACK (on_keyring_message), self, 0);
 
   g_signal_connect_object (self->store, "notify::routing", G_CALLBACK (on_routing_changed), self, 0);
   g_signal_connect_object (self->store, "notify::config", G_CALLBACK (on_config_changed), self, 0);
@@ -734,6 +874,9 @@ us_proxy_init (UsProxy *self)
 {
   self->log = us_request_log_new (LOG_CAPACITY);
   self->health = us_health_new ();
+  self->keyring = us_keyring_new ();
+  self->key_loads = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  self->key_waiters = g_ptr_array_new_with_free_func (g_object_unref);
   self->subscribers = g_ptr_array_new_with_free_func (g_object_unref);
   /* Timeouts are the job's (first byte, idle), not the session's; many
    * concurrent streams go to the same provider host. */
@@ -800,6 +943,8 @@ us_proxy_start (UsProxy  *self,
   self->bound_host = g_strdup (us_config_get_host (config));
   self->bound_port = us_config_get_port (config);
   g_slist_free_full (uris, (GDestroyNotify) g_uri_unref);
+
+  load_all_keys (self);
   return TRUE;
 }
 
@@ -843,6 +988,65 @@ SoupSession *
 us_proxy_get_session (UsProxy *self)
 {
   return self->session;
+}
+
+UsKeyring *
+us_proxy_get_keyring (UsProxy *self)
+{
+  return self->keyring;
+}
+
+const char *
+us_proxy_lookup_key (UsProxy                *self,
+                     const UsProviderConfig *provider)
+{
+  const char *key = us_keyring_lookup_cached (self->keyring, provider->id);
+
+  if (key == NULL && provider->key_env != NULL)
+    key = g_getenv (provider->key_env);
+  return key != NULL && *key != '\0' ? key : NULL;
+}
+
+gboolean
+us_proxy_is_loading_key (UsProxy    *self,
+                         const char *provider_id)
+{
+  return g_hash_table_contains (self->key_loads, provider_id);
+}
+
+void
+us_proxy_wait_for_key_async (UsProxy             *self,
+                             const char          *provider_id,
+                             GAsyncReadyCallback  callback,
+                             gpointer             user_data)
+{
+  g_autoptr(GTask) task = g_task_new (self, NULL, callback, user_data);
+
+  g_task_set_source_tag (task, us_proxy_wait_for_key_async);
+  if (!us_proxy_is_loading_key (self, provider_id))
+    {
+      g_task_return_boolean (task, TRUE);
+      return;
+    }
+  g_task_set_task_data (task, g_strdup (provider_id), g_free);
+  g_ptr_array_add (self->key_waiters, g_steal_pointer (&task));
+}
+
+void
+us_proxy_wait_for_key_finish (UsProxy      *self,
+                              GAsyncResult *result)
+{
+  g_task_propagate_boolean (G_TASK (result), NULL);
+}
+
+void
+us_proxy_reload_key (UsProxy    *self,
+                     const char *provider_id)
+{
+  const char * const ids[] = { provider_id, NULL };
+
+  us_keyring_invalidate (self->keyring, provider_id);
+  load_keys (self, ids);
 }
 
 gboolean

@@ -163,12 +163,6 @@ us_request_entry_get_served_model (UsRequestEntry *self)
   return self->served_model;
 }
 
-const char *
-us_request_entry_get_served_provider (UsRequestEntry *self)
-{
-  return self->served_provider;
-}
-
 UsRequestState
 us_request_entry_get_state (UsRequestEntry *self)
 {

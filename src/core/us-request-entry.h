@@ -35,7 +35,6 @@ const char     *us_request_entry_get_client     (UsRequestEntry *self);
 const char     *us_request_entry_get_requested_model (UsRequestEntry *self);
 const char     *us_request_entry_get_served_provider (UsRequestEntry *self);
 const char     *us_request_entry_get_served_model (UsRequestEntry *self);
-const char     *us_request_entry_get_served_provider (UsRequestEntry *self);
 UsRequestState  us_request_entry_get_state      (UsRequestEntry *self);
 /* When the request arrived (UTC). */
 GDateTime      *us_request_entry_get_started    (UsRequestEntry *self);
