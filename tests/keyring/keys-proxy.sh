@@ -145,6 +145,21 @@ if [ "$US_KEYRING_MODE" = yes ]; then
   note "after keys delete: HTTP $code"
   us keys list >"$work/cli.list2" 2>&1
   grep -Eq '^ *deepseek +no key' "$work/cli.list2" || fail "keys list after delete: $(cat "$work/cli.list2")"
+
+  # A locked keyring: the same commands say what to do.
+  printf '%s' "$key" | us keys set deepseek >/dev/null 2>&1 || fail "keys set before locking failed"
+  gdbus call --session --dest org.freedesktop.secrets --object-path /org/freedesktop/secrets \
+    --method org.freedesktop.Secret.Service.Lock "['/org/freedesktop/secrets/aliases/default']" >/dev/null ||
+    fail "could not lock the keyring"
+  us keys list >"$work/cli.locked" 2>&1 || fail "keys list failed on a locked keyring"
+  note "keys list, locked: $(cat "$work/cli.locked")"
+  grep -q '^The keyring is locked: unlock it in Passwords and Keys' "$work/cli.locked" ||
+    fail "no clear message for a locked keyring"
+  grep -Eq '^ *deepseek +keyring not readable; \$US_TEST_DEEPSEEK_KEY is not set either$' "$work/cli.locked" ||
+    fail "keys list, locked: $(cat "$work/cli.locked")"
+  printf 'sk-other' | us keys set deepseek >"$work/cli.setlocked" 2>&1
+  [ $? = 1 ] || fail "keys set on a locked keyring did not fail"
+  grep -q '^understudy: The keyring is locked' "$work/cli.setlocked" || fail "keys set, locked: $(cat "$work/cli.setlocked")"
 else
   us keys list >"$work/cli.list" 2>&1
   [ $? = 0 ] || fail "keys list failed without a keyring"
