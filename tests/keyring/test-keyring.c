@@ -148,7 +148,7 @@ fixture_set_up (Fixture       *f,
     "  \"chains\": [ { \"id\": \"default\", \"match\": [\"*\"], \"models\": ["
     "    { \"provider\": \"deepseek\", \"model\": \"deepseek-chat\" } ] } ] }",
     us_fake_provider_get_base_url (f->fake));
-  if (with_keyring)
+  if (with_keyring && data == NULL)
     {
       g_assert_null (g_getenv ("US_TEST_DEEPSEEK_KEY"));
       store ("deepseek", KEY);
@@ -264,6 +264,45 @@ test_missing (Fixture       *f,
   g_assert_cmpint (us_keyring_get_state (us_proxy_get_keyring (f->proxy)), ==, US_KEYRING_MISSING);
 }
 
+static void
+lock_default_collection (void)
+{
+  g_autoptr(GDBusConnection) bus = g_bus_get_sync (G_BUS_TYPE_SESSION, NULL, NULL);
+  g_autoptr(GVariant) reply = NULL;
+  g_autoptr(GError) error = NULL;
+  const char * const paths[] = { "/org/freedesktop/secrets/aliases/default", NULL };
+
+  reply = g_dbus_connection_call_sync (bus, "org.freedesktop.secrets", "/org/freedesktop/secrets",
+                                       "org.freedesktop.Secret.Service", "Lock",
+                                       g_variant_new ("(^ao)", paths), NULL, G_DBUS_CALL_FLAGS_NONE, -1,
+                                       NULL, &error);
+  g_assert_no_error (error);
+}
+
+/* A locked keyring: the message says to unlock it, keys come from key_env,
+ * and no unlock prompt is asked for. (Runs last: nothing unlocks it again.) */
+static void
+test_locked (Fixture       *f,
+             gconstpointer  data)
+{
+  UsKeyring *keyring = us_proxy_get_keyring (f->proxy);
+
+  assert_served_with_key (f);
+  g_assert_cmpint (us_keyring_get_state (keyring), ==, US_KEYRING_LOCKED);
+  g_assert_nonnull (strstr (us_keyring_get_message (keyring), "The keyring is locked: unlock it"));
+  g_assert_nonnull (strstr (us_keyring_get_message (keyring), "key_env"));
+}
+
+static void
+locked_set_up (Fixture       *f,
+               gconstpointer  data)
+{
+  /* Were the locked keyring read after all, the fake would refuse this. */
+  store ("deepseek", "sk-never-read-while-locked");
+  lock_default_collection ();
+  fixture_set_up (f, data);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -286,6 +325,7 @@ main (int   argc,
                   fixture_tear_down);
       g_test_add ("/keyring/reload-endpoint", Fixture, NULL, fixture_set_up, test_reload_endpoint,
                   fixture_tear_down);
+      g_test_add ("/keyring/locked", Fixture, "locked", locked_set_up, test_locked, fixture_tear_down);
     }
   else
     g_test_add ("/keyring/missing", Fixture, NULL, fixture_set_up, test_missing, fixture_tear_down);
