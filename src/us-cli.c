@@ -354,8 +354,10 @@ read_key (const char  *provider_id,
       quiet = saved;
       quiet.c_lflag &= ~(tcflag_t) ECHO;
       quiet.c_lflag |= ECHONL;
-      g_printerr ("Key for %s (not shown): ", provider_id);
+      /* Echo goes off before the prompt shows, so nothing typed after it
+       * can be echoed (or flushed away). */
       tcsetattr (STDIN_FILENO, TCSAFLUSH, &quiet);
+      g_printerr ("Key for %s (not shown): ", provider_id);
     }
   /* A terminal gives one line; a pipe may end with a newline or not. */
   while ((c = getchar ()) != EOF && !(tty && c == '\n'))

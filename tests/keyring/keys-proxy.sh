@@ -104,6 +104,14 @@ no_key_anywhere () {
 if [ "$US_KEYRING_MODE" = yes ]; then
   printf '%s\n' "$key" | us keys set deepseek >"$work/cli.set" 2>&1 || fail "keys set: $(cat "$work/cli.set")"
   note "keys set: $(cat "$work/cli.set")"
+  # On a terminal: a prompt, and the key typed is not echoed.
+  python3 "$(dirname "$0")/tty-prompt.py" "$key" "$UNDERSTUDY" --config "$config" keys set deepseek \
+    >"$work/cli.tty" 2>&1
+  note "keys set on a terminal: $(tr -d '\r' <"$work/cli.tty")"
+  grep -q 'status=0' "$work/cli.tty" || fail "keys set on a terminal failed"
+  grep -q 'Key for deepseek (not shown): ' "$work/cli.tty" || fail "no prompt on a terminal"
+  grep -q 'Stored the key for deepseek' "$work/cli.tty" || fail "keys set on a terminal did not store"
+  ! grep -qF -- "${key#sk-}" "$work/cli.tty" || fail "the terminal echoed the key"
   us keys list >"$work/cli.list" 2>&1 || fail "keys list failed"
   note "keys list: $(cat "$work/cli.list")"
   grep -Eq '^ *deepseek +key in the keyring$' "$work/cli.list" || fail "keys list does not show the key: $(cat "$work/cli.list")"
