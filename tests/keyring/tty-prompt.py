@@ -31,6 +31,11 @@ while time.monotonic() < deadline:
         os.write(fd, key + b"\n")
         typed = True
 done, status = os.waitpid(pid, os.WNOHANG)
+for _ in range(50):  # it may be just closing down
+    if done != 0:
+        break
+    time.sleep(0.1)
+    done, status = os.waitpid(pid, os.WNOHANG)
 if done == 0:  # still waiting for input after 30 s: a failure, not a hang
     os.kill(pid, signal.SIGKILL)
     _, status = os.waitpid(pid, 0)
