@@ -424,14 +424,17 @@ test_requests_live (Fixture       *f,
 
 /* ---- Accessibility ----------------------------------------------------- */
 
+/* Text shown inside @widget itself: a menu button's popover does not count. */
 static gboolean
 has_text_label (GtkWidget *widget)
 {
+  if (GTK_IS_NATIVE (widget))
+    return FALSE;
   if (GTK_IS_LABEL (widget) && *gtk_label_get_label (GTK_LABEL (widget)) != '\0')
     return TRUE;
   for (GtkWidget *child = gtk_widget_get_first_child (widget); child; child = gtk_widget_get_next_sibling (child))
     {
-      if (has_text_label (child))
+      if (!GTK_IS_NATIVE (child) && has_text_label (child))
         return TRUE;
     }
   return FALSE;
@@ -439,7 +442,8 @@ has_text_label (GtkWidget *widget)
 
 static void
 check_names (GtkWidget *widget,
-             GString   *unnamed)
+             GString   *unnamed,
+             guint     *n_checked)
 {
   GtkAccessibleRole role = gtk_accessible_get_accessible_role (GTK_ACCESSIBLE (widget));
   gboolean interactive = FALSE;
@@ -473,6 +477,7 @@ check_names (GtkWidget *widget,
       break;
     }
 
+  *n_checked += interactive;
   if (interactive &&
       !gtk_test_accessible_has_property (GTK_ACCESSIBLE (widget), GTK_ACCESSIBLE_PROPERTY_LABEL) &&
       !gtk_test_accessible_has_relation (GTK_ACCESSIBLE (widget), GTK_ACCESSIBLE_RELATION_LABELLED_BY) &&
@@ -481,7 +486,7 @@ check_names (GtkWidget *widget,
                             gtk_widget_get_name (widget));
 
   for (GtkWidget *child = gtk_widget_get_first_child (widget); child; child = gtk_widget_get_next_sibling (child))
-    check_names (child, unnamed);
+    check_names (child, unnamed, n_checked);
 }
 
 static void
@@ -493,14 +498,18 @@ test_accessible_names (Fixture       *f,
   GtkWidget *page = us_window_get_page (f->window, "requests");
   LabelWait wait = { page, "1 attempt" };
   g_autoptr(TestReply) reply = NULL;
+  guint n_checked = 0;
 
   /* Every page, with content: rows, requests, the empty state. */
   reply = test_post (client, "/v1/messages", WHOLE_BODY, NULL);
   us_window_set_page (f->window, "requests");
   wait_until (label_appears, &wait);
 
-  check_names (GTK_WIDGET (f->window), unnamed);
+  check_names (GTK_WIDGET (f->window), unnamed, &n_checked);
+  g_test_message ("%u interactive widgets checked", n_checked);
   g_assert_cmpstr (unnamed->str, ==, "");
+  /* The walk reached the pages: switch, rows, menus, view switcher, cells. */
+  g_assert_cmpuint (n_checked, >, 30);
   test_client_free (client);
 }
 
