@@ -36,16 +36,22 @@ update_serving (UsWindow *self)
 {
   const char *serving = self->episodes ? us_episodes_get_serving (self->episodes) : NULL;
   gboolean failing_over = self->episodes && us_episodes_get_failing_over (self->episodes);
+  /* The header is narrow: the model alone, "provider/model" in the tooltip. */
+  const char *model = serving && strchr (serving, '/') ? strchr (serving, '/') + 1 : serving;
   g_autofree char *text = NULL;
+  g_autofree char *tooltip = NULL;
 
   if (serving == NULL)
     text = g_strdup ("Nothing served yet");
   else if (failing_over)
-    text = g_strdup_printf ("Failing over · %s", serving);
+    text = g_strdup_printf ("Failing over · %s", model);
   else
-    text = g_strdup_printf ("Serving %s", serving);
+    text = g_strdup_printf ("Serving %s", model);
+  tooltip = serving == NULL ? g_strdup (text)
+          : g_strdup_printf ("%s %s", failing_over ? "Failing over: the primary is out, serving" : "Serving", serving);
 
   gtk_label_set_label (self->serving_label, text);
+  gtk_widget_set_tooltip_text (self->serving_box, tooltip);
   gtk_widget_set_visible (GTK_WIDGET (self->serving_icon), failing_over);
   if (failing_over)
     gtk_widget_add_css_class (self->serving_box, "warning");

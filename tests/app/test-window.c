@@ -11,6 +11,7 @@
 #include "test-util.h"
 #include "us-chain-row.h"
 #include "us-config-store.h"
+#include "us-episodes.h"
 #include "us-requests-page.h"
 #include "us-window.h"
 
@@ -24,6 +25,7 @@ typedef struct {
   char *path;
   UsConfigStore *store;
   UsProxy *proxy;
+  UsEpisodes *episodes;
   UsWindow *window;
 } Fixture;
 
@@ -85,7 +87,8 @@ fixture_set_up (Fixture       *f,
   us_proxy_start (f->proxy, &error);
   g_assert_no_error (error);
 
-  f->window = us_window_new (NULL, f->proxy, NULL);
+  f->episodes = us_episodes_new (us_proxy_get_log (f->proxy), us_proxy_get_health (f->proxy));
+  f->window = us_window_new (NULL, f->proxy, f->episodes);
   gtk_window_present (GTK_WINDOW (f->window));
   wait_until (window_is_mapped, f->window);
 }
@@ -95,6 +98,7 @@ fixture_tear_down (Fixture       *f,
                    gconstpointer  data)
 {
   gtk_window_destroy (GTK_WINDOW (f->window));
+  g_clear_object (&f->episodes);
   g_clear_object (&f->proxy);
   us_config_store_sync (f->store);
   g_clear_object (&f->store);
@@ -409,6 +413,10 @@ test_requests_live (Fixture       *f,
   wait.text = "fallback/fallback-model";
   wait_until (label_appears, &wait);
   wait.text = "2 attempts";
+  wait_until (label_appears, &wait);
+  /* The header says the fallback is standing in. */
+  wait.page = GTK_WIDGET (f->window);
+  wait.text = "Failing over · fallback-model";
   wait_until (label_appears, &wait);
   entry = g_list_model_get_item (shown, 1);  /* newest first */
   g_assert_cmpstr (us_request_entry_get_served_model (entry), ==, "fallback-model");
