@@ -193,7 +193,6 @@ new_empty_state (UsChainsPage        *self,
   GtkWidget *status = adw_status_page_new ();
   GtkWidget *button = gtk_button_new_with_mnemonic ("_Add Model…");
 
-  adw_status_page_set_icon_name (ADW_STATUS_PAGE (status), "list-add-symbolic");
   adw_status_page_set_title (ADW_STATUS_PAGE (status), "Add a fallback model");
   adw_status_page_set_description (ADW_STATUS_PAGE (status),
                                    "With a second model, requests go on when the first is rate limited or down.");
