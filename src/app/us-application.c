@@ -232,7 +232,7 @@ us_application_startup (GApplication *app)
       g_autofree char *url = us_proxy_dup_client_url (self->proxy);
 
       us_config_store_set_client_url (self->store, url);
-      g_print ("Understudy is listening on http://%s:%u\n",
+      g_message ("Understudy is listening on http://%s:%u",
                us_config_get_host (us_config_store_get_config (self->store)), us_proxy_get_port (self->proxy));
     }
   self->episodes = us_episodes_new (us_proxy_get_log (self->proxy), us_proxy_get_health (self->proxy));
