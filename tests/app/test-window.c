@@ -238,6 +238,9 @@ drag_and_drop (GtkWidget *source,
 
 /* ---- Tests ------------------------------------------------------------- */
 
+static void save_screenshot (GtkWidget  *widget,
+                             const char *name);
+
 static void
 test_builds (Fixture       *f,
              gconstpointer  data)
@@ -257,6 +260,16 @@ test_builds (Fixture       *f,
   for (guint i = 0; i < status_pages->len; i++)
     fallback_hint |= g_strcmp0 (adw_status_page_get_title (status_pages->pdata[i]), "Add a fallback model") == 0;
   g_assert_true (fallback_hint);
+  save_screenshot (adw_application_window_get_content (ADW_APPLICATION_WINDOW (f->window)), "chains.png");
+
+  /* No request yet: the next step is connecting a client. */
+  us_window_set_page (f->window, "requests");
+  g_ptr_array_set_size (status_pages, 0);
+  collect (us_window_get_page (f->window, "requests"), ADW_TYPE_STATUS_PAGE, status_pages);
+  g_assert_cmpuint (status_pages->len, ==, 1);
+  g_assert_cmpstr (adw_status_page_get_title (status_pages->pdata[0]), ==, "Connect Claude Code");
+  g_assert_true (gtk_widget_get_mapped (status_pages->pdata[0]));
+  save_screenshot (adw_application_window_get_content (ADW_APPLICATION_WINDOW (f->window)), "requests-empty.png");
 }
 
 static void
@@ -340,10 +353,10 @@ label_appears (gpointer data)
 }
 
 static void
-on_invalidate_contents (GdkPaintable *paintable,
-                        gboolean     *drawn)
+on_after_paint (GdkFrameClock *clock,
+                gboolean      *painted)
 {
-  *drawn = TRUE;
+  *painted = TRUE;
 }
 
 static gboolean
@@ -352,26 +365,40 @@ is_true (gpointer data)
   return *(gboolean *) data;
 }
 
+/* Lets GTK lay out and paint what changed (a page switch, new rows). */
+static void
+wait_for_frame (GtkWidget *widget)
+{
+  GdkFrameClock *clock = gtk_widget_get_frame_clock (widget);
+  gboolean painted = FALSE;
+  gulong id = g_signal_connect (clock, "after-paint", G_CALLBACK (on_after_paint), &painted);
+
+  gtk_widget_queue_draw (widget);
+  wait_until (is_true, &painted);
+  g_signal_handler_disconnect (clock, id);
+}
+
 static void
 save_screenshot (GtkWidget  *widget,
                  const char *name)
 {
-  int width = gtk_widget_get_width (widget);
-  int height = gtk_widget_get_height (widget);
-  g_autoptr(GdkPaintable) paintable = gtk_widget_paintable_new (widget);
+  int width;
+  int height;
   GtkSnapshot *snapshot;
   g_autoptr(GskRenderNode) node = NULL;
   g_autoptr(GdkTexture) texture = NULL;
   g_autofree char *path = g_test_build_filename (G_TEST_BUILT, name, NULL);
-  gboolean drawn = FALSE;
+  GdkRGBA background;
 
-  /* A widget paintable holds an image from the next frame on. */
-  g_signal_connect (paintable, "invalidate-contents", G_CALLBACK (on_invalidate_contents), &drawn);
-  gtk_widget_queue_draw (widget);
-  wait_until (is_true, &drawn);
-
+  wait_for_frame (widget);
+  width = gtk_widget_get_width (widget);
+  height = gtk_widget_get_height (widget);
   snapshot = gtk_snapshot_new ();
-  gdk_paintable_snapshot (paintable, snapshot, width, height);
+  /* The window's background, then the widget's own drawing (its class
+   * snapshot: what GTK records for it in a frame). */
+  gdk_rgba_parse (&background, "#fafafa");
+  gtk_snapshot_append_color (snapshot, &background, &GRAPHENE_RECT_INIT (0, 0, width, height));
+  GTK_WIDGET_GET_CLASS (widget)->snapshot (widget, snapshot);
   node = gtk_snapshot_free_to_node (snapshot);
   g_assert_nonnull (node);
   texture = gsk_renderer_render_texture (gtk_native_get_renderer (gtk_widget_get_native (widget)), node,
