@@ -324,6 +324,92 @@ test_keyboard_reorders (Fixture       *f,
   g_assert_cmpstr (unchanged, ==, "fallback/fallback-model fallback/second-model primary/*");
 }
 
+static AdwMessageDialog *
+find_dialog (void)
+{
+  GListModel *toplevels = gtk_window_get_toplevels ();  /* not ours */
+
+  for (guint i = 0; i < g_list_model_get_n_items (toplevels); i++)
+    {
+      g_autoptr(GObject) window = g_list_model_get_item (toplevels, i);
+
+      if (ADW_IS_MESSAGE_DIALOG (window))
+        return ADW_MESSAGE_DIALOG (window);
+    }
+  return NULL;
+}
+
+static gboolean
+no_dialog (gpointer data)
+{
+  return find_dialog () == NULL;
+}
+
+static void
+test_add_and_remove (Fixture       *f,
+                     gconstpointer  data)
+{
+  g_autoptr(GPtrArray) rows = chain_rows (f, "default");
+  g_autoptr(GPtrArray) rows_after = NULL;
+  g_autoptr(GPtrArray) list_rows = g_ptr_array_new ();
+  g_autoptr(GPtrArray) entries = g_ptr_array_new ();
+  g_autoptr(GPtrArray) drop_downs = g_ptr_array_new ();
+  g_autoptr(GPtrArray) buttons = g_ptr_array_new ();
+  GtkButton *add_button = NULL;
+  GtkListBoxRow *add_row = NULL;
+  AdwMessageDialog *dialog;
+  GListModel *providers;
+  g_autofree char *removed = NULL;
+  g_autofree char *added = NULL;
+
+  /* Remove the middle model from its row menu's action. */
+  g_assert_true (gtk_widget_activate_action (rows->pdata[1], "row.remove", NULL));
+  removed = models_on_disk (f, "default");
+  g_assert_cmpstr (removed, ==, "primary/* fallback/second-model");
+
+  /* "Add Model…" opens a dialog: provider from the config, a model name. */
+  collect (us_window_get_page (f->window, "chains"), GTK_TYPE_LIST_BOX_ROW, list_rows);
+  for (guint i = 0; i < list_rows->len; i++)
+    {
+      if (!US_IS_CHAIN_ROW (list_rows->pdata[i]) &&
+          g_strcmp0 (g_object_get_data (list_rows->pdata[i], "us-chain-id"), "default") == 0)
+        add_row = list_rows->pdata[i];
+    }
+  g_assert_nonnull (add_row);
+  g_assert_null (find_dialog ());
+  g_assert_true (GTK_IS_LIST_BOX_ROW (add_row));
+  g_signal_emit_by_name (add_row, "activate");
+  dialog = find_dialog ();
+  g_assert_nonnull (dialog);
+  g_assert_false (adw_message_dialog_get_response_enabled (dialog, "add"));
+
+  collect (GTK_WIDGET (dialog), GTK_TYPE_ENTRY, entries);
+  collect (GTK_WIDGET (dialog), GTK_TYPE_DROP_DOWN, drop_downs);
+  g_assert_cmpuint (entries->len, ==, 1);
+  g_assert_cmpuint (drop_downs->len, ==, 1);
+  providers = gtk_drop_down_get_model (drop_downs->pdata[0]);
+  g_assert_cmpuint (g_list_model_get_n_items (providers), ==, 2);
+  g_assert_cmpstr (gtk_string_list_get_string (GTK_STRING_LIST (providers), 1), ==, "fallback");
+  gtk_drop_down_set_selected (drop_downs->pdata[0], 1);
+  gtk_editable_set_text (entries->pdata[0], "new-model");
+  g_assert_true (adw_message_dialog_get_response_enabled (dialog, "add"));
+  /* Click "Add", as a person would: the response, then the dialog closes. */
+  collect (GTK_WIDGET (dialog), GTK_TYPE_BUTTON, buttons);
+  for (guint i = 0; i < buttons->len; i++)
+    {
+      if (g_strcmp0 (gtk_button_get_label (buttons->pdata[i]), "_Add") == 0)
+        add_button = buttons->pdata[i];
+    }
+  g_assert_nonnull (add_button);
+  g_signal_emit_by_name (add_button, "clicked");
+
+  added = models_on_disk (f, "default");
+  g_assert_cmpstr (added, ==, "primary/* fallback/second-model fallback/new-model");
+  rows_after = chain_rows (f, "default");
+  g_assert_cmpuint (rows_after->len, ==, 3);
+  wait_until (no_dialog, NULL);
+}
+
 static gboolean
 label_shown (GtkWidget  *widget,
              const char *text)
@@ -559,6 +645,7 @@ main (int   argc,
   ADD ("/window/builds", test_builds);
   ADD ("/window/drag-reorders", test_drag_reorders);
   ADD ("/window/keyboard-reorders", test_keyboard_reorders);
+  ADD ("/window/add-and-remove", test_add_and_remove);
   ADD ("/window/requests-live", test_requests_live);
   ADD ("/window/accessible-names", test_accessible_names);
   return g_test_run ();
