@@ -11,7 +11,6 @@
 
 #include "us-application.h"
 #include "us-notifier.h"
-#include "us-tray.h"
 #include "us-window.h"
 
 struct _UsApplication
@@ -376,4 +375,11 @@ us_application_get_episodes (UsApplication *self)
 {
   g_return_val_if_fail (US_IS_APPLICATION (self), NULL);
   return self->episodes;
+}
+
+UsTray *
+us_application_get_tray (UsApplication *self)
+{
+  g_return_val_if_fail (US_IS_APPLICATION (self), NULL);
+  return self->tray;
 }
