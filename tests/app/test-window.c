@@ -410,6 +410,51 @@ test_add_and_remove (Fixture       *f,
   wait_until (no_dialog, NULL);
 }
 
+static GtkLabel *
+find_label_prefix (GtkWidget  *widget,
+                   const char *prefix)
+{
+  if (GTK_IS_LABEL (widget) && g_str_has_prefix (gtk_label_get_label (GTK_LABEL (widget)), prefix))
+    return GTK_LABEL (widget);
+  for (GtkWidget *child = gtk_widget_get_first_child (widget); child; child = gtk_widget_get_next_sibling (child))
+    {
+      GtkLabel *found = find_label_prefix (child, prefix);
+
+      if (found != NULL)
+        return found;
+    }
+  return NULL;
+}
+
+static gboolean
+seconds_passed (gpointer data)
+{
+  return g_get_monotonic_time () >= *(gint64 *) data;
+}
+
+/* A cooling model shows a countdown that ticks while the row is shown. */
+static void
+test_cooldown_countdown (Fixture       *f,
+                         gconstpointer  data)
+{
+  GtkWidget *page = us_window_get_page (f->window, "chains");
+  GtkLabel *label;
+  g_autofree char *first = NULL;
+  gint64 until;
+
+  g_assert_null (find_label_prefix (page, "Cooling down"));
+  us_health_cool_down (us_proxy_get_health (f->proxy), "fallback", "fallback-model", 90, "rate limited");
+  label = find_label_prefix (page, "Cooling down · 1:");
+  g_assert_nonnull (label);
+  g_assert_true (gtk_widget_has_css_class (GTK_WIDGET (label), "warning"));
+  first = g_strdup (gtk_label_get_label (label));
+
+  until = g_get_monotonic_time () + 1500 * 1000;
+  wait_until (seconds_passed, &until);
+  g_assert_cmpstr (gtk_label_get_label (label), <, first);  /* "1:28" < "1:29" */
+  g_assert_true (g_str_has_prefix (gtk_label_get_label (label), "Cooling down · 1:2"));
+}
+
 static gboolean
 label_shown (GtkWidget  *widget,
              const char *text)
@@ -646,6 +691,7 @@ main (int   argc,
   ADD ("/window/drag-reorders", test_drag_reorders);
   ADD ("/window/keyboard-reorders", test_keyboard_reorders);
   ADD ("/window/add-and-remove", test_add_and_remove);
+  ADD ("/window/cooldown-countdown", test_cooldown_countdown);
   ADD ("/window/requests-live", test_requests_live);
   ADD ("/window/accessible-names", test_accessible_names);
   return g_test_run ();
