@@ -58,6 +58,16 @@ on_open (GSimpleAction *action,
 }
 
 static void
+on_show_page (GSimpleAction *action,
+              GVariant      *parameter,
+              UsApplication *self)
+{
+  g_application_activate (G_APPLICATION (self));
+  us_window_set_page (US_WINDOW (gtk_application_get_active_window (GTK_APPLICATION (self))),
+                      g_variant_get_string (parameter, NULL));
+}
+
+static void
 on_quit (GSimpleAction *action,
          GVariant      *parameter,
          UsApplication *self)
@@ -193,16 +203,19 @@ add_actions (UsApplication *self)
                                   g_variant_new_boolean (us_config_store_get_notifications (self->store)));
   g_autoptr(GSimpleAction) open = g_simple_action_new ("open", NULL);
   g_autoptr(GSimpleAction) quit = g_simple_action_new ("quit", NULL);
+  g_autoptr(GSimpleAction) show_page = g_simple_action_new ("show-page", G_VARIANT_TYPE_STRING);
   static const char * const quit_accels[] = { "<Control>q", NULL };
 
   g_signal_connect (routing, "change-state", G_CALLBACK (on_routing_change_state), self);
   g_signal_connect (notifications, "change-state", G_CALLBACK (on_notifications_change_state), self);
   g_signal_connect (open, "activate", G_CALLBACK (on_open), self);
   g_signal_connect (quit, "activate", G_CALLBACK (on_quit), self);
+  g_signal_connect (show_page, "activate", G_CALLBACK (on_show_page), self);
   g_action_map_add_action (G_ACTION_MAP (self), G_ACTION (routing));
   g_action_map_add_action (G_ACTION_MAP (self), G_ACTION (notifications));
   g_action_map_add_action (G_ACTION_MAP (self), G_ACTION (open));
   g_action_map_add_action (G_ACTION_MAP (self), G_ACTION (quit));
+  g_action_map_add_action (G_ACTION_MAP (self), G_ACTION (show_page));
   gtk_application_set_accels_for_action (GTK_APPLICATION (self), "app.quit", quit_accels);
 }
 

@@ -25,6 +25,7 @@ UsEpisodes    *us_application_get_episodes (UsApplication *self);
 UsTray        *us_application_get_tray     (UsApplication *self);
 
 /* Actions: "routing" (stateful boolean, follows the store), "notifications"
- * (stateful boolean), "open", "quit". */
+ * (stateful boolean), "open", "show-page" (s: "chains", "providers",
+ * "requests", "clients"; presents the window on that page), "quit". */
 
 G_END_DECLS
