@@ -150,9 +150,13 @@ us_chain_row_update_health (UsChainRow *self)
       gtk_label_set_label (self->health_label, "OK");
       description = g_strdup ("Healthy");
     }
-  gtk_widget_set_tooltip_text (GTK_WIDGET (self->health_label), description);
-  gtk_accessible_update_property (GTK_ACCESSIBLE (self), GTK_ACCESSIBLE_PROPERTY_DESCRIPTION,
-                                  description, -1);
+  /* Health changes with every request served: touch only what differs. */
+  if (g_strcmp0 (gtk_widget_get_tooltip_text (GTK_WIDGET (self->health_label)), description) != 0)
+    {
+      gtk_widget_set_tooltip_text (GTK_WIDGET (self->health_label), description);
+      gtk_accessible_update_property (GTK_ACCESSIBLE (self), GTK_ACCESSIBLE_PROPERTY_DESCRIPTION,
+                                      description, -1);
+    }
   sync_countdown_timer (self);
 }
 

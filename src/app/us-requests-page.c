@@ -7,7 +7,7 @@
  */
 #include "us-requests-page.h"
 
-#define BATCH_MS 150
+#define BATCH_MS 250
 
 typedef enum {
   COLUMN_TIME,
@@ -34,6 +34,7 @@ struct _UsRequestsPage
   GHashTable *changed;      /* UsRequestEntry* changed since the last batch */
   GHashTable *bound;        /* GtkListItem* currently showing an entry */
   gboolean log_dirty;
+  gboolean stale;           /* changes came while hidden: redraw all on map */
   guint batch_id;
 };
 
@@ -114,12 +115,21 @@ refresh_cell (GtkListItem *item)
       {
         guint n = us_request_entry_get_n_attempts (entry);
         GtkPopover *popover = gtk_menu_button_get_popover (GTK_MENU_BUTTON (child));
-        g_autofree char *details = format_attempts (entry);
         g_autofree char *name = g_strdup_printf ("%u attempt%s", n, n == 1 ? "" : "s");
 
-        gtk_label_set_label (GTK_LABEL (gtk_popover_get_child (popover)), n ? details : "No attempt yet");
-        gtk_menu_button_set_label (GTK_MENU_BUTTON (child), name);
-        gtk_accessible_update_property (GTK_ACCESSIBLE (child), GTK_ACCESSIBLE_PROPERTY_LABEL, name, -1);
+        /* The details exist only once someone opened them. */
+        if (popover != NULL)
+          {
+            g_autofree char *details = format_attempts (entry);
+
+            gtk_label_set_label (GTK_LABEL (gtk_popover_get_child (popover)), n ? details : "No attempt yet");
+          }
+        /* Setting a menu button's label replaces its child: only on a change. */
+        if (g_strcmp0 (gtk_menu_button_get_label (GTK_MENU_BUTTON (child)), name) != 0)
+          {
+            gtk_menu_button_set_label (GTK_MENU_BUTTON (child), name);
+            gtk_accessible_update_property (GTK_ACCESSIBLE (child), GTK_ACCESSIBLE_PROPERTY_LABEL, name, -1);
+          }
         set_style (child, n > 1 ? "warning" : NULL);
       }
       return;
@@ -174,6 +184,23 @@ refresh_cell (GtkListItem *item)
 }
 
 static void
+create_attempts_popover (GtkMenuButton *button,
+                         gpointer       data)
+{
+  GtkListItem *item = data;
+  UsRequestEntry *entry = gtk_list_item_get_item (item);
+  GtkWidget *popover = gtk_popover_new ();
+  GtkWidget *details = gtk_label_new (NULL);
+  g_autofree char *text = entry ? format_attempts (entry) : NULL;
+
+  gtk_label_set_xalign (GTK_LABEL (details), 0);
+  gtk_label_set_selectable (GTK_LABEL (details), TRUE);
+  gtk_label_set_label (GTK_LABEL (details), text && *text ? text : "No attempt yet");
+  gtk_popover_set_child (GTK_POPOVER (popover), details);
+  gtk_menu_button_set_popover (button, popover);
+}
+
+static void
 on_setup (GtkSignalListItemFactory *factory,
           GtkListItem              *item,
           gpointer                  data)
@@ -184,17 +211,15 @@ on_setup (GtkSignalListItemFactory *factory,
   g_object_set_data (G_OBJECT (item), "us-column", GINT_TO_POINTER (column));
   if (column == COLUMN_ATTEMPTS)
     {
-      GtkWidget *popover = gtk_popover_new ();
-      GtkWidget *details = gtk_label_new (NULL);
-
-      gtk_label_set_xalign (GTK_LABEL (details), 0);
-      gtk_label_set_selectable (GTK_LABEL (details), TRUE);
-      gtk_popover_set_child (GTK_POPOVER (popover), details);
+      /* Rows come and go as requests stream in: the popover is made on
+       * first use rather than for every row. */
       child = gtk_menu_button_new ();
-      gtk_menu_button_set_popover (GTK_MENU_BUTTON (child), popover);
+      gtk_menu_button_set_create_popup_func (GTK_MENU_BUTTON (child), create_attempts_popover, item, NULL);
       gtk_widget_set_halign (child, GTK_ALIGN_START);
       gtk_widget_add_css_class (child, "flat");
-      gtk_widget_set_tooltip_text (child, "Each model tried, and why it did not serve");
+      /* No tooltip: setting one per recycled cell costs an X round trip. */
+      gtk_accessible_update_property (GTK_ACCESSIBLE (child), GTK_ACCESSIBLE_PROPERTY_DESCRIPTION,
+                                      "Each model tried, and why it did not serve", -1);
     }
   else
     {
@@ -276,15 +301,16 @@ us_requests_page_flush (UsRequestsPage *self)
     sync_shown (self);
   self->log_dirty = FALSE;
 
-  if (g_hash_table_size (self->changed) == 0)
+  if (g_hash_table_size (self->changed) == 0 && !self->stale)
     return;
   g_hash_table_iter_init (&iter, self->bound);
   while (g_hash_table_iter_next (&iter, &item, NULL))
     {
-      if (g_hash_table_contains (self->changed, gtk_list_item_get_item (item)))
+      if (self->stale || g_hash_table_contains (self->changed, gtk_list_item_get_item (item)))
         refresh_cell (item);
     }
   g_hash_table_remove_all (self->changed);
+  self->stale = FALSE;
 }
 
 static gboolean
@@ -300,6 +326,9 @@ on_batch_timeout (gpointer data)
 static void
 schedule_batch (UsRequestsPage *self)
 {
+  /* A hidden page does nothing per request; it catches up when shown. */
+  if (!gtk_widget_get_mapped (GTK_WIDGET (self)))
+    return;
   if (self->batch_id == 0)
     self->batch_id = g_timeout_add (BATCH_MS, on_batch_timeout, self);
 }
@@ -320,11 +349,23 @@ on_entry_changed (UsRequestLog   *log,
                   UsRequestEntry *entry,
                   UsRequestsPage *self)
 {
+  if (!gtk_widget_get_mapped (GTK_WIDGET (self)))
+    {
+      self->stale = TRUE;
+      return;
+    }
   g_hash_table_add (self->changed, g_object_ref (entry));
   schedule_batch (self);
 }
 
 /* ---- GObject ----------------------------------------------------------- */
+
+static void
+us_requests_page_map (GtkWidget *widget)
+{
+  GTK_WIDGET_CLASS (us_requests_page_parent_class)->map (widget);
+  us_requests_page_flush (US_REQUESTS_PAGE (widget));
+}
 
 static void
 us_requests_page_constructed (GObject *object)
@@ -410,6 +451,7 @@ us_requests_page_class_init (UsRequestsPageClass *klass)
   object_class->dispose = us_requests_page_dispose;
   object_class->get_property = us_requests_page_get_property;
   object_class->set_property = us_requests_page_set_property;
+  widget_class->map = us_requests_page_map;
 
   properties[PROP_LOG] =
     g_param_spec_object ("log", NULL, NULL, US_TYPE_REQUEST_LOG,

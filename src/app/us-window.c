@@ -50,6 +50,11 @@ update_serving (UsWindow *self)
   tooltip = serving == NULL ? g_strdup (text)
           : g_strdup_printf ("%s %s", failing_over ? "Failing over: the primary is out, serving" : "Serving", serving);
 
+  /* Episodes notify on every request; a tooltip change costs an X round
+   * trip, so only a real change touches the widgets. */
+  if (g_strcmp0 (gtk_label_get_label (self->serving_label), text) == 0 &&
+      g_strcmp0 (gtk_widget_get_tooltip_text (self->serving_box), tooltip) == 0)
+    return;
   gtk_label_set_label (self->serving_label, text);
   gtk_widget_set_tooltip_text (self->serving_box, tooltip);
   gtk_widget_set_visible (GTK_WIDGET (self->serving_icon), failing_over);
