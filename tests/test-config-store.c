@@ -564,6 +564,29 @@ test_hand_edit_invalid (Fixture       *f,
   g_assert_nonnull (strstr (after, "\"routing\" : true"));
 }
 
+/* Clients' URLs carry the token: an edit that drops it keeps the running one,
+ * written back so the file says what runs. */
+static void
+test_hand_edit_keeps_token (Fixture       *f,
+                            gconstpointer  data)
+{
+  g_autofree char *edited = quotes ("{ 'version': 1, 'listen': { 'port': 0 }, 'providers': [ { 'id': 'ollama' } ],"
+                                    " 'chains': [ { 'id': 'local', 'models': [ { 'provider': 'ollama', 'model': 'q' } ] } ] }");
+  g_autofree char *after = NULL;
+
+  g_assert_true (g_file_set_contents (f->path, edited, -1, NULL));
+  wait_for_count (&f->config_notified, 0);
+  g_assert_nonnull (us_config_lookup_chain (us_config_store_get_config (f->store), "local"));
+  g_assert_cmpstr (us_config_get_token (us_config_store_get_config (f->store)), ==, TEST_TOKEN);
+  us_config_store_sync (f->store);
+  settle (300);
+  after = read_file (f->path);
+  g_assert_nonnull (strstr (after, TEST_TOKEN));
+  g_assert_nonnull (strstr (after, "\"local\""));
+  g_assert_cmpuint (f->config_notified, ==, 1);
+  g_assert_cmpuint (f->file_errors, ==, 0);
+}
+
 /* ---- Through the proxy ------------------------------------------------- */
 
 #define REQUEST_BODY "{\"model\":\"claude-test\",\"max_tokens\":16," \
@@ -815,6 +838,7 @@ main (int   argc,
   ADD ("/store/switches", test_switches);
   ADD ("/store/hand-edit", test_hand_edit);
   ADD ("/store/hand-edit-invalid", test_hand_edit_invalid);
+  ADD ("/store/hand-edit-keeps-token", test_hand_edit_keeps_token);
   ADD ("/store/proxy-follows-store", test_proxy_follows_store);
   g_test_add_func ("/store/snapshot-in-flight", test_snapshot_in_flight);
   g_test_add_func ("/store/routing-race", test_routing_race);
