@@ -95,6 +95,12 @@ test_load_async (void)
   g_assert_cmpstr (g_ptr_array_index (changed, 0), ==, "deepseek");
   g_assert_cmpint (us_keyring_get_state (keyring), ==, US_KEYRING_AVAILABLE);
   g_assert_null (us_keyring_get_message (keyring));
+  {
+    UsKeyringState state = US_KEYRING_UNKNOWN;
+
+    g_object_get (keyring, "state", &state, NULL);
+    g_assert_cmpint (state, ==, US_KEYRING_AVAILABLE);
+  }
 
   /* Invalidate forgets; delete removes from the keyring itself. */
   us_keyring_invalidate (keyring, "deepseek");
