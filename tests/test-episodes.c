@@ -91,8 +91,9 @@ test_storm (void)
   Harness *h = harness_new (NULL, NULL);
   gint64 before = g_get_real_time () / G_USEC_PER_SEC;
 
+  /* Slow to refuse, so the whole first batch reaches it before any 429. */
   us_fake_provider_set_default (h->pair->primary, &(UsFakeStep) { .behavior = US_FAKE_STATUS, .status = 429,
-                                                            .retry_after = "2" });
+                                                                  .retry_after = "2", .delay_ms = 300 });
   g_assert_false (us_episodes_get_failing_over (h->pair->episodes));
   g_assert_null (us_episodes_get_serving (h->pair->episodes));
 

@@ -9,6 +9,9 @@
 
 #include <libnotify/notify.h>
 
+/* Notifications held for their actions at most. */
+#define MAX_ALIVE 16
+
 struct _UsNotifier
 {
   GObject parent_instance;
@@ -106,7 +109,8 @@ show_pending (gpointer data)
 
       if (!notify_notification_show (notification, &error))
         {
-          g_warning ("Could not show a notification: %s", error->message);
+          /* No notification server (a bare session): not worth more than a message. */
+          g_message ("Could not show a notification: %s", error->message);
           on_closed (notification, self);
         }
     }
@@ -122,7 +126,17 @@ notification_new (UsNotifier *self)
   /* Lets the shell show the app's icon and name and group its notifications. */
   if (app_id != NULL)
     notify_notification_set_hint_string (notification, "desktop-entry", app_id);
-  /* Held until the server says it is closed, or its actions would go nowhere. */
+  /* Held until the server says it is closed, or its actions would go
+   * nowhere; a server that never says so must not make us grow forever. */
+  if (self->alive->len >= MAX_ALIVE)
+    {
+      NotifyNotification *oldest = g_ptr_array_index (self->alive, 0);
+
+      if (oldest == self->episode)
+        self->episode = NULL;
+      g_signal_handlers_disconnect_by_func (oldest, on_closed, self);
+      g_ptr_array_remove_index (self->alive, 0);
+    }
   g_ptr_array_add (self->alive, notification);
   g_signal_connect (notification, "closed", G_CALLBACK (on_closed), self);
   return notification;
