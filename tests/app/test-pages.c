@@ -194,27 +194,51 @@ assert_accessible_names (GtkWidget *root)
     }
 }
 
+typedef struct {
+  GtkWidget *widget;
+  char *path;
+  gboolean saved;
+} Shot;
+
+/* Taken right after a frame is painted, when the layout is current (a
+ * snapshot between a state change and the next layout would be stale). */
+static void
+on_after_paint (GdkFrameClock *clock,
+                Shot          *shot)
+{
+  GtkWidget *widget = shot->widget;
+  GtkSnapshot *snapshot;
+  g_autoptr(GskRenderNode) node = NULL;
+  g_autoptr(GdkTexture) texture = NULL;
+  graphene_rect_t bounds;
+
+  if (shot->saved || gtk_widget_get_width (widget) <= 0 || gtk_widget_get_height (widget) <= 0)
+    return;
+  snapshot = gtk_snapshot_new ();
+  GTK_WIDGET_GET_CLASS (widget)->snapshot (widget, snapshot);
+  node = gtk_snapshot_free_to_node (snapshot);
+  g_assert_nonnull (node);
+  bounds = GRAPHENE_RECT_INIT (0, 0, gtk_widget_get_width (widget), gtk_widget_get_height (widget));
+  texture = gsk_renderer_render_texture (gtk_native_get_renderer (gtk_widget_get_native (widget)), node, &bounds);
+  g_assert_true (gdk_texture_save_to_png (texture, shot->path));
+  shot->saved = TRUE;
+}
+
 static void
 save_png (GtkWidget  *widget,
           const char *name)
 {
-  GtkSnapshot *snapshot = gtk_snapshot_new ();
-  g_autoptr(GskRenderNode) node = NULL;
-  g_autoptr(GdkTexture) texture = NULL;
-  g_autofree char *path = NULL;
-  GskRenderer *renderer = gtk_native_get_renderer (gtk_widget_get_native (widget));
-  graphene_rect_t bounds;
   const char *dir = g_getenv ("US_TEST_ARTIFACTS_DIR");
+  g_autofree char *path = g_build_filename (dir != NULL ? dir : g_get_tmp_dir (), name, NULL);
+  Shot shot = { widget, path, FALSE };
+  GdkFrameClock *clock = gtk_widget_get_frame_clock (widget);
+  gulong id;
 
-  settle ();
-  wait_until (gtk_widget_get_width (widget) > 0 && gtk_widget_get_height (widget) > 0);
-  bounds = GRAPHENE_RECT_INIT (0, 0, gtk_widget_get_width (widget), gtk_widget_get_height (widget));
-  GTK_WIDGET_GET_CLASS (widget)->snapshot (widget, snapshot);
-  node = gtk_snapshot_free_to_node (snapshot);
-  g_assert_nonnull (node);
-  texture = gsk_renderer_render_texture (renderer, node, &bounds);
-  path = g_build_filename (dir != NULL ? dir : g_get_tmp_dir (), name, NULL);
-  g_assert_true (gdk_texture_save_to_png (texture, path));
+  g_assert_nonnull (clock);
+  id = g_signal_connect (clock, "after-paint", G_CALLBACK (on_after_paint), &shot);
+  gtk_widget_queue_draw (widget);
+  wait_until (shot.saved);
+  g_signal_handler_disconnect (clock, id);
   g_test_message ("snapshot: %s", path);
 }
 
@@ -274,8 +298,11 @@ test_providers (Fixture       *f,
   /* Edit chat's base URL: saved, its own unknown keys kept. */
   row = find_provider_row (page, "chat");
   base_url = GTK_EDITABLE (child (row, US_TYPE_PROVIDER_ROW, "base_url_row"));
-  g_assert_cmpstr (gtk_editable_get_text (base_url), ==,
-                   g_strconcat (us_fake_provider_get_base_url (f->chat), "/v1", NULL));
+  {
+    g_autofree char *initial = g_strconcat (us_fake_provider_get_base_url (f->chat), "/v1", NULL);
+
+    g_assert_cmpstr (gtk_editable_get_text (base_url), ==, initial);
+  }
   {
     g_autofree char *edited = g_strdup_printf ("%s/v1/", us_fake_provider_get_base_url (f->chat));
     g_autofree char *expected = g_strdup_printf ("%s/v1", us_fake_provider_get_base_url (f->chat));
@@ -482,8 +509,6 @@ test_clients (Fixture       *f,
   gtk_window_set_child (GTK_WINDOW (f->window), page);
   gtk_window_present (GTK_WINDOW (f->window));
   group = ADW_PREFERENCES_GROUP (child (page, US_TYPE_CLIENTS_PAGE, "clients_group"));
-  for (GtkWidget *c = gtk_widget_get_first_child (GTK_WIDGET (group)); c; c = gtk_widget_get_next_sibling (c))
-    ;
   /* Find the rows under the group (a list box inside it). */
   {
     GPtrArray *stack = g_ptr_array_new ();
@@ -518,7 +543,9 @@ test_clients (Fixture       *f,
   assert_accessible_names (page);
   save_png (page, "clients-page-first-run.png");
 
-  /* Connect: in a thread; the file points at the proxy, the row says so. */
+  /* Connect: in a thread; the file points at the proxy, the row says so.
+   * (The watcher may have started a read of its own meanwhile.) */
+  wait_until (row_idle (claude));
   click (button);
   g_assert_true (us_client_row_get_busy (claude));
   wait_until (row_idle (claude));
@@ -535,6 +562,7 @@ test_clients (Fixture       *f,
   save_png (page, "clients-page-connected.png");
 
   /* Disconnect: the original bytes are back. */
+  wait_until (row_idle (claude));
   click (button);
   wait_until (row_idle (claude));
   g_assert_cmpint (us_client_row_get_state (claude), ==, US_CLIENT_STATE_INSTALLED);
