@@ -175,6 +175,15 @@ test_key_rejected (Fixture       *f,
   g_assert_cmpstr (outcome.error->message, ==, "HTTP 404: The model gpt-nope does not exist");
   outcome_clear (&outcome);
 
+  /* Pass-through has no key of its own: a 401 says so, not "key rejected". */
+  us_fake_provider_push (f->anthropic, &(UsFakeStep) { .behavior = US_FAKE_STATUS, .status = 401,
+                                                       .error_message = "x-api-key header is required" });
+  probe (f, "anthropic", "claude-fake", 5000, NULL, &outcome);
+  g_assert_error (outcome.error, US_PROVIDER_PROBE_ERROR, US_PROVIDER_PROBE_ERROR_KEY_REJECTED);
+  g_assert_true (g_str_has_prefix (outcome.error->message, "Reachable, but HTTP 401: x-api-key header is required."));
+  g_assert_nonnull (strstr (outcome.error->message, "passthrough"));
+  outcome_clear (&outcome);
+
   /* No key at all: said before anything is sent. */
   us_fake_provider_clear_requests (f->chat);
   probe (f, "nokey", "gpt-fake", 5000, NULL, &outcome);
