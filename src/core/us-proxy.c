@@ -202,7 +202,7 @@ us_proxy_status_to_json (UsProxy *self)
   json_builder_set_member_name (b, "listen");
   json_builder_begin_object (b);
   json_builder_set_member_name (b, "host");
-  json_builder_add_string_value (b, us_config_get_host (config_of (self)));
+  json_builder_add_string_value (b, us_config_get_host (config));
   json_builder_set_member_name (b, "port");
   json_builder_add_int_value (b, self->port);
   json_builder_end_object (b);
