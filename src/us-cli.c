@@ -377,8 +377,10 @@ read_key (const char  *provider_id,
       quiet = saved;
       quiet.c_lflag &= ~(tcflag_t) ECHO;
       quiet.c_lflag |= ECHONL;
-      g_printerr ("Key for %s (not shown): ", provider_id);
+      /* Echo goes off before the prompt shows, so nothing typed after it
+       * can be echoed (or flushed away). */
       tcsetattr (STDIN_FILENO, TCSAFLUSH, &quiet);
+      g_printerr ("Key for %s (not shown): ", provider_id);
     }
   /* A terminal gives one line; a pipe may end with a newline or not. */
   while ((c = getchar ()) != EOF && !(tty && c == '\n'))
@@ -499,6 +501,7 @@ keys_list (UsConfig *config)
   g_autoptr(GAsyncResult) result = NULL;
   g_autoptr(GError) error = NULL;
   g_auto(GStrv) ids = NULL;
+  gboolean loaded;
 
   for (guint i = 0; i < providers->len; i++)
     {
@@ -515,7 +518,8 @@ keys_list (UsConfig *config)
     }
 
   us_keyring_load_async (keyring, (const char * const *) ids, NULL, on_keyring_done, &result);
-  if (!us_keyring_load_finish (keyring, wait_for (&result), &error))
+  loaded = us_keyring_load_finish (keyring, wait_for (&result), &error);
+  if (!loaded)
     g_print ("%s\n\n", error->message);
 
   for (guint i = 0; i < providers->len; i++)
@@ -528,6 +532,12 @@ keys_list (UsConfig *config)
       /* Whether there is a key and where from, never the key. */
       if (us_keyring_has_key (keyring, provider->id))
         g_print ("  %-20s key in the keyring\n", provider->id);
+      else if (!loaded && env != NULL && *env != '\0')
+        g_print ("  %-20s keyring not readable; $%s is set\n", provider->id, provider->key_env);
+      else if (!loaded && provider->key_env != NULL)
+        g_print ("  %-20s keyring not readable; $%s is not set either\n", provider->id, provider->key_env);
+      else if (!loaded)
+        g_print ("  %-20s keyring not readable\n", provider->id);
       else if (env != NULL && *env != '\0')
         g_print ("  %-20s no key in the keyring; $%s is set\n", provider->id, provider->key_env);
       else if (provider->key_env != NULL)

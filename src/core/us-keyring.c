@@ -35,6 +35,25 @@ static const SecretSchema provider_key_schema = {
   }
 };
 
+/* Registered here rather than in the header: the agreed interface names
+ * only the C enum; the property still carries its type for bindings. */
+static GType
+us_keyring_state_get_type (void)
+{
+  static gsize type = 0;
+  static const GEnumValue values[] = {
+    { US_KEYRING_UNKNOWN, "US_KEYRING_UNKNOWN", "unknown" },
+    { US_KEYRING_AVAILABLE, "US_KEYRING_AVAILABLE", "available" },
+    { US_KEYRING_LOCKED, "US_KEYRING_LOCKED", "locked" },
+    { US_KEYRING_MISSING, "US_KEYRING_MISSING", "missing" },
+    { 0, NULL, NULL },
+  };
+
+  if (g_once_init_enter (&type))
+    g_once_init_leave (&type, g_enum_register_static (g_intern_static_string ("UsKeyringState"), values));
+  return type;
+}
+
 #define ENV_HINT "or set the provider's key_env variable"
 
 static void
@@ -514,7 +533,7 @@ us_keyring_get_property (GObject    *object,
   switch (prop_id)
     {
     case PROP_STATE:
-      g_value_set_int (value, self->state);
+      g_value_set_enum (value, self->state);
       break;
     case PROP_MESSAGE:
       g_value_set_string (value, self->message);
@@ -532,10 +551,9 @@ us_keyring_class_init (UsKeyringClass *klass)
   object_class->finalize = us_keyring_finalize;
   object_class->get_property = us_keyring_get_property;
 
-  /* An int holding a UsKeyringState: core registers no enum types. */
   properties[PROP_STATE] =
-    g_param_spec_int ("state", NULL, NULL, US_KEYRING_UNKNOWN, US_KEYRING_MISSING, US_KEYRING_UNKNOWN,
-                      G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+    g_param_spec_enum ("state", NULL, NULL, us_keyring_state_get_type (), US_KEYRING_UNKNOWN,
+                       G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
   properties[PROP_MESSAGE] =
     g_param_spec_string ("message", NULL, NULL, NULL,
                          G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);

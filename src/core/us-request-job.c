@@ -637,6 +637,7 @@ start_attempt (UsRequestJob       *self,
   g_autoptr(GBytes) body = NULL;
   g_autoptr(GError) error = NULL;
   const char *query = g_uri_get_query (soup_server_message_get_uri (self->msg));
+  const char *key;
 
   self->provider = provider;
   self->chain_model = cm;
@@ -658,11 +659,11 @@ start_attempt (UsRequestJob       *self,
 
   self->n_tried++;
   self->attempt = us_request_entry_begin_attempt (self->entry, provider->id, self->model);
+  /* From the keyring's cache or key_env: never a keyring call here. */
+  key = provider->auth == US_AUTH_KEY ? us_proxy_lookup_key (self->proxy, provider) : NULL;
   body = attempt_body (self, cm, &error);
   if (body != NULL)
-    self->upstream = us_upstream_new_message (provider,
-                                              provider->auth == US_AUTH_KEY ? us_proxy_lookup_key (self->proxy, provider) : NULL,
-                                              self->client_fmt, self->count_tokens, query,
+    self->upstream = us_upstream_new_message (provider, key, self->client_fmt, self->count_tokens, query,
                                               soup_server_message_get_request_headers (self->msg),
                                               body, &error);
   if (self->upstream == NULL)

@@ -104,6 +104,14 @@ no_key_anywhere () {
 if [ "$US_KEYRING_MODE" = yes ]; then
   printf '%s\n' "$key" | us keys set deepseek >"$work/cli.set" 2>&1 || fail "keys set: $(cat "$work/cli.set")"
   note "keys set: $(cat "$work/cli.set")"
+  # On a terminal: a prompt, and the key typed is not echoed.
+  python3 "$(dirname "$0")/tty-prompt.py" "$key" "$UNDERSTUDY" --config "$config" keys set deepseek \
+    >"$work/cli.tty" 2>&1
+  note "keys set on a terminal: $(tr -d '\r' <"$work/cli.tty")"
+  grep -q 'status=0' "$work/cli.tty" || fail "keys set on a terminal failed"
+  grep -q 'Key for deepseek (not shown): ' "$work/cli.tty" || fail "no prompt on a terminal"
+  grep -q 'Stored the key for deepseek' "$work/cli.tty" || fail "keys set on a terminal did not store"
+  ! grep -qF -- "${key#sk-}" "$work/cli.tty" || fail "the terminal echoed the key"
   us keys list >"$work/cli.list" 2>&1 || fail "keys list failed"
   note "keys list: $(cat "$work/cli.list")"
   grep -Eq '^ *deepseek +key in the keyring$' "$work/cli.list" || fail "keys list does not show the key: $(cat "$work/cli.list")"
@@ -145,6 +153,21 @@ if [ "$US_KEYRING_MODE" = yes ]; then
   note "after keys delete: HTTP $code"
   us keys list >"$work/cli.list2" 2>&1
   grep -Eq '^ *deepseek +no key' "$work/cli.list2" || fail "keys list after delete: $(cat "$work/cli.list2")"
+
+  # A locked keyring: the same commands say what to do.
+  printf '%s' "$key" | us keys set deepseek >/dev/null 2>&1 || fail "keys set before locking failed"
+  gdbus call --session --dest org.freedesktop.secrets --object-path /org/freedesktop/secrets \
+    --method org.freedesktop.Secret.Service.Lock "['/org/freedesktop/secrets/aliases/default']" >/dev/null ||
+    fail "could not lock the keyring"
+  us keys list >"$work/cli.locked" 2>&1 || fail "keys list failed on a locked keyring"
+  note "keys list, locked: $(cat "$work/cli.locked")"
+  grep -q '^The keyring is locked: unlock it in Passwords and Keys' "$work/cli.locked" ||
+    fail "no clear message for a locked keyring"
+  grep -Eq '^ *deepseek +keyring not readable; \$US_TEST_DEEPSEEK_KEY is not set either$' "$work/cli.locked" ||
+    fail "keys list, locked: $(cat "$work/cli.locked")"
+  printf 'sk-other' | us keys set deepseek >"$work/cli.setlocked" 2>&1
+  [ $? = 1 ] || fail "keys set on a locked keyring did not fail"
+  grep -q '^understudy: The keyring is locked' "$work/cli.setlocked" || fail "keys set, locked: $(cat "$work/cli.setlocked")"
 else
   us keys list >"$work/cli.list" 2>&1
   [ $? = 0 ] || fail "keys list failed without a keyring"

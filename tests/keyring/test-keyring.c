@@ -3,6 +3,7 @@
  * session bus without any Secret Service (US_KEYRING_MODE=no).
  */
 #include <libsecret/secret.h>
+#include <signal.h>
 
 #include "test-util.h"
 #include "us-keyring.h"
@@ -94,6 +95,12 @@ test_load_async (void)
   g_assert_cmpstr (g_ptr_array_index (changed, 0), ==, "deepseek");
   g_assert_cmpint (us_keyring_get_state (keyring), ==, US_KEYRING_AVAILABLE);
   g_assert_null (us_keyring_get_message (keyring));
+  {
+    UsKeyringState state = US_KEYRING_UNKNOWN;
+
+    g_object_get (keyring, "state", &state, NULL);
+    g_assert_cmpint (state, ==, US_KEYRING_AVAILABLE);
+  }
 
   /* Invalidate forgets; delete removes from the keyring itself. */
   us_keyring_invalidate (keyring, "deepseek");
@@ -148,7 +155,7 @@ fixture_set_up (Fixture       *f,
     "  \"chains\": [ { \"id\": \"default\", \"match\": [\"*\"], \"models\": ["
     "    { \"provider\": \"deepseek\", \"model\": \"deepseek-chat\" } ] } ] }",
     us_fake_provider_get_base_url (f->fake));
-  if (with_keyring)
+  if (with_keyring && data == NULL)
     {
       g_assert_null (g_getenv ("US_TEST_DEEPSEEK_KEY"));
       store ("deepseek", KEY);
@@ -181,15 +188,82 @@ assert_served_with_key (Fixture *f)
                    bearer);
 }
 
+/* The gnome-keyring-daemon that with-keyring.sh started for this test. */
+static pid_t
+keyring_daemon_pid (void)
+{
+  g_autoptr(GDBusConnection) bus = g_bus_get_sync (G_BUS_TYPE_SESSION, NULL, NULL);
+  g_autoptr(GVariant) reply = NULL;
+  g_autoptr(GError) error = NULL;
+  guint32 pid;
+
+  reply = g_dbus_connection_call_sync (bus, "org.freedesktop.DBus", "/org/freedesktop/DBus",
+                                       "org.freedesktop.DBus", "GetConnectionUnixProcessID",
+                                       g_variant_new ("(s)", "org.freedesktop.secrets"), G_VARIANT_TYPE ("(u)"),
+                                       G_DBUS_CALL_FLAGS_NONE, -1, NULL, &error);
+  g_assert_no_error (error);
+  g_variant_get (reply, "(u)", &pid);
+  return (pid_t) pid;
+}
+
+/* The proxy starts while the keyring daemon is stopped, so its key load
+ * cannot finish before a request arrives. */
+static void
+stopped_set_up (Fixture       *f,
+                gconstpointer  data)
+{
+  g_autofree char *json = NULL;
+
+  f->fake = us_fake_provider_new (US_FAKE_FORMAT_OPENAI_CHAT);
+  us_fake_provider_set_required_key (f->fake, KEY);
+  store ("deepseek", KEY);
+  g_assert_null (g_getenv ("US_TEST_DEEPSEEK_KEY"));
+  g_assert_cmpint (kill (keyring_daemon_pid (), SIGSTOP), ==, 0);
+  json = g_strdup_printf (
+    "{ \"version\": 1,"
+    "  \"listen\": { \"host\": \"127.0.0.1\", \"port\": 0, \"token\": \"" TEST_TOKEN "\" },"
+    "  \"providers\": ["
+    "    { \"id\": \"deepseek\", \"kind\": \"openai-chat\", \"base_url\": \"%s/v1\", \"auth\": \"key\","
+    "      \"key_env\": \"US_TEST_DEEPSEEK_KEY\" } ],"
+    "  \"chains\": [ { \"id\": \"default\", \"match\": [\"*\"], \"models\": ["
+    "    { \"provider\": \"deepseek\", \"model\": \"deepseek-chat\" } ] } ] }",
+    us_fake_provider_get_base_url (f->fake));
+  f->proxy = test_proxy_new (json);
+  f->client = test_client_new (f->proxy);
+}
+
+typedef struct {
+  Fixture *f;
+  pid_t daemon;
+  gboolean waited;
+} Resume;
+
+static gboolean
+resume_daemon (gpointer data)
+{
+  Resume *resume = data;
+
+  /* 300 ms in, the request is still waiting: nothing reached the provider
+   * and no error went back. */
+  g_assert_true (us_proxy_is_loading_key (resume->f->proxy, "deepseek"));
+  g_assert_cmpuint (us_fake_provider_get_n_requests (resume->f->fake), ==, 0);
+  resume->waited = TRUE;
+  g_assert_cmpint (kill (resume->daemon, SIGCONT), ==, 0);
+  return G_SOURCE_REMOVE;
+}
+
 /* A request that comes while the keys are still being read waits for them
- * (keyring mode: the only key is in the keyring; no key_env is set). */
+ * (the only key is in the keyring; no key_env is set). */
 static void
 test_request_waits_for_load (Fixture       *f,
                              gconstpointer  data)
 {
-  /* Started: the load is in flight until the main loop runs. */
+  Resume resume = { f, keyring_daemon_pid (), FALSE };
+
   g_assert_true (us_proxy_is_loading_key (f->proxy, "deepseek"));
+  g_timeout_add (300, resume_daemon, &resume);
   assert_served_with_key (f);
+  g_assert_true (resume.waited);
   g_assert_false (us_proxy_is_loading_key (f->proxy, "deepseek"));
 
   /* A new config means a new load; a request meanwhile still gets the key. */
@@ -264,6 +338,45 @@ test_missing (Fixture       *f,
   g_assert_cmpint (us_keyring_get_state (us_proxy_get_keyring (f->proxy)), ==, US_KEYRING_MISSING);
 }
 
+static void
+lock_default_collection (void)
+{
+  g_autoptr(GDBusConnection) bus = g_bus_get_sync (G_BUS_TYPE_SESSION, NULL, NULL);
+  g_autoptr(GVariant) reply = NULL;
+  g_autoptr(GError) error = NULL;
+  const char * const paths[] = { "/org/freedesktop/secrets/aliases/default", NULL };
+
+  reply = g_dbus_connection_call_sync (bus, "org.freedesktop.secrets", "/org/freedesktop/secrets",
+                                       "org.freedesktop.Secret.Service", "Lock",
+                                       g_variant_new ("(^ao)", paths), NULL, G_DBUS_CALL_FLAGS_NONE, -1,
+                                       NULL, &error);
+  g_assert_no_error (error);
+}
+
+/* A locked keyring: the message says to unlock it, keys come from key_env,
+ * and no unlock prompt is asked for. (Runs last: nothing unlocks it again.) */
+static void
+test_locked (Fixture       *f,
+             gconstpointer  data)
+{
+  UsKeyring *keyring = us_proxy_get_keyring (f->proxy);
+
+  assert_served_with_key (f);
+  g_assert_cmpint (us_keyring_get_state (keyring), ==, US_KEYRING_LOCKED);
+  g_assert_nonnull (strstr (us_keyring_get_message (keyring), "The keyring is locked: unlock it"));
+  g_assert_nonnull (strstr (us_keyring_get_message (keyring), "key_env"));
+}
+
+static void
+locked_set_up (Fixture       *f,
+               gconstpointer  data)
+{
+  /* Were the locked keyring read after all, the fake would refuse this. */
+  store ("deepseek", "sk-never-read-while-locked");
+  lock_default_collection ();
+  fixture_set_up (f, data);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -282,10 +395,11 @@ main (int   argc,
     {
       g_test_add_func ("/keyring/load-async", test_load_async);
       g_test_add_func ("/keyring/per-provider", test_per_provider);
-      g_test_add ("/keyring/request-waits-for-load", Fixture, NULL, fixture_set_up, test_request_waits_for_load,
+      g_test_add ("/keyring/request-waits-for-load", Fixture, NULL, stopped_set_up, test_request_waits_for_load,
                   fixture_tear_down);
       g_test_add ("/keyring/reload-endpoint", Fixture, NULL, fixture_set_up, test_reload_endpoint,
                   fixture_tear_down);
+      g_test_add ("/keyring/locked", Fixture, "locked", locked_set_up, test_locked, fixture_tear_down);
     }
   else
     g_test_add ("/keyring/missing", Fixture, NULL, fixture_set_up, test_missing, fixture_tear_down);

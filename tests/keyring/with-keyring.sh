@@ -5,7 +5,7 @@
 # service is started on demand) with a temporary HOME, and, unless
 # --no-keyring, a real gnome-keyring-daemon whose login keyring is created
 # and unlocked with a throwaway password. The real user's keyring and
-# session are never touched; the daemon exits with the bus. Exit status: CMD's; 77 (skip) when
+# session are never touched; the daemon is stopped (by its pid) afterwards. Exit status: CMD's; 77 (skip) when
 # dbus-run-session or gnome-keyring-daemon is missing.
 set -eu
 
@@ -33,10 +33,21 @@ export US_KEYRING_MODE=$keyring
 
 status=0
 dbus-run-session --config-file="$here/session.conf" -- sh -c '
+  daemon=
   if [ "$US_KEYRING_MODE" = yes ]; then
     eval "$(printf pw | gnome-keyring-daemon --unlock --components=secrets)"
     export GNOME_KEYRING_CONTROL
+    daemon=$(gdbus call --session --dest org.freedesktop.DBus --object-path /org/freedesktop/DBus \
+               --method org.freedesktop.DBus.GetConnectionUnixProcessID org.freedesktop.secrets |
+             sed -n "s/^(uint32 \([0-9]*\),)$/\1/p")
   fi
-  exec "$@"
+  status=0
+  "$@" || status=$?
+  # A test may have stopped the daemon (SIGSTOP) and failed before resuming it.
+  if [ -n "$daemon" ]; then
+    kill -CONT "$daemon" 2>/dev/null
+    kill -TERM "$daemon" 2>/dev/null
+  fi
+  exit $status
 ' sh "$@" || status=$?
 exit $status
