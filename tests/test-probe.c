@@ -136,7 +136,13 @@ test_answer (Fixture       *f,
 
   /* Chat Completions with its key from key_env, as a Bearer token. */
   us_fake_provider_set_text (f->chat, "OK");
-  probe (f, "chat", "gpt-fake", 5000, NULL, &outcome);
+  {
+    gint64 start = g_get_monotonic_time ();
+
+    probe (f, "chat", "gpt-fake", 5000, NULL, &outcome);
+    g_test_message ("probe round trip through the core to a loopback fake: %.1f ms",
+                    (g_get_monotonic_time () - start) / 1000.0);
+  }
   g_assert_no_error (outcome.error);
   g_assert_cmpstr (outcome.text, ==, "OK");
   request = us_fake_provider_get_last_request (f->chat);

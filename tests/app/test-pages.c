@@ -383,7 +383,12 @@ test_providers (Fixture       *f,
   g_assert_false (gtk_widget_get_visible (child (find_provider_row (page, "chat"), US_TYPE_PROVIDER_ROW, "key_row")));
 
   /* Three expanded rows (entries, Test, Remove), the collapsed ones, Add. */
-  g_assert_cmpuint (assert_accessible_names (page), >=, 20);
+  {
+    guint named = assert_accessible_names (page);
+
+    g_test_message ("accessible names checked on the providers page: %u", named);
+    g_assert_cmpuint (named, >=, 20);
+  }
   save_png (page, "providers-page.png");
 
   /* Remove: gone from the file and the page. A provider a chain uses is
@@ -549,7 +554,12 @@ test_clients (Fixture       *f,
                    "Connect Claude Code to route its requests through Understudy");
   button = child (claude, US_TYPE_CLIENT_ROW, "button");
   g_assert_cmpstr (gtk_button_get_label (GTK_BUTTON (button)), ==, "Connect");
-  g_assert_cmpuint (assert_accessible_names (page), >=, 3);
+  {
+    guint named = assert_accessible_names (page);
+
+    g_test_message ("accessible names checked on the clients page: %u", named);
+    g_assert_cmpuint (named, >=, 3);
+  }
   save_png (page, "clients-page-first-run.png");
 
   /* Connect: in a thread; the file points at the proxy, the row says so.
