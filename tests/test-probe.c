@@ -136,7 +136,13 @@ test_answer (Fixture       *f,
 
   /* Chat Completions with its key from key_env, as a Bearer token. */
   us_fake_provider_set_text (f->chat, "OK");
-  probe (f, "chat", "gpt-fake", 5000, NULL, &outcome);
+  {
+    gint64 start = g_get_monotonic_time ();
+
+    probe (f, "chat", "gpt-fake", 5000, NULL, &outcome);
+    g_test_message ("probe round trip through the core to a loopback fake: %.1f ms",
+                    (g_get_monotonic_time () - start) / 1000.0);
+  }
   g_assert_no_error (outcome.error);
   g_assert_cmpstr (outcome.text, ==, "OK");
   request = us_fake_provider_get_last_request (f->chat);
@@ -173,6 +179,15 @@ test_key_rejected (Fixture       *f,
   probe (f, "chat", "gpt-nope", 5000, NULL, &outcome);
   g_assert_error (outcome.error, US_PROVIDER_PROBE_ERROR, US_PROVIDER_PROBE_ERROR_HTTP);
   g_assert_cmpstr (outcome.error->message, ==, "HTTP 404: The model gpt-nope does not exist");
+  outcome_clear (&outcome);
+
+  /* Pass-through has no key of its own: a 401 says so, not "key rejected". */
+  us_fake_provider_push (f->anthropic, &(UsFakeStep) { .behavior = US_FAKE_STATUS, .status = 401,
+                                                       .error_message = "x-api-key header is required" });
+  probe (f, "anthropic", "claude-fake", 5000, NULL, &outcome);
+  g_assert_error (outcome.error, US_PROVIDER_PROBE_ERROR, US_PROVIDER_PROBE_ERROR_KEY_REJECTED);
+  g_assert_true (g_str_has_prefix (outcome.error->message, "Reachable, but HTTP 401: x-api-key header is required."));
+  g_assert_nonnull (strstr (outcome.error->message, "passthrough"));
   outcome_clear (&outcome);
 
   /* No key at all: said before anything is sent. */

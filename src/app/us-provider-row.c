@@ -248,6 +248,7 @@ static void
 on_test_clicked (UsProviderRow *self)
 {
   g_autofree char *model = us_provider_probe_pick_model (us_proxy_get_config (self->proxy), self->provider_id);
+  g_autofree char *asking = NULL;
 
   if (model == NULL)
     {
@@ -255,14 +256,11 @@ on_test_clicked (UsProviderRow *self)
                                    _("Add a model of this provider to a chain to test it"));
       return;
     }
+  asking = g_strdup_printf (_("Asking %s…"), model);
+  adw_action_row_set_subtitle (self->test_row, asking);
   gtk_widget_set_sensitive (GTK_WIDGET (self->test_button), FALSE);
   gtk_widget_set_visible (GTK_WIDGET (self->test_icon), FALSE);
   gtk_spinner_start (self->test_spinner);
-  {
-    g_autofree char *text = g_strdup_printf (_("Asking %s…"), model);
-
-    adw_action_row_set_subtitle (self->test_row, text);
-  }
   us_provider_probe_async (self->proxy, self->provider_id, model, TEST_TIMEOUT_MS,
                            self->cancellable, on_probed, g_object_ref (self));
 }

@@ -65,7 +65,7 @@ fixture_set_up (Fixture       *f,
   g_assert_no_error (error);
 
   f->window = gtk_window_new ();
-  gtk_window_set_default_size (GTK_WINDOW (f->window), 640, 720);
+  gtk_window_set_default_size (GTK_WINDOW (f->window), 640, 1200);
 }
 
 static void
@@ -175,10 +175,13 @@ has_accessible_name (GtkWidget *widget)
 }
 
 /* Every visible widget a person can operate (buttons, text fields,
- * switches, list rows that act) must be named for a screen reader. */
-static void
+ * switches, list rows that act) must be named for a screen reader.
+ * Returns how many it checked, so a walk that found nothing fails. */
+static guint
 assert_accessible_names (GtkWidget *root)
 {
+  guint checked = 0;
+
   for (GtkWidget *c = gtk_widget_get_first_child (root); c != NULL; c = gtk_widget_get_next_sibling (c))
     {
       gboolean interactive = GTK_IS_BUTTON (c) || GTK_IS_TEXT (c) || GTK_IS_SWITCH (c)
@@ -187,34 +190,63 @@ assert_accessible_names (GtkWidget *root)
 
       if (!gtk_widget_is_visible (c) || !gtk_widget_is_sensitive (c))
         continue;
-      if (interactive && !has_accessible_name (c))
-        g_error ("%s (in %s) has no accessible name", G_OBJECT_TYPE_NAME (c),
-                 G_OBJECT_TYPE_NAME (gtk_widget_get_parent (c)));
-      assert_accessible_names (c);
+      if (interactive)
+        {
+          if (!has_accessible_name (c))
+            g_error ("%s (in %s) has no accessible name", G_OBJECT_TYPE_NAME (c),
+                     G_OBJECT_TYPE_NAME (gtk_widget_get_parent (c)));
+          checked++;
+        }
+      checked += assert_accessible_names (c);
     }
+  return checked;
+}
+
+typedef struct {
+  GtkWidget *widget;
+  char *path;
+  gboolean saved;
+} Shot;
+
+/* Taken right after a frame is painted, when the layout is current (a
+ * snapshot between a state change and the next layout would be stale). */
+static void
+on_after_paint (GdkFrameClock *clock,
+                Shot          *shot)
+{
+  GtkWidget *widget = shot->widget;
+  GtkSnapshot *snapshot;
+  g_autoptr(GskRenderNode) node = NULL;
+  g_autoptr(GdkTexture) texture = NULL;
+  graphene_rect_t bounds;
+
+  if (shot->saved || gtk_widget_get_width (widget) <= 0 || gtk_widget_get_height (widget) <= 0)
+    return;
+  snapshot = gtk_snapshot_new ();
+  GTK_WIDGET_GET_CLASS (widget)->snapshot (widget, snapshot);
+  node = gtk_snapshot_free_to_node (snapshot);
+  g_assert_nonnull (node);
+  bounds = GRAPHENE_RECT_INIT (0, 0, gtk_widget_get_width (widget), gtk_widget_get_height (widget));
+  texture = gsk_renderer_render_texture (gtk_native_get_renderer (gtk_widget_get_native (widget)), node, &bounds);
+  g_assert_true (gdk_texture_save_to_png (texture, shot->path));
+  shot->saved = TRUE;
 }
 
 static void
 save_png (GtkWidget  *widget,
           const char *name)
 {
-  GtkSnapshot *snapshot = gtk_snapshot_new ();
-  g_autoptr(GskRenderNode) node = NULL;
-  g_autoptr(GdkTexture) texture = NULL;
-  g_autofree char *path = NULL;
-  GskRenderer *renderer = gtk_native_get_renderer (gtk_widget_get_native (widget));
-  graphene_rect_t bounds;
   const char *dir = g_getenv ("US_TEST_ARTIFACTS_DIR");
+  g_autofree char *path = g_build_filename (dir != NULL ? dir : g_get_tmp_dir (), name, NULL);
+  Shot shot = { widget, path, FALSE };
+  GdkFrameClock *clock = gtk_widget_get_frame_clock (widget);
+  gulong id;
 
-  settle ();
-  wait_until (gtk_widget_get_width (widget) > 0 && gtk_widget_get_height (widget) > 0);
-  bounds = GRAPHENE_RECT_INIT (0, 0, gtk_widget_get_width (widget), gtk_widget_get_height (widget));
-  GTK_WIDGET_GET_CLASS (widget)->snapshot (widget, snapshot);
-  node = gtk_snapshot_free_to_node (snapshot);
-  g_assert_nonnull (node);
-  texture = gsk_renderer_render_texture (renderer, node, &bounds);
-  path = g_build_filename (dir != NULL ? dir : g_get_tmp_dir (), name, NULL);
-  g_assert_true (gdk_texture_save_to_png (texture, path));
+  g_assert_nonnull (clock);
+  id = g_signal_connect (clock, "after-paint", G_CALLBACK (on_after_paint), &shot);
+  gtk_widget_queue_draw (widget);
+  wait_until (shot.saved);
+  g_signal_handler_disconnect (clock, id);
   g_test_message ("snapshot: %s", path);
 }
 
@@ -274,8 +306,11 @@ test_providers (Fixture       *f,
   /* Edit chat's base URL: saved, its own unknown keys kept. */
   row = find_provider_row (page, "chat");
   base_url = GTK_EDITABLE (child (row, US_TYPE_PROVIDER_ROW, "base_url_row"));
-  g_assert_cmpstr (gtk_editable_get_text (base_url), ==,
-                   g_strconcat (us_fake_provider_get_base_url (f->chat), "/v1", NULL));
+  {
+    g_autofree char *initial = g_strconcat (us_fake_provider_get_base_url (f->chat), "/v1", NULL);
+
+    g_assert_cmpstr (gtk_editable_get_text (base_url), ==, initial);
+  }
   {
     g_autofree char *edited = g_strdup_printf ("%s/v1/", us_fake_provider_get_base_url (f->chat));
     g_autofree char *expected = g_strdup_printf ("%s/v1", us_fake_provider_get_base_url (f->chat));
@@ -347,7 +382,13 @@ test_providers (Fixture       *f,
   g_assert_true (gtk_widget_get_visible (child (row, US_TYPE_PROVIDER_ROW, "key_row")));
   g_assert_false (gtk_widget_get_visible (child (find_provider_row (page, "chat"), US_TYPE_PROVIDER_ROW, "key_row")));
 
-  assert_accessible_names (page);
+  /* Three expanded rows (entries, Test, Remove), the collapsed ones, Add. */
+  {
+    guint named = assert_accessible_names (page);
+
+    g_test_message ("accessible names checked on the providers page: %u", named);
+    g_assert_cmpuint (named, >=, 20);
+  }
   save_png (page, "providers-page.png");
 
   /* Remove: gone from the file and the page. A provider a chain uses is
@@ -482,8 +523,6 @@ test_clients (Fixture       *f,
   gtk_window_set_child (GTK_WINDOW (f->window), page);
   gtk_window_present (GTK_WINDOW (f->window));
   group = ADW_PREFERENCES_GROUP (child (page, US_TYPE_CLIENTS_PAGE, "clients_group"));
-  for (GtkWidget *c = gtk_widget_get_first_child (GTK_WIDGET (group)); c; c = gtk_widget_get_next_sibling (c))
-    ;
   /* Find the rows under the group (a list box inside it). */
   {
     GPtrArray *stack = g_ptr_array_new ();
@@ -515,10 +554,17 @@ test_clients (Fixture       *f,
                    "Connect Claude Code to route its requests through Understudy");
   button = child (claude, US_TYPE_CLIENT_ROW, "button");
   g_assert_cmpstr (gtk_button_get_label (GTK_BUTTON (button)), ==, "Connect");
-  assert_accessible_names (page);
+  {
+    guint named = assert_accessible_names (page);
+
+    g_test_message ("accessible names checked on the clients page: %u", named);
+    g_assert_cmpuint (named, >=, 3);
+  }
   save_png (page, "clients-page-first-run.png");
 
-  /* Connect: in a thread; the file points at the proxy, the row says so. */
+  /* Connect: in a thread; the file points at the proxy, the row says so.
+   * (The watcher may have started a read of its own meanwhile.) */
+  wait_until (row_idle (claude));
   click (button);
   g_assert_true (us_client_row_get_busy (claude));
   wait_until (row_idle (claude));
@@ -535,6 +581,7 @@ test_clients (Fixture       *f,
   save_png (page, "clients-page-connected.png");
 
   /* Disconnect: the original bytes are back. */
+  wait_until (row_idle (claude));
   click (button);
   wait_until (row_idle (claude));
   g_assert_cmpint (us_client_row_get_state (claude), ==, US_CLIENT_STATE_INSTALLED);
@@ -597,6 +644,8 @@ main (int   argc,
 
   gtk_test_init (&argc, &argv, NULL);
   adw_init ();
+  /* Expanded rows and toasts at their end state in the snapshots. */
+  g_object_set (gtk_settings_get_default (), "gtk-enable-animations", FALSE, NULL);
   /* Referencing the bundle links its object out of the static library,
    * whose constructor registers it (as the application's main does). */
   g_assert_nonnull (us_get_resource ());
