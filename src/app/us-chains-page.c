@@ -74,8 +74,11 @@ on_remove_row (UsChainRow   *row,
     show_error (self, error->message);
 }
 
+/* The dialog may outlive the page (the window closed from the tray): it
+ * holds its own references. */
 typedef struct {
   UsChainsPage *page;
+  UsConfigStore *store;
   char *chain_id;
   GtkDropDown *providers;
   GtkEntry *model;
@@ -86,6 +89,8 @@ add_model_free (gpointer data)
 {
   AddModel *add = data;
 
+  g_object_unref (add->page);
+  g_object_unref (add->store);
   g_free (add->chain_id);
   g_free (add);
 }
@@ -101,7 +106,7 @@ on_add_response (AdwMessageDialog *dialog,
 
   if (!g_str_equal (response, "add") || provider == NULL)
     return;
-  if (!us_config_store_add_model (add->page->store, add->chain_id, gtk_string_object_get_string (provider),
+  if (!us_config_store_add_model (add->store, add->chain_id, gtk_string_object_get_string (provider),
                                   model, -1, &error))
     show_error (add->page, error->message);
 }
@@ -127,7 +132,8 @@ open_add_dialog (UsChainsPage *self,
   for (guint i = 0; i < providers->len; i++)
     gtk_string_list_append (ids, ((UsProviderConfig *) g_ptr_array_index (providers, i))->id);
 
-  add->page = self;
+  add->page = g_object_ref (self);
+  add->store = g_object_ref (self->store);
   add->chain_id = g_strdup (chain_id);
   add->providers = GTK_DROP_DOWN (gtk_drop_down_new (G_LIST_MODEL (g_object_ref (ids)), NULL));
   gtk_accessible_update_property (GTK_ACCESSIBLE (add->providers), GTK_ACCESSIBLE_PROPERTY_LABEL, "Provider", -1);
