@@ -7,6 +7,9 @@
 #include <locale.h>
 #include <stdio.h>
 
+#include <gtk/gtk.h>
+
+#include "us-application.h"
 #include "us-cli.h"
 #include "us-config.h"
 #include "us-proxy.h"
@@ -21,7 +24,9 @@ static const char usage[] =
      "  understudy status [--json]                 what the running proxy is doing\n"
      "  understudy check-config [FILE]             validate a config, summarise its chains\n"
      "  understudy connect|disconnect CLIENT       claude-code, codex, opencode\n"
-     "  understudy routing on|off|toggle           turn failover routing on or off\n");
+     "  understudy routing on|off|toggle           turn failover routing on or off\n"
+     "  understudy keys set|delete PROVIDER        a provider's key in the keyring (set reads stdin)\n"
+     "  understudy keys list                       which providers have a key (never the key)\n");
 
 /* ---- Headless ---------------------------------------------------------- */
 
@@ -67,40 +72,93 @@ on_quit_signal (gpointer data)
   return G_SOURCE_CONTINUE;
 }
 
-static int
-run_headless (UsConfig *config)
+/* The proxy's access token is made once and saved before anything serves. */
+static gboolean
+ensure_token (UsConfig *config)
 {
-  g_autoptr(GMainLoop) loop = g_main_loop_new (NULL, FALSE);
-  g_autoptr(UsProxy) proxy = NULL;
   g_autoptr(GError) error = NULL;
 
   if (us_config_ensure_token (config) &&
       !us_config_save (config, us_config_get_path (config), &error))
     {
       g_printerr (_("understudy: cannot save the new access token: %s\n"), error->message);
-      return 1;
+      return FALSE;
     }
+  return TRUE;
+}
 
-  proxy = us_proxy_new (config);
+static void
+on_file_error (UsConfigStore *store,
+               const char    *message,
+               gpointer       data)
+{
+  g_printerr ("understudy: %s (still running with the last valid configuration)\n", message);
+}
+
+static int
+run_headless (UsConfig *config)
+{
+  g_autoptr(GMainLoop) loop = g_main_loop_new (NULL, FALSE);
+  g_autoptr(UsConfigStore) store = NULL;
+  g_autoptr(UsProxy) proxy = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *url = NULL;
+
+  if (!ensure_token (config))
+    return 1;
+
+  store = us_config_store_new (config);
+  g_signal_connect (store, "file-error", G_CALLBACK (on_file_error), NULL);
+  proxy = us_proxy_new_for_store (store);
   if (!us_proxy_start (proxy, &error))
     {
       g_printerr (_("understudy: cannot listen on %s:%u: %s\n"), us_config_get_host (config),
                   us_config_get_port (config), error->message);
       return 1;
     }
-  us_cli_follow_routing (proxy);
+  /* From now on each routing change also rewires the connected clients,
+   * after its save, in order. */
+  url = us_proxy_dup_client_url (proxy);
+  us_config_store_set_client_url (store, url);
   g_signal_connect (us_proxy_get_log (proxy), "entry-changed", G_CALLBACK (on_entry_changed), NULL);
   g_signal_connect (us_proxy_get_health (proxy), "recovered", G_CALLBACK (on_recovered), NULL);
 
   /* The token stays out of the output: `understudy status` shows the URL. */
-  g_print (us_config_get_routing (config) ? _("Understudy is listening on http://%s:%u (routing on)\n")
-                                           : _("Understudy is listening on http://%s:%u (routing off)\n"),
+  g_print (us_config_store_get_routing (store) ? _("Understudy is listening on http://%s:%u (routing on)\n")
+                                                : _("Understudy is listening on http://%s:%u (routing off)\n"),
            us_config_get_host (config), us_proxy_get_port (proxy));
 
   g_unix_signal_add (SIGINT, on_quit_signal, loop);
   g_unix_signal_add (SIGTERM, on_quit_signal, loop);
   g_main_loop_run (loop);
+  /* The last routing change reaches the file and the clients. */
+  us_config_store_sync (store);
   return 0;
+}
+
+/* ---- The desktop app --------------------------------------------------- */
+
+static int
+run_app (UsConfig *config,
+         char     *argv0,
+         gboolean  background,
+         gboolean  service)
+{
+  g_autoptr(UsApplication) app = NULL;
+  /* Our own options are parsed already; GApplication sees only the one it
+   * owns, from the D-Bus activation file. */
+  char *app_argv[] = { argv0, service ? (char *) "--gapplication-service" : NULL, NULL };
+
+  if (!gtk_init_check ())
+    {
+      g_printerr (_("understudy: no display found; run `understudy --headless` for the proxy alone\n"));
+      return 1;
+    }
+  if (!ensure_token (config))
+    return 1;
+
+  app = us_application_new (config, background);
+  return g_application_run (G_APPLICATION (app), service ? 2 : 1, app_argv);
 }
 
 /* ---- Argument parsing -------------------------------------------------- */
@@ -111,7 +169,8 @@ static gboolean
 take_global_options (GPtrArray  *args,
                      char      **config_path,
                      gboolean   *headless,
-                     gboolean   *background)
+                     gboolean   *background,
+                     gboolean   *service)
 {
   for (guint i = 0; i < args->len;)
     {
@@ -125,6 +184,11 @@ take_global_options (GPtrArray  *args,
       else if (g_str_equal (arg, "--background"))
         {
           *background = TRUE;
+          g_ptr_array_remove_index (args, i);
+        }
+      else if (g_str_equal (arg, "--gapplication-service"))
+        {
+          *service = TRUE;
           g_ptr_array_remove_index (args, i);
         }
       else if (g_str_equal (arg, "--config"))
@@ -185,6 +249,7 @@ main (int   argc,
   g_autoptr(GError) error = NULL;
   gboolean headless = FALSE;
   gboolean background = FALSE;
+  gboolean service = FALSE;
   const char *command;
 
   setup_gettext ();
@@ -193,7 +258,7 @@ main (int   argc,
 
   for (int i = 1; i < argc; i++)
     g_ptr_array_add (args, argv[i]);
-  if (!take_global_options (args, &config_path, &headless, &background))
+  if (!take_global_options (args, &config_path, &headless, &background, &service))
     {
       g_printerr ("%s", _(usage));
       return 2;
@@ -229,11 +294,6 @@ main (int   argc,
     }
 
   if (command == NULL)
-    {
-      /* At login nobody reads the notice. */
-      if (!headless && !background)
-        g_printerr (_("understudy: this build has no desktop app yet; running headless\n"));
-      return run_headless (config);
-    }
+    return headless ? run_headless (config) : run_app (config, argv[0], background, service);
   return us_cli_run (config, (const char * const *) args->pdata, args->len);
 }

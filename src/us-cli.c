@@ -3,8 +3,14 @@
 
 #include <glib/gi18n.h>
 #include <libsoup/soup.h>
+#include <stdio.h>
+#include <string.h>
+#include <termios.h>
+#include <unistd.h>
 
+#include "us-config-store.h"
 #include "us-connect.h"
+#include "us-keyring.h"
 
 static char *
 admin_url (UsConfig   *config,
@@ -233,6 +239,15 @@ routing_wanted (UsConfig   *config,
   return !us_config_get_routing (config);
 }
 
+static void
+on_file_error (UsConfigStore *store,
+               const char    *message,
+               char         **out)
+{
+  g_free (*out);
+  *out = g_strdup (message);
+}
+
 static int
 cmd_routing (UsConfig          *config,
              const char * const *args,
@@ -241,6 +256,8 @@ cmd_routing (UsConfig          *config,
   g_autoptr(GError) error = NULL;
   g_autoptr(JsonNode) reply = NULL;
   g_autofree char *url = NULL;
+  g_autoptr(UsConfigStore) store = NULL;
+  g_autofree char *save_error = NULL;
   gboolean on;
 
   if (n_args != 2 || !g_strv_contains ((const char * const[]) { "on", "off", "toggle", NULL }, args[1]))
@@ -261,11 +278,22 @@ cmd_routing (UsConfig          *config,
   /* Nothing runs: the choice is saved for the next start, and the clients
    * are rewired here and now. */
   g_clear_error (&error);
-  us_config_set_routing (config, on);
   url = client_url (config, &error);
-  if (url == NULL || !us_config_save (config, NULL, &error) || !us_clients_apply_routing (on, url, &error))
+  if (url == NULL)
     {
       g_printerr ("understudy: %s\n", error->message);
+      return 1;
+    }
+  store = us_config_store_new (config);
+  g_signal_connect (store, "file-error", G_CALLBACK (on_file_error), &save_error);
+  us_config_store_set_routing (store, on);
+  us_config_store_sync (store);
+  /* The save's outcome arrives on the main context. */
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+  if (save_error != NULL || !us_clients_apply_routing (on, url, &error))
+    {
+      g_printerr ("understudy: %s\n", save_error != NULL ? save_error : error->message);
       return 1;
     }
   g_print ("%s\n", on ? _("Routing is on (saved; Understudy is not running).")
@@ -314,6 +342,248 @@ cmd_connect (UsConfig          *config,
   return 0;
 }
 
+/* ---- Keys -------------------------------------------------------------- */
+
+/* The command line waits on the keyring's asynchronous calls here. */
+static void
+on_keyring_done (GObject      *source,
+                 GAsyncResult *result,
+                 gpointer      data)
+{
+  GAsyncResult **out = data;
+
+  *out = g_object_ref (result);
+}
+
+static GAsyncResult *
+wait_for (GAsyncResult **slot)
+{
+  while (*slot == NULL)
+    g_main_context_iteration (NULL, TRUE);
+  return *slot;
+}
+
+/* A GString holding a key: wiped before it is freed. */
+typedef GString UsKeyString;
+
+static void
+wipe_string (UsKeyString *string)
+{
+  explicit_bzero (string->str, string->allocated_len);
+  g_string_free (string, TRUE);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (UsKeyString, wipe_string)
+
+/* The key from a pipe, or typed at a prompt that does not echo it. */
+static UsKeyString *
+read_key (const char  *provider_id,
+          GError     **error)
+{
+  g_autoptr(UsKeyString) key = g_string_sized_new (1024);  /* no realloc leaves copies behind */
+  gboolean tty = isatty (STDIN_FILENO);
+  struct termios saved, quiet;
+  int c;
+
+  if (tty)
+    {
+      if (tcgetattr (STDIN_FILENO, &saved) != 0)
+        {
+          g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errno), "cannot read the terminal: %s",
+                       g_strerror (errno));
+          return NULL;
+        }
+      quiet = saved;
+      quiet.c_lflag &= ~(tcflag_t) ECHO;
+      quiet.c_lflag |= ECHONL;
+      /* Echo goes off before the prompt shows, so nothing typed after it
+       * can be echoed (or flushed away). */
+      tcsetattr (STDIN_FILENO, TCSAFLUSH, &quiet);
+      g_printerr ("Key for %s (not shown): ", provider_id);
+    }
+  /* A terminal gives one line; a pipe may end with a newline or not. */
+  while ((c = getchar ()) != EOF && !(tty && c == '\n'))
+    g_string_append_c (key, (char) c);
+  if (tty)
+    tcsetattr (STDIN_FILENO, TCSAFLUSH, &saved);
+
+  while (key->len > 0 && g_ascii_isspace (key->str[key->len - 1]))
+    g_string_truncate (key, key->len - 1);
+  if (key->len == 0)
+    {
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "the key is empty; nothing was stored");
+      return NULL;
+    }
+  if (strchr (key->str, '\n') != NULL || strchr (key->str, '\r') != NULL)
+    {
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                           "the key has more than one line; give only the key");
+      return NULL;
+    }
+  return g_steal_pointer (&key);
+}
+
+/* Tells a running instance to read @provider_id's key again; none
+ * running is fine (it reads the keyring when it starts). */
+static gboolean
+tell_running (UsConfig   *config,
+              const char *provider_id)
+{
+  g_autoptr(JsonBuilder) b = json_builder_new ();
+  g_autoptr(JsonNode) body = NULL;
+  g_autoptr(JsonNode) reply = NULL;
+  g_autofree char *text = NULL;
+
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "provider");
+  json_builder_add_string_value (b, provider_id);
+  json_builder_end_object (b);
+  body = json_builder_get_root (b);
+  text = json_to_string (body, FALSE);
+  reply = ask_running (config, "POST", "/understudy/keys", text, NULL);
+  return reply != NULL;
+}
+
+static const UsProviderConfig *
+key_provider (UsConfig    *config,
+              const char  *provider_id,
+              GError     **error)
+{
+  const UsProviderConfig *provider = us_config_lookup_provider (config, provider_id);
+  const char *path = us_config_get_path (config) ? us_config_get_path (config) : "the config";
+
+  if (provider == NULL)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, "no provider \"%s\" in %s", provider_id, path);
+      return NULL;
+    }
+  if (provider->auth != US_AUTH_KEY)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                   "provider \"%s\" uses auth: %s; only auth: key providers take a key", provider_id,
+                   us_auth_mode_to_string (provider->auth));
+      return NULL;
+    }
+  return provider;
+}
+
+static int
+keys_set (UsConfig   *config,
+          const char *provider_id)
+{
+  g_autoptr(UsKeyring) keyring = us_keyring_new ();
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(UsKeyString) key = NULL;
+
+  if (key_provider (config, provider_id, &error) == NULL || (key = read_key (provider_id, &error)) == NULL)
+    {
+      g_printerr ("understudy: %s\n", error->message);
+      return 1;
+    }
+  us_keyring_store_async (keyring, provider_id, key->str, NULL, on_keyring_done, &result);
+  if (!us_keyring_store_finish (keyring, wait_for (&result), &error))
+    {
+      g_printerr ("understudy: %s\n", error->message);
+      return 1;
+    }
+  g_print ("Stored the key for %s in the keyring%s.\n", provider_id,
+           tell_running (config, provider_id) ? "; the running Understudy uses it now" : "");
+  return 0;
+}
+
+static int
+keys_delete (UsConfig   *config,
+             const char *provider_id)
+{
+  g_autoptr(UsKeyring) keyring = us_keyring_new ();
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+
+  us_keyring_delete_async (keyring, provider_id, NULL, on_keyring_done, &result);
+  if (!us_keyring_delete_finish (keyring, wait_for (&result), &error))
+    {
+      g_printerr ("understudy: %s\n", error->message);
+      return 1;
+    }
+  g_print ("The keyring holds no key for %s now%s.\n", provider_id,
+           tell_running (config, provider_id) ? "; the running Understudy knows" : "");
+  return 0;
+}
+
+static int
+keys_list (UsConfig *config)
+{
+  GPtrArray *providers = us_config_get_providers (config);
+  g_autoptr(UsKeyring) keyring = us_keyring_new ();
+  g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+  g_auto(GStrv) ids = NULL;
+  gboolean loaded;
+
+  for (guint i = 0; i < providers->len; i++)
+    {
+      const UsProviderConfig *provider = g_ptr_array_index (providers, i);
+
+      if (provider->auth == US_AUTH_KEY)
+        g_strv_builder_add (builder, provider->id);
+    }
+  ids = g_strv_builder_end (builder);
+  if (ids[0] == NULL)
+    {
+      g_print ("No provider in %s uses auth: key.\n", us_config_get_path (config) ? us_config_get_path (config) : "the config");
+      return 0;
+    }
+
+  us_keyring_load_async (keyring, (const char * const *) ids, NULL, on_keyring_done, &result);
+  loaded = us_keyring_load_finish (keyring, wait_for (&result), &error);
+  if (!loaded)
+    g_print ("%s\n\n", error->message);
+
+  for (guint i = 0; i < providers->len; i++)
+    {
+      const UsProviderConfig *provider = g_ptr_array_index (providers, i);
+      const char *env = provider->key_env ? g_getenv (provider->key_env) : NULL;
+
+      if (provider->auth != US_AUTH_KEY)
+        continue;
+      /* Whether there is a key and where from, never the key. */
+      if (us_keyring_has_key (keyring, provider->id))
+        g_print ("  %-20s key in the keyring\n", provider->id);
+      else if (!loaded && env != NULL && *env != '\0')
+        g_print ("  %-20s keyring not readable; $%s is set\n", provider->id, provider->key_env);
+      else if (!loaded && provider->key_env != NULL)
+        g_print ("  %-20s keyring not readable; $%s is not set either\n", provider->id, provider->key_env);
+      else if (!loaded)
+        g_print ("  %-20s keyring not readable\n", provider->id);
+      else if (env != NULL && *env != '\0')
+        g_print ("  %-20s no key in the keyring; $%s is set\n", provider->id, provider->key_env);
+      else if (provider->key_env != NULL)
+        g_print ("  %-20s no key: run `understudy keys set %s`, or set $%s\n", provider->id, provider->id,
+                 provider->key_env);
+      else
+        g_print ("  %-20s no key: run `understudy keys set %s`\n", provider->id, provider->id);
+    }
+  return 0;
+}
+
+static int
+cmd_keys (UsConfig          *config,
+          const char * const *args,
+          guint               n_args)
+{
+  if (n_args == 3 && g_str_equal (args[1], "set"))
+    return keys_set (config, args[2]);
+  if (n_args == 3 && g_str_equal (args[1], "delete"))
+    return keys_delete (config, args[2]);
+  if (n_args == 2 && g_str_equal (args[1], "list"))
+    return keys_list (config);
+  g_printerr ("Usage: understudy keys set|delete PROVIDER\n"
+              "       understudy keys list\n");
+  return 2;
+}
+
 int
 us_cli_run (UsConfig           *config,
             const char * const *args,
@@ -329,58 +599,9 @@ us_cli_run (UsConfig           *config,
     return cmd_routing (config, args, n_args);
   if (g_str_equal (command, "connect") || g_str_equal (command, "disconnect"))
     return cmd_connect (config, args, n_args);
+  if (g_str_equal (command, "keys"))
+    return cmd_keys (config, args, n_args);
 
   g_printerr (_("understudy: unknown command \"%s\" (see understudy --help)\n"), command);
   return 2;
-}
-
-/* ---- Following the routing switch -------------------------------------- */
-
-static void
-on_saved (GObject      *source,
-          GAsyncResult *result,
-          gpointer      data)
-{
-  g_autoptr(GError) error = NULL;
-
-  if (!g_file_replace_contents_finish (G_FILE (source), result, NULL, &error))
-    g_warning ("Could not save the routing choice: %s", error->message);
-}
-
-static void
-rewire_clients (GTask        *task,
-                gpointer      source,
-                gpointer      data,
-                GCancellable *cancellable)
-{
-  const char *url = data;
-  g_autoptr(GError) error = NULL;
-
-  /* Only the client files change here; nothing the proxy reads. */
-  if (!us_clients_apply_routing (url != NULL, url, &error))
-    g_warning ("Could not rewire the clients: %s", error->message);
-}
-
-static void
-on_routing_changed (UsProxy    *proxy,
-                    GParamSpec *pspec,
-                    gpointer    data)
-{
-  UsConfig *config = us_proxy_get_config (proxy);
-  g_autoptr(GFile) file = g_file_new_for_path (us_config_get_path (config));
-  g_autoptr(GBytes) bytes = us_config_to_bytes (config);
-  g_autoptr(GTask) task = g_task_new (NULL, NULL, NULL, NULL);
-
-  /* The toggle survives restarts; written without blocking the proxy. */
-  g_file_replace_contents_bytes_async (file, bytes, NULL, FALSE, G_FILE_CREATE_PRIVATE, NULL, on_saved, NULL);
-
-  /* Off restores each connected client's own file; on points them back. */
-  g_task_set_task_data (task, us_proxy_get_routing (proxy) ? us_proxy_dup_client_url (proxy) : NULL, g_free);
-  g_task_run_in_thread (task, rewire_clients);
-}
-
-void
-us_cli_follow_routing (UsProxy *proxy)
-{
-  g_signal_connect (proxy, "notify::routing", G_CALLBACK (on_routing_changed), NULL);
 }

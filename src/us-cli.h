@@ -2,7 +2,6 @@
 #pragma once
 
 #include "us-config.h"
-#include "us-proxy.h"
 
 G_BEGIN_DECLS
 
@@ -10,7 +9,5 @@ G_BEGIN_DECLS
 int  us_cli_run            (UsConfig           *config,
                             const char * const *args,
                             guint               n_args);
-/* Saves the routing choice whenever the running proxy's switch flips. */
-void us_cli_follow_routing (UsProxy            *proxy);
 
 G_END_DECLS

@@ -586,31 +586,45 @@ test_kind_names (void)
   g_assert_cmpstr (us_auth_mode_to_string (US_AUTH_NONE), ==, "none");
 }
 
+/* A snapshot only reads: the store makes a new one for each change. */
 static void
-count_notify (GObject    *object,
-              GParamSpec *pspec,
-              gpointer    user_data)
+test_switch_properties (void)
 {
-  (*(int *) user_data)++;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(UsConfig) defaults = us_config_new_default ();
+  g_autoptr(UsConfig) config = parse (DOC ("'routing': false, 'desktop': {'notifications': false}, "
+                                           PROVIDERS ", " CHAINS), &error);
+  GParamSpec *pspec;
+  gboolean routing = TRUE;
+  gboolean notifications = TRUE;
+
+  g_assert_no_error (error);
+  g_assert_true (us_config_get_routing (defaults));
+  g_assert_true (us_config_get_notifications (defaults));
+  g_object_get (config, "routing", &routing, "notifications", &notifications, NULL);
+  g_assert_false (routing);
+  g_assert_false (notifications);
+  g_assert_false (us_config_get_notifications (config));
+  pspec = g_object_class_find_property (G_OBJECT_GET_CLASS (config), "routing");
+  g_assert_false (pspec->flags & G_PARAM_WRITABLE);
+  pspec = g_object_class_find_property (G_OBJECT_GET_CLASS (config), "notifications");
+  g_assert_false (pspec->flags & G_PARAM_WRITABLE);
 }
 
 static void
-test_routing_property (void)
+test_desktop_invalid (void)
 {
-  g_autoptr(UsConfig) config = us_config_new_default ();
-  int notified = 0;
-  gboolean routing = TRUE;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(UsConfig) config = parse (DOC ("'desktop': {'notifications': 'no'}, " PROVIDERS ", " CHAINS),
+                                      &error);
 
-  g_signal_connect (config, "notify::routing", G_CALLBACK (count_notify), &notified);
-  us_config_set_routing (config, TRUE);
-  g_assert_cmpint (notified, ==, 0);
-  us_config_set_routing (config, FALSE);
-  g_assert_cmpint (notified, ==, 1);
-  g_assert_false (us_config_get_routing (config));
-  g_object_set (config, "routing", TRUE, NULL);
-  g_assert_cmpint (notified, ==, 2);
-  g_object_get (config, "routing", &routing, NULL);
-  g_assert_true (routing);
+  g_assert_null (config);
+  g_assert_error (error, US_CONFIG_ERROR, US_CONFIG_ERROR_INVALID);
+  g_assert_nonnull (strstr (error->message, "$.desktop.notifications"));
+  g_clear_error (&error);
+  config = parse (DOC ("'desktop': [], " PROVIDERS ", " CHAINS), &error);
+  g_assert_null (config);
+  g_assert_nonnull (strstr (error->message, "$.desktop: expected an object"));
 }
 
 static void
@@ -658,7 +672,7 @@ test_unknown_keys_survive (void)
 {
   g_autofree char *dir = make_tmp_dir ();
   g_autofree char *path = g_build_filename (dir, "config.json", NULL);
-  g_autofree char *data = json (DOC ("'x_future': {'a': [1, 2]},"
+  g_autofree char *data = json (DOC ("'x_future': {'a': [1, 2]}, 'routing': false,"
                                      " 'listen': {'host': '127.0.0.1', 'extra': true},"
                                      " 'providers': [{'id': 'anthropic', 'kind': 'anthropic',"
                                      " 'color': 'red'}], " CHAINS));
@@ -675,7 +689,6 @@ test_unknown_keys_survive (void)
   config = us_config_load (path, &error);
   g_assert_no_error (error);
   g_assert_cmpstr (us_config_get_path (config), ==, path);
-  us_config_set_routing (config, FALSE);
   us_config_set_port (config, 0);
   us_config_ensure_token (config);
   g_assert_true (us_config_save (config, NULL, &error));
@@ -881,7 +894,6 @@ test_save_write_fails (void)
   write_file (path, original);
   config = us_config_load (path, &error);
   g_assert_no_error (error);
-  us_config_set_routing (config, FALSE);
 
   g_assert_cmpint (getrlimit (RLIMIT_FSIZE, &saved_limit), ==, 0);
   limit = saved_limit;
@@ -941,16 +953,16 @@ test_save_through_symlink (void)
   g_autofree char *real_dir = g_build_filename (dir, "dotfiles", NULL);
   g_autofree char *real = g_build_filename (real_dir, "config.json", NULL);
   g_autofree char *link = g_build_filename (dir, "config.json", NULL);
-  g_autoptr(UsConfig) config = us_config_new_default ();
-  g_autoptr(UsConfig) loaded = NULL;
   g_autoptr(GError) error = NULL;
+  g_autoptr(UsConfig) config = parse (DOC ("'routing': false, " PROVIDERS ", " CHAINS), &error);
+  g_autoptr(UsConfig) loaded = NULL;
   g_autofree char *listing = NULL;
 
+  g_assert_no_error (error);
   g_assert_cmpint (g_mkdir (real_dir, 0700), ==, 0);
   write_file (real, "{}");
   g_assert_cmpint (symlink ("dotfiles/config.json", link), ==, 0);
 
-  us_config_set_routing (config, FALSE);
   g_assert_true (us_config_save (config, link, &error));
   g_assert_no_error (error);
   g_assert_true (g_file_test (link, G_FILE_TEST_IS_SYMLINK));
@@ -982,7 +994,8 @@ main (int   argc,
   g_test_add_func ("/config/full", test_full);
   g_test_add_func ("/config/summarize", test_summarize);
   g_test_add_func ("/config/kind-names", test_kind_names);
-  g_test_add_func ("/config/routing-property", test_routing_property);
+  g_test_add_func ("/config/switch-properties", test_switch_properties);
+  g_test_add_func ("/config/desktop-invalid", test_desktop_invalid);
   g_test_add_func ("/config/token", test_token);
   g_test_add_func ("/config/unknown-keys-survive", test_unknown_keys_survive);
   g_test_add_func ("/config/set-port-creates-listen", test_set_port_creates_listen);

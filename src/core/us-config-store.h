@@ -17,7 +17,8 @@ G_BEGIN_DECLS
 G_DECLARE_FINAL_TYPE (UsConfigStore, us_config_store, US, CONFIG_STORE, GObject)
 
 /* Takes @initial as the first snapshot; saves go to us_config_get_path (initial)
- * (NULL: never saved, never monitored — for tests). */
+ * (NULL: never saved, never monitored — for tests). A missing listen.token is
+ * generated in @initial first (and saved), since clients' URLs carry it. */
 UsConfigStore *us_config_store_new              (UsConfig       *initial);
 /* The newest snapshot ("config" property, notified on each publish). Never
  * modify it: take a ref to keep it. */
@@ -73,7 +74,8 @@ void           us_config_store_sync             (UsConfigStore  *self);
 /* Signals:
  *   "file-error" (const char *message): the file was edited by hand into
  *     something invalid (message has the path of the bad field), or a save
- *     failed; the running config stays as it was.
+ *     failed; the running config stays as it was. While the file is invalid
+ *     edits are published but not saved over it (each says so once).
  */
 
 G_END_DECLS

@@ -93,6 +93,7 @@ struct _UsConfig
   char *token;
   gsize max_body_bytes;
   gboolean routing;
+  gboolean notifications;
   GPtrArray *providers;
   GPtrArray *chains;
   GPtrArray *rules;
@@ -105,6 +106,7 @@ G_DEFINE_QUARK (us-config-error-quark, us_config_error)
 enum {
   PROP_0,
   PROP_ROUTING,
+  PROP_NOTIFICATIONS,
   N_PROPS
 };
 
@@ -1004,6 +1006,20 @@ parse_failover (Check      *check,
   return TRUE;
 }
 
+static gboolean
+parse_desktop (Check      *check,
+               JsonObject *root,
+               UsConfig   *self)
+{
+  JsonObject *desktop;
+
+  if (!get_object (check, root, "$", "desktop", FALSE, &desktop))
+    return FALSE;
+  if (desktop == NULL)
+    return TRUE;
+  return get_boolean (check, desktop, "$.desktop", "notifications", &self->notifications);
+}
+
 /* Fills @self from @doc, which it takes. */
 static gboolean
 parse_document (UsConfig    *self,
@@ -1032,7 +1048,8 @@ parse_document (UsConfig    *self,
     && parse_providers (&check, root, self->providers)
     && parse_chains (&check, root, self)
     && parse_rules (&check, root, self)
-    && parse_failover (&check, root, self);
+    && parse_failover (&check, root, self)
+    && parse_desktop (&check, root, self);
 }
 
 static UsConfig *
@@ -1096,23 +1113,8 @@ us_config_get_property (GObject    *object,
     case PROP_ROUTING:
       g_value_set_boolean (value, self->routing);
       break;
-    default:
-      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
-    }
-}
-
-static void
-us_config_set_property (GObject      *object,
-                        guint         prop_id,
-                        const GValue *value,
-                        GParamSpec   *pspec)
-{
-  UsConfig *self = US_CONFIG (object);
-
-  switch (prop_id)
-    {
-    case PROP_ROUTING:
-      us_config_set_routing (self, g_value_get_boolean (value));
+    case PROP_NOTIFICATIONS:
+      g_value_set_boolean (value, self->notifications);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -1141,13 +1143,16 @@ us_config_class_init (UsConfigClass *klass)
   GObjectClass *object_class = G_OBJECT_CLASS (klass);
 
   object_class->get_property = us_config_get_property;
-  object_class->set_property = us_config_set_property;
   object_class->finalize = us_config_finalize;
 
-  /* What the tray toggles; saved as $.routing. */
+  /* A published config never changes: these are read-only, and a new
+   * value comes as a new UsConfig from the UsConfigStore. */
   properties[PROP_ROUTING] =
     g_param_spec_boolean ("routing", NULL, NULL, TRUE,
-                          G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+                          G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+  properties[PROP_NOTIFICATIONS] =
+    g_param_spec_boolean ("notifications", NULL, NULL, TRUE,
+                          G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
   g_object_class_install_properties (object_class, N_PROPS, properties);
 }
 
@@ -1158,6 +1163,7 @@ us_config_init (UsConfig *self)
   self->port = DEFAULT_PORT;
   self->max_body_bytes = DEFAULT_MAX_BODY_BYTES;
   self->routing = TRUE;
+  self->notifications = TRUE;
   self->providers = g_ptr_array_new_with_free_func (provider_config_free);
   self->chains = g_ptr_array_new_with_free_func (chain_config_free);
   self->rules = g_ptr_array_new_with_free_func (rule_config_free);
@@ -1194,6 +1200,58 @@ us_config_new_from_data (const char  *data,
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
   return new_from_data (data, length, NULL, error);
+}
+
+UsConfig *
+us_config_new_from_file_data (const char  *data,
+                              gssize       length,
+                              const char  *path,
+                              GError     **error)
+{
+  UsConfig *self;
+
+  g_return_val_if_fail (data != NULL, NULL);
+  g_return_val_if_fail (path != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  self = new_from_data (data, length, path, error);
+  if (self != NULL)
+    self->path = g_strdup (path);
+  return self;
+}
+
+UsConfig *
+us_config_new_from_document (JsonNode    *doc,
+                             const char  *path,
+                             GError     **error)
+{
+  g_autoptr(UsConfig) self = NULL;
+
+  g_return_val_if_fail (doc != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  self = g_object_new (US_TYPE_CONFIG, NULL);
+  if (!parse_document (self, doc, NULL, error))
+    return NULL;
+  self->path = g_strdup (path);
+  return g_steal_pointer (&self);
+}
+
+JsonNode *
+us_config_dup_document (UsConfig *self)
+{
+  g_autoptr(GBytes) bytes = NULL;
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autoptr(GError) error = NULL;
+
+  g_return_val_if_fail (US_IS_CONFIG (self), NULL);
+
+  /* json_node_copy() shares the objects inside; a round trip through text
+   * gives a copy that can be edited without touching this snapshot. */
+  bytes = us_config_to_bytes (self);
+  json_parser_load_from_data (parser, g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes), &error);
+  g_assert_no_error (error);
+  return json_parser_steal_root (parser);
 }
 
 UsConfig *
@@ -1257,21 +1315,16 @@ us_config_to_bytes (UsConfig *self)
 }
 
 gboolean
-us_config_save (UsConfig    *self,
-                const char  *path,
-                GError     **error)
+us_config_write_bytes (const char  *path,
+                       GBytes      *bytes,
+                       GError     **error)
 {
   g_autoptr(GError) local_error = NULL;
-  g_autoptr(GBytes) bytes = NULL;
   g_autofree char *target = NULL;
   g_autofree char *dir = NULL;
 
-  g_return_val_if_fail (US_IS_CONFIG (self), FALSE);
-  g_return_val_if_fail (path != NULL || self->path != NULL, FALSE);
-  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
-
-  if (path == NULL)
-    path = self->path;
+  g_return_val_if_fail (path != NULL, FALSE);
+  g_return_val_if_fail (bytes != NULL, FALSE);
 
   /* A config kept in a dotfiles repo is often a symlink; replace what it
    * points to, not the link. */
@@ -1289,7 +1342,6 @@ us_config_save (UsConfig    *self,
       return FALSE;
     }
 
-  bytes = us_config_to_bytes (self);
   if (!g_file_set_contents_full (target, g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes),
                                  G_FILE_SET_CONTENTS_CONSISTENT | G_FILE_SET_CONTENTS_DURABLE,
                                  0600, &local_error))
@@ -1297,6 +1349,26 @@ us_config_save (UsConfig    *self,
       g_set_error (error, US_CONFIG_ERROR, US_CONFIG_ERROR_IO, "%s", local_error->message);
       return FALSE;
     }
+  return TRUE;
+}
+
+gboolean
+us_config_save (UsConfig    *self,
+                const char  *path,
+                GError     **error)
+{
+  g_autoptr(GBytes) bytes = NULL;
+
+  g_return_val_if_fail (US_IS_CONFIG (self), FALSE);
+  g_return_val_if_fail (path != NULL || self->path != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (path == NULL)
+    path = self->path;
+
+  bytes = us_config_to_bytes (self);
+  if (!us_config_write_bytes (path, bytes, error))
+    return FALSE;
 
   if (path != self->path)
     {
@@ -1425,19 +1497,12 @@ us_config_get_routing (UsConfig *self)
   return self->routing;
 }
 
-void
-us_config_set_routing (UsConfig *self,
-                       gboolean  routing)
+gboolean
+us_config_get_notifications (UsConfig *self)
 {
-  g_return_if_fail (US_IS_CONFIG (self));
+  g_return_val_if_fail (US_IS_CONFIG (self), TRUE);
 
-  routing = !!routing;
-  if (self->routing == routing)
-    return;
-
-  self->routing = routing;
-  json_object_set_boolean_member (json_node_get_object (self->doc), "routing", routing);
-  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_ROUTING]);
+  return self->notifications;
 }
 
 GPtrArray *

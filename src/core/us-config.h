@@ -1,8 +1,10 @@
 /* us-config.h: the user's configuration (config.json), validated.
  *
  * The parsed JSON document is kept so that saving writes back what the user
- * wrote (unknown keys included) plus the fields Understudy itself changes
- * (listen.token, routing).
+ * wrote (unknown keys included). Once handed to a UsConfigStore a UsConfig is
+ * an immutable snapshot: changes come as a new UsConfig (us-config-store.h).
+ * us_config_ensure_token() and us_config_set_port() are for a config nobody
+ * else holds yet (start-up, tests).
  */
 #pragma once
 
@@ -111,6 +113,18 @@ UsConfig          *us_config_new_default       (void);
 UsConfig          *us_config_new_from_data     (const char   *data,
                                                 gssize        length,
                                                 GError      **error);
+/* @data read from @path: errors name the file, the config remembers @path. */
+UsConfig          *us_config_new_from_file_data (const char  *data,
+                                                gssize        length,
+                                                const char   *path,
+                                                GError      **error);
+/* Validates @doc, which it takes (never modify it afterwards); @path is
+ * where it is saved (may be NULL). Errors name the JSON path only. */
+UsConfig          *us_config_new_from_document (JsonNode     *doc,
+                                                const char   *path,
+                                                GError      **error);
+/* A deep copy of the document, to edit into the next snapshot. */
+JsonNode          *us_config_dup_document      (UsConfig     *self);
 /* Missing file → default config (with @path remembered for saving).
  * Broken file → error; the file is never touched. */
 UsConfig          *us_config_load              (const char   *path,
@@ -119,6 +133,10 @@ UsConfig          *us_config_load              (const char   *path,
  * @path NULL saves where the config was loaded from or last saved to. */
 gboolean           us_config_save              (UsConfig     *self,
                                                 const char   *path,
+                                                GError      **error);
+/* The atomic write us_config_save does, for @bytes from us_config_to_bytes. */
+gboolean           us_config_write_bytes       (const char   *path,
+                                                GBytes       *bytes,
                                                 GError      **error);
 const char        *us_config_get_path          (UsConfig     *self);
 /* The document exactly as us_config_save writes it: pretty JSON, a final
@@ -139,8 +157,8 @@ char              *us_config_dup_client_url    (UsConfig     *self,
                                                 guint         port);
 gsize              us_config_get_max_body_bytes (UsConfig    *self);
 gboolean           us_config_get_routing       (UsConfig     *self);
-void               us_config_set_routing       (UsConfig     *self,
-                                                gboolean      routing);
+/* $.desktop.notifications, TRUE unless the user turned them off. */
+gboolean           us_config_get_notifications (UsConfig     *self);
 
 GPtrArray         *us_config_get_providers     (UsConfig     *self); /* UsProviderConfig* */
 const UsProviderConfig *us_config_lookup_provider (UsConfig  *self,

@@ -18,12 +18,17 @@ struct _UsProxy
 {
   GObject parent_instance;
 
-  UsConfig *config;
+  UsConfigStore *store;     /* each request takes its newest snapshot */
   SoupServer *server;
   SoupSession *session;
   UsRequestLog *log;
   UsHealth *health;
+  UsKeyring *keyring;
+  GHashTable *key_loads;    /* provider id → number of keyring loads in flight */
+  GPtrArray *key_waiters;   /* GTask*, task data: the provider id it waits for */
   guint port;
+  char *bound_host;         /* what us_proxy_start listened on */
+  guint bound_port;         /* the configured port then (0 = any) */
   GPtrArray *subscribers;   /* SoupServerMessage* of /understudy/events */
   UsClientWatcher *watcher;
   UsClientState client_states[US_CLIENT_N_CLIENTS];  /* re-read when a file changes */
@@ -31,8 +36,15 @@ struct _UsProxy
 
 G_DEFINE_FINAL_TYPE (UsProxy, us_proxy, G_TYPE_OBJECT)
 
-enum { PROP_0, PROP_CONFIG, PROP_ROUTING, N_PROPS };
+enum { PROP_0, PROP_STORE, PROP_ROUTING, N_PROPS };
 static GParamSpec *properties[N_PROPS];
+
+/* The newest snapshot; a caller that spans main loop iterations refs it. */
+static UsConfig *
+config_of (UsProxy *self)
+{
+  return us_config_store_get_config (self->store);
+}
 
 /* ---- Answers ----------------------------------------------------------- */
 
@@ -97,7 +109,7 @@ host_allowed (UsProxy    *self,
     host = g_strndup (host_port, colon - host_port);
   else
     host = g_strdup (host_port);
-  return is_loopback_name (host) || g_ascii_strcasecmp (host, us_config_get_host (self->config)) == 0;
+  return is_loopback_name (host) || g_ascii_strcasecmp (host, us_config_get_host (config_of (self))) == 0;
 }
 
 /* A browser page may only talk to us if it is served by us. */
@@ -114,7 +126,7 @@ origin_allowed (UsProxy    *self,
     return FALSE;
   return (guint) g_uri_get_port (uri) == self->port &&
          (is_loopback_name (g_uri_get_host (uri)) ||
-          g_ascii_strcasecmp (g_uri_get_host (uri), us_config_get_host (self->config)) == 0);
+          g_ascii_strcasecmp (g_uri_get_host (uri), us_config_get_host (config_of (self))) == 0);
 }
 
 static gboolean
@@ -146,7 +158,8 @@ strip_token (UsProxy    *self,
   end = strchr (start, '/');
   if (end == NULL)
     end = start + strlen (start);
-  if (!token_equal (start, end - start, us_config_get_token (self->config)))
+  if (us_config_get_token (config_of (self)) == NULL ||
+      !token_equal (start, end - start, us_config_get_token (config_of (self))))
     return NULL;
   return end;
 }
@@ -169,7 +182,7 @@ early_handler (SoupServer        *server,
 
   /* Refuse before reading the body, so a huge upload costs nothing. */
   if (soup_message_headers_get_encoding (headers) == SOUP_ENCODING_CONTENT_LENGTH &&
-      length > (goffset) us_config_get_max_body_bytes (self->config))
+      length > (goffset) us_config_get_max_body_bytes (config_of (self)))
     respond_error (msg, format_for_path (path), SOUP_STATUS_REQUEST_ENTITY_TOO_LARGE,
                    "Understudy: request body is larger than listen.max_body_bytes");
 }
@@ -180,15 +193,16 @@ JsonNode *
 us_proxy_status_to_json (UsProxy *self)
 {
   g_autoptr(JsonBuilder) b = json_builder_new ();
-  GPtrArray *chains = us_config_get_chains (self->config);
+  UsConfig *config = config_of (self);
+  GPtrArray *chains = us_config_get_chains (config);
 
   json_builder_begin_object (b);
   json_builder_set_member_name (b, "routing");
-  json_builder_add_boolean_value (b, us_config_get_routing (self->config));
+  json_builder_add_boolean_value (b, us_config_get_routing (config));
   json_builder_set_member_name (b, "listen");
   json_builder_begin_object (b);
   json_builder_set_member_name (b, "host");
-  json_builder_add_string_value (b, us_config_get_host (self->config));
+  json_builder_add_string_value (b, us_config_get_host (config));
   json_builder_set_member_name (b, "port");
   json_builder_add_int_value (b, self->port);
   json_builder_end_object (b);
@@ -368,6 +382,133 @@ serve_routing (UsProxy           *self,
   respond_json (msg, SOUP_STATUS_OK, reply);
 }
 
+/* ---- Keys -------------------------------------------------------------- */
+
+typedef struct {
+  UsProxy *proxy;
+  GStrv ids;
+} KeyLoad;
+
+static void
+on_keys_loaded (GObject      *source,
+                GAsyncResult *result,
+                gpointer      data)
+{
+  KeyLoad *load = data;
+  g_autoptr(UsProxy) self = load->proxy;
+  g_auto(GStrv) ids = load->ids;
+  g_autoptr(GError) error = NULL;
+
+  g_free (load);
+  /* A locked or missing keyring is reported through its "message"; the
+   * keys then come from key_env. */
+  if (!us_keyring_load_finish (US_KEYRING (source), result, &error) &&
+      !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_NOT_CONNECTED) &&
+      !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_PERMISSION_DENIED) &&
+      !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND))
+    g_warning ("Could not read provider keys from the keyring: %s", error->message);
+
+  for (guint i = 0; ids[i]; i++)
+    {
+      guint n = GPOINTER_TO_UINT (g_hash_table_lookup (self->key_loads, ids[i]));
+
+      if (n > 1)
+        g_hash_table_insert (self->key_loads, g_strdup (ids[i]), GUINT_TO_POINTER (n - 1));
+      else
+        g_hash_table_remove (self->key_loads, ids[i]);
+    }
+  for (guint i = 0; i < self->key_waiters->len;)
+    {
+      GTask *task = g_ptr_array_index (self->key_waiters, i);
+
+      if (!g_hash_table_contains (self->key_loads, g_task_get_task_data (task)))
+        {
+          g_task_return_boolean (task, TRUE);
+          g_ptr_array_remove_index_fast (self->key_waiters, i);
+        }
+      else
+        i++;
+    }
+}
+
+/* Reads the keys of @ids into the keyring's cache, counting the load as in
+ * flight for each so that requests needing one of them wait for it. */
+static void
+load_keys (UsProxy            *self,
+           const char * const *ids)
+{
+  KeyLoad *load;
+
+  if (ids[0] == NULL)
+    return;
+  load = g_new0 (KeyLoad, 1);
+  load->proxy = g_object_ref (self);
+  load->ids = g_strdupv ((char **) ids);
+  for (guint i = 0; ids[i]; i++)
+    {
+      guint n = GPOINTER_TO_UINT (g_hash_table_lookup (self->key_loads, ids[i]));
+      g_hash_table_insert (self->key_loads, g_strdup (ids[i]), GUINT_TO_POINTER (n + 1));
+    }
+  us_keyring_load_async (self->keyring, ids, NULL, on_keys_loaded, load);
+}
+
+static void
+load_all_keys (UsProxy *self)
+{
+  GPtrArray *providers = us_config_get_providers (config_of (self));
+  g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
+  g_auto(GStrv) ids = NULL;
+
+  for (guint i = 0; i < providers->len; i++)
+    {
+      const UsProviderConfig *provider = g_ptr_array_index (providers, i);
+
+      if (provider->auth == US_AUTH_KEY)
+        g_strv_builder_add (builder, provider->id);
+    }
+  ids = g_strv_builder_end (builder);
+  load_keys (self, (const char * const *) ids);
+}
+
+static void
+on_keyring_message (UsKeyring  *keyring,
+                    GParamSpec *pspec,
+                    UsProxy    *self)
+{
+  if (us_keyring_get_message (keyring) != NULL)
+    g_message ("%s", us_keyring_get_message (keyring));
+}
+
+/* POST {"provider": ID}: `understudy keys set|delete` changed that key. */
+static void
+serve_keys (UsProxy           *self,
+            SoupServerMessage *msg)
+{
+  g_autoptr(GBytes) body = soup_message_body_flatten (soup_server_message_get_request_body (msg));
+  g_autoptr(JsonNode) root = us_translate_parse_json (body, NULL);
+  g_autoptr(JsonBuilder) b = json_builder_new ();
+  g_autoptr(JsonNode) reply = NULL;
+  JsonNode *member;
+  const char *id;
+
+  member = root && JSON_NODE_HOLDS_OBJECT (root) ? json_object_get_member (json_node_get_object (root), "provider")
+                                                  : NULL;
+  if (member == NULL || json_node_get_value_type (member) != G_TYPE_STRING)
+    {
+      respond_error (msg, US_WIRE_ANTHROPIC, SOUP_STATUS_BAD_REQUEST, "expected {\"provider\": \"ID\"}");
+      return;
+    }
+  id = json_node_get_string (member);
+  us_proxy_reload_key (self, id);
+
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "provider");
+  json_builder_add_string_value (b, id);
+  json_builder_end_object (b);
+  reply = json_builder_get_root (b);
+  respond_json (msg, SOUP_STATUS_OK, reply);
+}
+
 /* ---- Models ------------------------------------------------------------ */
 
 /* The models the chains can serve, in the envelope the client expects
@@ -378,7 +519,7 @@ serve_models (UsProxy           *self,
 {
   gboolean anthropic = soup_message_headers_get_one (soup_server_message_get_request_headers (msg),
                                                      "anthropic-version") != NULL;
-  GPtrArray *chains = us_config_get_chains (self->config);
+  GPtrArray *chains = us_config_get_chains (config_of (self));
   g_autoptr(GHashTable) seen = g_hash_table_new (g_str_hash, g_str_equal);
   g_autoptr(JsonBuilder) b = json_builder_new ();
   g_autoptr(JsonNode) root = NULL;
@@ -472,11 +613,14 @@ serve_model_request (UsProxy           *self,
   g_autoptr(GError) error = NULL;
   g_autoptr(UsIrRequest) ir = NULL;
   g_autoptr(JsonNode) root = NULL;
+  /* The job keeps this snapshot: an edit during the request changes the
+   * next request, never this one. */
+  UsConfig *config = config_of (self);
   const UsChainConfig *chain;
   const char *client;
   UsRequestEntry *entry;
 
-  if (g_bytes_get_size (body) > us_config_get_max_body_bytes (self->config))
+  if (g_bytes_get_size (body) > us_config_get_max_body_bytes (config))
     {
       respond_error (msg, fmt, SOUP_STATUS_REQUEST_ENTITY_TOO_LARGE,
                      "Understudy: request body is larger than listen.max_body_bytes");
@@ -502,12 +646,12 @@ serve_model_request (UsProxy           *self,
     }
 
   client = us_router_client_from_user_agent (soup_message_headers_get_one (headers, "User-Agent"));
-  chain = us_router_pick (self->config, client, ir);
+  chain = us_router_pick (config, client, ir);
   entry = us_request_log_add (self->log, client, session_of (headers), endpoint, us_ir_request_get_model (ir));
 
   soup_server_message_pause (msg);
-  us_request_job_run (self, msg, fmt, count_tokens, g_steal_pointer (&ir), g_steal_pointer (&root), body, chain,
-                      us_config_get_routing (self->config), entry);
+  us_request_job_run (self, config, msg, fmt, count_tokens, g_steal_pointer (&ir), g_steal_pointer (&root), body,
+                      chain, us_config_get_routing (config), entry);
 }
 
 static void
@@ -568,8 +712,54 @@ handler (SoupServer        *server,
     serve_events (self, msg);
   else if (g_str_equal (method, "POST") && g_str_equal (rest, "/understudy/routing"))
     serve_routing (self, msg);
+  else if (g_str_equal (method, "POST") && g_str_equal (rest, "/understudy/keys"))
+    serve_keys (self, msg);
   else
     respond_error (msg, fmt, SOUP_STATUS_NOT_FOUND, "Understudy: no such endpoint");
+}
+
+/* ---- Following the store ---------------------------------------------- */
+
+static void
+on_routing_changed (UsConfigStore *store,
+                    GParamSpec    *pspec,
+                    UsProxy       *self)
+{
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_ROUTING]);
+  if (self->subscribers != NULL && self->subscribers->len > 0)
+    {
+      g_autoptr(JsonNode) node = json_node_new (JSON_NODE_OBJECT);
+      JsonObject *obj = json_object_new ();
+
+      json_object_set_boolean_member (obj, "routing", us_config_store_get_routing (store));
+      json_node_take_object (node, obj);
+      publish (self, "routing", node);
+    }
+}
+
+static void
+on_config_changed (UsConfigStore *store,
+                   GParamSpec    *pspec,
+                   UsProxy       *self)
+{
+  UsConfig *config = us_config_store_get_config (store);
+  const char *host = us_config_get_host (config);
+  guint port = us_config_get_port (config);
+
+  /* Rebinding would cut every request in flight and every client's URL. */
+  if (self->server != NULL && (g_strcmp0 (host, self->bound_host) != 0 || port != self->bound_port))
+    {
+      g_message ("listen.host/listen.port changed to %s:%u; Understudy keeps listening on %s:%u "
+                 "until it is restarted", host, port, self->bound_host, self->port);
+      /* Said once per change, not once per later edit. */
+      g_free (self->bound_host);
+      self->bound_host = g_strdup (host);
+      self->bound_port = port;
+    }
+  /* A provider added or switched to auth: key needs its key. Before start
+   * there is nothing to serve; start loads them. */
+  if (self->server != NULL)
+    load_all_keys (self);
 }
 
 /* ---- GObject ----------------------------------------------------------- */
@@ -588,8 +778,12 @@ us_proxy_dispose (GObject *object)
   g_clear_object (&self->session);
   g_clear_object (&self->log);
   g_clear_object (&self->health);
+  g_clear_object (&self->keyring);
+  g_clear_pointer (&self->key_loads, g_hash_table_unref);
+  g_clear_pointer (&self->key_waiters, g_ptr_array_unref);
   g_clear_object (&self->watcher);
-  g_clear_object (&self->config);
+  g_clear_object (&self->store);
+  g_clear_pointer (&self->bound_host, g_free);
 
   G_OBJECT_CLASS (us_proxy_parent_class)->dispose (object);
 }
@@ -604,8 +798,8 @@ us_proxy_get_property (GObject    *object,
 
   switch (prop_id)
     {
-    case PROP_CONFIG:
-      g_value_set_object (value, self->config);
+    case PROP_STORE:
+      g_value_set_object (value, self->store);
       break;
     case PROP_ROUTING:
       g_value_set_boolean (value, us_proxy_get_routing (self));
@@ -625,8 +819,8 @@ us_proxy_set_property (GObject      *object,
 
   switch (prop_id)
     {
-    case PROP_CONFIG:
-      self->config = g_value_dup_object (value);
+    case PROP_STORE:
+      self->store = g_value_dup_object (value);
       break;
     case PROP_ROUTING:
       us_proxy_set_routing (self, g_value_get_boolean (value));
@@ -645,6 +839,10 @@ us_proxy_constructed (GObject *object)
 
   g_signal_connect_object (self->log, "entry-changed", G_CALLBACK (on_entry_changed), self, 0);
   g_signal_connect_object (self->health, "changed", G_CALLBACK (on_health_changed), self, 0);
+  g_signal_connect_object (self->keyring, "notify::message", G_CALLBACK (on_keyring_message), self, 0);
+
+  g_signal_connect_object (self->store, "notify::routing", G_CALLBACK (on_routing_changed), self, 0);
+  g_signal_connect_object (self->store, "notify::config", G_CALLBACK (on_config_changed), self, 0);
 
   self->watcher = us_client_watcher_new ();
   g_signal_connect_object (self->watcher, "changed", G_CALLBACK (on_client_changed), self, 0);
@@ -662,8 +860,8 @@ us_proxy_class_init (UsProxyClass *klass)
   object_class->set_property = us_proxy_set_property;
   object_class->constructed = us_proxy_constructed;
 
-  properties[PROP_CONFIG] =
-    g_param_spec_object ("config", NULL, NULL, US_TYPE_CONFIG,
+  properties[PROP_STORE] =
+    g_param_spec_object ("store", NULL, NULL, US_TYPE_CONFIG_STORE,
                          G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
   properties[PROP_ROUTING] =
     g_param_spec_boolean ("routing", NULL, NULL, TRUE,
@@ -676,6 +874,9 @@ us_proxy_init (UsProxy *self)
 {
   self->log = us_request_log_new (LOG_CAPACITY);
   self->health = us_health_new ();
+  self->keyring = us_keyring_new ();
+  self->key_loads = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  self->key_waiters = g_ptr_array_new_with_free_func (g_object_unref);
   self->subscribers = g_ptr_array_new_with_free_func (g_object_unref);
   /* Timeouts are the job's (first byte, idle), not the session's; many
    * concurrent streams go to the same provider host. */
@@ -688,9 +889,28 @@ us_proxy_init (UsProxy *self)
 }
 
 UsProxy *
+us_proxy_new_for_store (UsConfigStore *store)
+{
+  g_return_val_if_fail (US_IS_CONFIG_STORE (store), NULL);
+
+  return g_object_new (US_TYPE_PROXY, "store", store, NULL);
+}
+
+UsProxy *
 us_proxy_new (UsConfig *config)
 {
-  return g_object_new (US_TYPE_PROXY, "config", config, NULL);
+  g_autoptr(UsConfigStore) store = NULL;
+  g_autoptr(UsConfig) unsaved = NULL;
+  g_autoptr(GError) error = NULL;
+
+  g_return_val_if_fail (US_IS_CONFIG (config), NULL);
+
+  /* A proxy on its own never writes the file: the store gets a copy
+   * without a path. */
+  unsaved = us_config_new_from_document (us_config_dup_document (config), NULL, &error);
+  g_assert_no_error (error);
+  store = us_config_store_new (unsaved);
+  return us_proxy_new_for_store (store);
 }
 
 gboolean
@@ -701,15 +921,16 @@ us_proxy_start (UsProxy  *self,
   g_autoptr(GSocketAddress) socket_address = NULL;
   GSList *uris;
 
-  us_config_ensure_token (self->config);
-  address = g_inet_address_new_from_string (us_config_get_host (self->config));
+  UsConfig *config = config_of (self);
+
+  address = g_inet_address_new_from_string (us_config_get_host (config));
   if (address == NULL)
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                   "listen.host must be an IP address, not \"%s\"", us_config_get_host (self->config));
+                   "listen.host must be an IP address, not \"%s\"", us_config_get_host (config));
       return FALSE;
     }
-  socket_address = g_inet_socket_address_new (address, us_config_get_port (self->config));
+  socket_address = g_inet_socket_address_new (address, us_config_get_port (config));
 
   self->server = soup_server_new ("server-header", "understudy ", NULL);
   soup_server_add_early_handler (self->server, NULL, early_handler, self, NULL);
@@ -718,8 +939,12 @@ us_proxy_start (UsProxy  *self,
     return FALSE;
 
   uris = soup_server_get_uris (self->server);
-  self->port = uris ? (guint) g_uri_get_port (uris->data) : us_config_get_port (self->config);
+  self->port = uris ? (guint) g_uri_get_port (uris->data) : us_config_get_port (config);
+  self->bound_host = g_strdup (us_config_get_host (config));
+  self->bound_port = us_config_get_port (config);
   g_slist_free_full (uris, (GDestroyNotify) g_uri_unref);
+
+  load_all_keys (self);
   return TRUE;
 }
 
@@ -732,13 +957,19 @@ us_proxy_get_port (UsProxy *self)
 char *
 us_proxy_dup_client_url (UsProxy *self)
 {
-  return us_config_dup_client_url (self->config, self->port);
+  return us_config_dup_client_url (config_of (self), self->port);
 }
 
 UsConfig *
 us_proxy_get_config (UsProxy *self)
 {
-  return self->config;
+  return config_of (self);
+}
+
+UsConfigStore *
+us_proxy_get_store (UsProxy *self)
+{
+  return self->store;
 }
 
 UsRequestLog *
@@ -759,27 +990,74 @@ us_proxy_get_session (UsProxy *self)
   return self->session;
 }
 
+UsKeyring *
+us_proxy_get_keyring (UsProxy *self)
+{
+  return self->keyring;
+}
+
+const char *
+us_proxy_lookup_key (UsProxy                *self,
+                     const UsProviderConfig *provider)
+{
+  const char *key = us_keyring_lookup_cached (self->keyring, provider->id);
+
+  if (key == NULL && provider->key_env != NULL)
+    key = g_getenv (provider->key_env);
+  return key != NULL && *key != '\0' ? key : NULL;
+}
+
+gboolean
+us_proxy_is_loading_key (UsProxy    *self,
+                         const char *provider_id)
+{
+  return g_hash_table_contains (self->key_loads, provider_id);
+}
+
+void
+us_proxy_wait_for_key_async (UsProxy             *self,
+                             const char          *provider_id,
+                             GAsyncReadyCallback  callback,
+                             gpointer             user_data)
+{
+  g_autoptr(GTask) task = g_task_new (self, NULL, callback, user_data);
+
+  g_task_set_source_tag (task, us_proxy_wait_for_key_async);
+  if (!us_proxy_is_loading_key (self, provider_id))
+    {
+      g_task_return_boolean (task, TRUE);
+      return;
+    }
+  g_task_set_task_data (task, g_strdup (provider_id), g_free);
+  g_ptr_array_add (self->key_waiters, g_steal_pointer (&task));
+}
+
+void
+us_proxy_wait_for_key_finish (UsProxy      *self,
+                              GAsyncResult *result)
+{
+  g_task_propagate_boolean (G_TASK (result), NULL);
+}
+
+void
+us_proxy_reload_key (UsProxy    *self,
+                     const char *provider_id)
+{
+  const char * const ids[] = { provider_id, NULL };
+
+  us_keyring_invalidate (self->keyring, provider_id);
+  load_keys (self, ids);
+}
+
 gboolean
 us_proxy_get_routing (UsProxy *self)
 {
-  return us_config_get_routing (self->config);
+  return us_config_store_get_routing (self->store);
 }
 
 void
 us_proxy_set_routing (UsProxy  *self,
                       gboolean  routing)
 {
-  if (us_config_get_routing (self->config) == !!routing)
-    return;
-  us_config_set_routing (self->config, routing);
-  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_ROUTING]);
-  if (self->subscribers->len > 0)
-    {
-      g_autoptr(JsonNode) node = json_node_new (JSON_NODE_OBJECT);
-      JsonObject *obj = json_object_new ();
-
-      json_object_set_boolean_member (obj, "routing", routing);
-      json_node_take_object (node, obj);
-      publish (self, "routing", node);
-    }
+  us_config_store_set_routing (self->store, routing);
 }

@@ -2,8 +2,9 @@
 #pragma once
 
 #include <libsoup/soup.h>
-#include "us-config.h"
+#include "us-config-store.h"
 #include "us-health.h"
+#include "us-keyring.h"
 #include "us-request-log.h"
 
 G_BEGIN_DECLS
@@ -11,6 +12,10 @@ G_BEGIN_DECLS
 #define US_TYPE_PROXY (us_proxy_get_type ())
 G_DECLARE_FINAL_TYPE (UsProxy, us_proxy, US, PROXY, GObject)
 
+/* A proxy following @store: each request takes its newest snapshot. */
+UsProxy      *us_proxy_new_for_store (UsConfigStore *store);
+/* For tests and tools: a store of its own, holding a copy of @config that
+ * is never saved. */
 UsProxy      *us_proxy_new          (UsConfig     *config);
 /* Binds listen.host:listen.port (0 = any free port) and serves. */
 gboolean      us_proxy_start        (UsProxy      *self,
@@ -18,10 +23,35 @@ gboolean      us_proxy_start        (UsProxy      *self,
 guint         us_proxy_get_port     (UsProxy      *self);
 /* http://HOST:PORT/t/TOKEN — what clients are pointed at. */
 char         *us_proxy_dup_client_url (UsProxy    *self);
+/* The newest snapshot (ref it to keep it across main loop iterations). */
 UsConfig     *us_proxy_get_config   (UsProxy      *self);
+UsConfigStore *us_proxy_get_store   (UsProxy      *self);
 UsRequestLog *us_proxy_get_log      (UsProxy      *self);
 UsHealth     *us_proxy_get_health   (UsProxy      *self);
 SoupSession  *us_proxy_get_session  (UsProxy      *self);
+/* The keyring the proxy's auth: key providers take their keys from. Their
+ * keys are loaded (asynchronously) at us_proxy_start() and again whenever
+ * the "config" property changes. */
+UsKeyring    *us_proxy_get_keyring  (UsProxy      *self);
+/* An auth: key provider's key: the keyring's cached one, else $key_env;
+ * NULL when neither has one. */
+const char   *us_proxy_lookup_key   (UsProxy      *self,
+                                     const UsProviderConfig *provider);
+/* Whether a keyring load for @provider_id is in flight; a request then
+ * waits with us_proxy_wait_for_key_async(), which completes once none is. */
+gboolean      us_proxy_is_loading_key      (UsProxy             *self,
+                                            const char          *provider_id);
+void          us_proxy_wait_for_key_async  (UsProxy             *self,
+                                            const char          *provider_id,
+                                            GAsyncReadyCallback  callback,
+                                            gpointer             user_data);
+void          us_proxy_wait_for_key_finish (UsProxy             *self,
+                                            GAsyncResult        *result);
+/* Forgets @provider_id's cached key and reads it from the keyring again
+ * (another process stored or deleted it: `understudy keys set`). */
+void          us_proxy_reload_key   (UsProxy      *self,
+                                     const char   *provider_id);
+/* The store's switch ("routing" property, notified when the store's is). */
 gboolean      us_proxy_get_routing  (UsProxy      *self);
 void          us_proxy_set_routing  (UsProxy      *self,
                                      gboolean      routing);

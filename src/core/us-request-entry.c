@@ -169,6 +169,42 @@ us_request_entry_get_state (UsRequestEntry *self)
   return self->state;
 }
 
+GDateTime *
+us_request_entry_get_started (UsRequestEntry *self)
+{
+  return self->started;
+}
+
+guint
+us_request_entry_get_status (UsRequestEntry *self)
+{
+  return self->status;
+}
+
+const char *
+us_request_entry_get_error (UsRequestEntry *self)
+{
+  return self->error;
+}
+
+gint64
+us_request_entry_get_first_byte_ms (UsRequestEntry *self)
+{
+  return self->first_byte_ms;
+}
+
+gint64
+us_request_entry_get_input_tokens (UsRequestEntry *self)
+{
+  return self->input_tokens;
+}
+
+gint64
+us_request_entry_get_output_tokens (UsRequestEntry *self)
+{
+  return self->output_tokens;
+}
+
 guint
 us_request_entry_get_n_attempts (UsRequestEntry *self)
 {

@@ -36,6 +36,15 @@ const char     *us_request_entry_get_requested_model (UsRequestEntry *self);
 const char     *us_request_entry_get_served_provider (UsRequestEntry *self);
 const char     *us_request_entry_get_served_model (UsRequestEntry *self);
 UsRequestState  us_request_entry_get_state      (UsRequestEntry *self);
+/* When the request arrived (UTC). */
+GDateTime      *us_request_entry_get_started    (UsRequestEntry *self);
+/* The client's HTTP status and error, once finished (0 / NULL before). */
+guint           us_request_entry_get_status     (UsRequestEntry *self);
+const char     *us_request_entry_get_error      (UsRequestEntry *self);
+/* Time to the first byte sent to the client; -1 until then. */
+gint64          us_request_entry_get_first_byte_ms (UsRequestEntry *self);
+gint64          us_request_entry_get_input_tokens  (UsRequestEntry *self);
+gint64          us_request_entry_get_output_tokens (UsRequestEntry *self);
 guint           us_request_entry_get_n_attempts (UsRequestEntry *self);
 const UsAttempt *us_request_entry_get_attempt   (UsRequestEntry *self,
                                                  guint           index);

@@ -637,6 +637,7 @@ start_attempt (UsRequestJob       *self,
   g_autoptr(GBytes) body = NULL;
   g_autoptr(GError) error = NULL;
   const char *query = g_uri_get_query (soup_server_message_get_uri (self->msg));
+  const char *key;
 
   self->provider = provider;
   self->chain_model = cm;
@@ -658,9 +659,11 @@ start_attempt (UsRequestJob       *self,
 
   self->n_tried++;
   self->attempt = us_request_entry_begin_attempt (self->entry, provider->id, self->model);
+  /* From the keyring's cache or key_env: never a keyring call here. */
+  key = provider->auth == US_AUTH_KEY ? us_proxy_lookup_key (self->proxy, provider) : NULL;
   body = attempt_body (self, cm, &error);
   if (body != NULL)
-    self->upstream = us_upstream_new_message (provider, self->client_fmt, self->count_tokens, query,
+    self->upstream = us_upstream_new_message (provider, key, self->client_fmt, self->count_tokens, query,
                                               soup_server_message_get_request_headers (self->msg),
                                               body, &error);
   if (self->upstream == NULL)
@@ -680,6 +683,18 @@ start_attempt (UsRequestJob       *self,
 }
 
 static void
+on_key_loaded (GObject      *source,
+               GAsyncResult *result,
+               gpointer      data)
+{
+  g_autoptr(UsRequestJob) self = data;
+
+  us_proxy_wait_for_key_finish (US_PROXY (source), result);
+  if (!self->client_gone)
+    try_next (self);
+}
+
+static void
 try_next (UsRequestJob *self)
 {
   /* With routing off only the primary is asked, whatever happens. */
@@ -687,8 +702,17 @@ try_next (UsRequestJob *self)
 
   while (self->next < limit)
     {
-      const UsChainModel *cm = g_ptr_array_index (self->chain->models, self->next++);
+      const UsChainModel *cm = g_ptr_array_index (self->chain->models, self->next);
+      const UsProviderConfig *provider = us_config_lookup_provider (self->config, cm->provider);
 
+      /* Its key is still on its way from the keyring: a request that came
+       * early waits for it rather than failing for want of it. */
+      if (provider->auth == US_AUTH_KEY && us_proxy_is_loading_key (self->proxy, provider->id))
+        {
+          us_proxy_wait_for_key_async (self->proxy, provider->id, on_key_loaded, g_object_ref (self));
+          return;
+        }
+      self->next++;
       if (start_attempt (self, cm))
         return;
     }
@@ -711,6 +735,7 @@ on_client_gone (SoupServerMessage *msg,
 
 void
 us_request_job_run (UsProxy             *proxy,
+                    UsConfig            *config,
                     SoupServerMessage   *msg,
                     UsWireFormat         client_fmt,
                     gboolean             count_tokens,
@@ -724,7 +749,7 @@ us_request_job_run (UsProxy             *proxy,
   g_autoptr(UsRequestJob) self = g_object_new (US_TYPE_REQUEST_JOB, NULL);
 
   self->proxy = g_object_ref (proxy);
-  self->config = g_object_ref (us_proxy_get_config (proxy));
+  self->config = g_object_ref (config);
   self->msg = g_object_ref (msg);
   self->client_fmt = client_fmt;
   self->count_tokens = count_tokens;

@@ -72,18 +72,23 @@ endpoint_path (UsWireFormat fmt,
 
 static gboolean
 add_key (const UsProviderConfig *provider,
+         const char             *key,
          UsWireFormat            fmt,
          SoupMessageHeaders     *headers,
          GError                **error)
 {
-  const char *key = provider->key_env ? g_getenv (provider->key_env) : NULL;
   g_autofree char *bearer = NULL;
 
   if (key == NULL || *key == '\0')
     {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
-                   "no key for provider %s (set %s)", provider->id,
-                   provider->key_env ? provider->key_env : "its key_env");
+      if (provider->key_env != NULL)
+        g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
+                     "no key for provider %s: store one with `understudy keys set %s` or set $%s",
+                     provider->id, provider->id, provider->key_env);
+      else
+        g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
+                     "no key for provider %s: store one with `understudy keys set %s`",
+                     provider->id, provider->id);
       return FALSE;
     }
   if (fmt == US_WIRE_ANTHROPIC)
@@ -98,6 +103,7 @@ add_key (const UsProviderConfig *provider,
 
 SoupMessage *
 us_upstream_new_message (const UsProviderConfig *provider,
+                         const char             *key,
                          UsWireFormat            client_fmt,
                          gboolean                count_tokens,
                          const char             *query,
@@ -153,7 +159,7 @@ us_upstream_new_message (const UsProviderConfig *provider,
 
   if (fmt == US_WIRE_ANTHROPIC && soup_message_headers_get_one (headers, "anthropic-version") == NULL)
     soup_message_headers_replace (headers, "anthropic-version", "2023-06-01");
-  if (provider->auth == US_AUTH_KEY && !add_key (provider, fmt, headers, error))
+  if (provider->auth == US_AUTH_KEY && !add_key (provider, key, fmt, headers, error))
     return NULL;
 
   soup_message_headers_replace (headers, "Accept-Encoding", "identity");

@@ -14,8 +14,11 @@ gboolean     us_upstream_wire_format (const UsProviderConfig *provider,
 /* A ready-to-send upstream request. @client_headers are the inbound
  * request's headers (end-to-end ones are forwarded on the same-format path
  * and credentials for auth: passthrough); @query is appended as is on the
- * same-format path. Fails with a message for the log (e.g. a missing key). */
+ * same-format path; @key is the provider's resolved key for auth: key
+ * (us_proxy_lookup_key()). Fails with a message for the log (e.g. a
+ * missing key). */
 SoupMessage *us_upstream_new_message (const UsProviderConfig *provider,
+                                      const char             *key,
                                       UsWireFormat            client_fmt,
                                       gboolean                count_tokens,
                                       const char             *query,

@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# bench/desktop.sh: what the desktop app costs the machine, with its window open.
+#   RSS with the window open and idle; wakeups a minute when idle (strace
+#   counts poll returns of every thread); CPU while RATE requests a second go
+#   through the proxy with the Requests page shown.
+#
+#   bench/desktop.sh                 # RATE=200 for LOAD_S=20 s, IDLE_S=60 s
+#
+# Runs in its own D-Bus session and Xvfb, with a real StatusNotifierWatcher
+# so the tray registers as on a desktop. Not part of `meson test`.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+if [ -z "${US_BENCH_INNER:-}" ]; then
+  exec dbus-run-session -- xvfb-run -a -s "-screen 0 1280x800x24" env US_BENCH_INNER=1 "$0" "$@"
+fi
+
+BUILD=${BUILD:-$ROOT/build-bench}
+RATE=${RATE:-200}
+LOAD_S=${LOAD_S:-20}
+IDLE_S=${IDLE_S:-60}
+WORK=$(mktemp -d /tmp/understudy-desktop-bench.XXXXXX)
+PIDS=()
+cleanup () {
+  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+[ -d "$BUILD" ] || meson setup "$BUILD" "$ROOT" -Dbuildtype=release >/dev/null
+ninja -C "$BUILD" src/understudy tests/fake/us-fake-provider >/dev/null
+cc -O2 $(pkg-config --cflags libsoup-3.0) "$ROOT/bench/load.c" $(pkg-config --libs libsoup-3.0) -o "$WORK/load"
+
+export HOME=$WORK/home XDG_CONFIG_HOME=$WORK/home/.config XDG_DATA_HOME=$WORK/home/.local/share \
+       XDG_STATE_HOME=$WORK/home/.local/state XDG_CACHE_HOME=$WORK/home/.cache GDK_DEBUG=no-portals
+mkdir -p "$XDG_CONFIG_HOME/understudy"
+
+# wait_for FILE SED_PATTERN: prints what the pattern captures once FILE has it.
+wait_for () {
+  local v
+  for _ in $(seq 200); do
+    v=$(sed -n "$2" "$1" | head -1)
+    [ -n "$v" ] && { echo "$v"; return 0; }
+    sleep 0.05
+  done
+  echo "bench: nothing matched $2 in $1:" >&2; cat "$1" "${1%.out}.err" >&2 2>/dev/null; exit 1
+}
+kib () { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status"; }
+cpu_s () { awk -v hz="$(getconf CLK_TCK)" '{ print ($14 + $15) / hz }' "/proc/$1/stat"; }
+
+status-notifier-watcher >/dev/null 2>&1 & PIDS+=($!)
+"$BUILD/tests/fake/us-fake-provider" --format anthropic --chunking event --chunk-delay 0 \
+  >"$WORK/fake.out" 2>"$WORK/fake.err" & PIDS+=($!)
+FAKE_PORT=$(wait_for "$WORK/fake.out" 's/^PORT=//p')
+
+cat >"$XDG_CONFIG_HOME/understudy/config.json" <<JSON
+{ "version": 1, "listen": { "host": "127.0.0.1", "port": 0 },
+  "providers": [ { "id": "fake", "kind": "anthropic", "base_url": "http://127.0.0.1:$FAKE_PORT", "auth": "passthrough" } ],
+  "chains": [ { "id": "default", "match": ["*"], "models": [ { "provider": "fake", "model": "*" } ] } ] }
+JSON
+
+"$BUILD/src/understudy" >"$WORK/app.out" 2>"$WORK/app.err" & APP=$!; PIDS+=($APP)
+PORT=$(wait_for "$WORK/app.out" 's/.*listening on http:\/\/[0-9.]*:\([0-9]*\).*/\1/p')
+TOKEN=$(sed -n 's/.*"token" *: *"\([^"]*\)".*/\1/p' "$XDG_CONFIG_HOME/understudy/config.json")
+URL=http://127.0.0.1:$PORT/t/$TOKEN/v1/messages
+
+# The Requests page, as a person watching it would have it.
+gdbus call --session -d io.github.understudy.Understudy -o /io/github/understudy/Understudy \
+  -m org.gtk.Actions.Activate show-page "[<'requests'>]" "{}" >/dev/null
+
+sleep 5
+IDLE_RSS=$(kib "$APP" VmRSS)
+POLLS=$(timeout -s INT "$IDLE_S" strace -f -c -e trace=poll,ppoll -p "$APP" 2>&1 >/dev/null |
+        awk '$NF == "poll" || $NF == "ppoll" { n += $4 } END { print n + 0 }')
+
+C0=$(cpu_s "$APP"); T0=$(date +%s.%N)
+RESULT=$("$WORK/load" --url "$URL" --rate "$RATE" -n $((RATE * LOAD_S)) -w 0 -l rate || true)
+C1=$(cpu_s "$APP"); T1=$(date +%s.%N)
+LOAD_RSS=$(kib "$APP" VmRSS)
+
+echo "| figure | value | target |"
+echo "|---|---|---|"
+echo "| RSS, window open and idle | $((IDLE_RSS / 1024)) MiB | ≤ 90 MiB |"
+awk -v n="$POLLS" -v s="$IDLE_S" 'BEGIN { printf "| wakeups a minute, idle | %.0f | none beyond a visible countdown |\n", n * 60 / s }'
+awk -v a="$C0" -v b="$C1" -v s="$(awk -v a="$T0" -v b="$T1" 'BEGIN { print b - a }')" -v r="$RATE" \
+  'BEGIN { printf "| CPU at %d req/s, Requests page shown | %.1f %% of a core | ≤ 10 %% |\n", r, (b - a) * 100 / s }'
+echo "| RSS after the load | $((LOAD_RSS / 1024)) MiB | |"
+echo
+echo "load: $RESULT"
