@@ -23,6 +23,7 @@ struct _UsProxy
   SoupSession *session;
   UsRequestLog *log;
   UsHealth *health;
+  UsProvenance *provenance;     /* who produced which signed content */
   guint port;
   GPtrArray *subscribers;   /* SoupServerMessage* of /understudy/events */
   UsClientWatcher *watcher;
@@ -588,6 +589,7 @@ us_proxy_dispose (GObject *object)
   g_clear_object (&self->session);
   g_clear_object (&self->log);
   g_clear_object (&self->health);
+  g_clear_object (&self->provenance);
   g_clear_object (&self->watcher);
   g_clear_object (&self->config);
 
@@ -676,6 +678,12 @@ us_proxy_init (UsProxy *self)
 {
   self->log = us_request_log_new (LOG_CAPACITY);
   self->health = us_health_new ();
+  {
+    g_autofree char *path = us_provenance_default_path ();
+
+    /* Loaded now, before serving: never a file read on the request path. */
+    self->provenance = us_provenance_new (path, US_PROVENANCE_DEFAULT_CAPACITY);
+  }
   self->subscribers = g_ptr_array_new_with_free_func (g_object_unref);
   /* Timeouts are the job's (first byte, idle), not the session's; many
    * concurrent streams go to the same provider host. */
@@ -745,6 +753,12 @@ UsRequestLog *
 us_proxy_get_log (UsProxy *self)
 {
   return self->log;
+}
+
+UsProvenance *
+us_proxy_get_provenance (UsProxy *self)
+{
+  return self->provenance;
 }
 
 UsHealth *

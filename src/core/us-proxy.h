@@ -4,6 +4,7 @@
 #include <libsoup/soup.h>
 #include "us-config.h"
 #include "us-health.h"
+#include "us-provenance.h"
 #include "us-request-log.h"
 
 G_BEGIN_DECLS
@@ -21,6 +22,7 @@ char         *us_proxy_dup_client_url (UsProxy    *self);
 UsConfig     *us_proxy_get_config   (UsProxy      *self);
 UsRequestLog *us_proxy_get_log      (UsProxy      *self);
 UsHealth     *us_proxy_get_health   (UsProxy      *self);
+UsProvenance *us_proxy_get_provenance (UsProxy    *self);
 SoupSession  *us_proxy_get_session  (UsProxy      *self);
 gboolean      us_proxy_get_routing  (UsProxy      *self);
 void          us_proxy_set_routing  (UsProxy      *self,

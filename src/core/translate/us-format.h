@@ -9,8 +9,6 @@
 
 G_BEGIN_DECLS
 
-typedef void (*UsIrEventFunc) (const UsIrEvent *ev, gpointer user_data);
-
 typedef struct {
   UsWireFormat  fmt;
   const char   *name;

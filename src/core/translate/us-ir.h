@@ -177,6 +177,13 @@ typedef struct {
   const UsUsage *usage;       /* the decoder's running totals */
 } UsIrEvent;
 
+/* Lets the proxy watch what a stream carries (signatures, tool call ids)
+ * in any mode, observing included, without re-encoding it. */
+typedef void (*UsIrEventFunc) (const UsIrEvent *ev, gpointer user_data);
+void          us_stream_translator_set_observer (UsStreamTranslator *self,
+                                                 UsIrEventFunc       func,
+                                                 gpointer            user_data);
+
 /* ---- Construction and destruction ---- */
 
 UsIrPart    *us_ir_part_new          (UsIrPartKind kind);
@@ -192,6 +199,10 @@ void         us_ir_tool_free         (UsIrTool *tool);
 UsIrRequest *us_ir_request_new       (UsWireFormat src_fmt);
 UsIrResponse *us_ir_response_new     (void);
 void         us_ir_response_free     (UsIrResponse *resp);
+/* A whole upstream response body of @fmt, decoded. */
+UsIrResponse *us_ir_response_decode  (UsWireFormat  fmt,
+                                      GBytes       *body,
+                                      GError      **error);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (UsIrPart, us_ir_part_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (UsIrMessage, us_ir_message_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (UsIrResponse, us_ir_response_free)

@@ -328,6 +328,14 @@ us_translate_response_for_request (UsWireFormat       from,
   return us_json_to_bytes (out);
 }
 
+UsIrResponse *
+us_ir_response_decode (UsWireFormat fmt,
+                       GBytes      *body,
+                       GError     **error)
+{
+  return response_decode (fmt, body, error);
+}
+
 gboolean
 us_response_read_usage (UsWireFormat fmt,
                         GBytes      *body,
@@ -362,6 +370,8 @@ struct _UsStreamTranslator {
   char        *message_id;
   UsUsage      usage;
   GHashTable  *tool_names;    /* provider name → client name, or NULL */
+  UsIrEventFunc observer;     /* sees every decoded event, or NULL */
+  gpointer     observer_data;
 };
 
 static void
@@ -398,6 +408,8 @@ on_ir_event (const UsIrEvent *ev,
     }
   if (ev->usage != NULL)
     self->usage = *ev->usage;
+  if (self->observer != NULL)
+    self->observer (ev, self->observer_data);
 
   if (self->observe || self->enc == NULL || self->out == NULL || self->failed)
     return;
@@ -469,6 +481,15 @@ us_stream_translator_set_request (UsStreamTranslator *self,
   g_clear_pointer (&self->tool_names, g_hash_table_unref);
   if (!self->observe)
     self->tool_names = tool_name_map (req, self->dec_codec->fmt);
+}
+
+void
+us_stream_translator_set_observer (UsStreamTranslator *self,
+                                   UsIrEventFunc       func,
+                                   gpointer            user_data)
+{
+  self->observer = func;
+  self->observer_data = user_data;
 }
 
 void
