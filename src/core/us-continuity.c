@@ -192,6 +192,43 @@ us_continuity_credential (const UsProviderConfig *provider,
 
 /* ---- Stripping foreign content ----------------------------------------- */
 
+static JsonNode *
+deep_copy (JsonNode *node)
+{
+  JsonObjectIter iter;
+  const char *name;
+  JsonNode *member;
+
+  if (JSON_NODE_HOLDS_OBJECT (node))
+    {
+      JsonObject *copy = json_object_new ();
+
+      json_object_iter_init (&iter, json_node_get_object (node));
+      while (json_object_iter_next (&iter, &name, &member))
+        json_object_set_member (copy, name, deep_copy (member));
+      return us_json_node_take_object (copy);
+    }
+  if (JSON_NODE_HOLDS_ARRAY (node))
+    {
+      JsonArray *array = json_node_get_array (node);
+      JsonArray *copy = json_array_sized_new (json_array_get_length (array));
+
+      for (guint i = 0; i < json_array_get_length (array); i++)
+        json_array_add_element (copy, deep_copy (json_array_get_element (array, i)));
+      return us_json_node_take_array (copy);
+    }
+  return json_node_copy (node);
+}
+
+JsonObject *
+us_continuity_copy_body (JsonObject *body)
+{
+  g_autoptr(JsonNode) node = json_node_init_object (json_node_alloc (), body);
+  g_autoptr(JsonNode) copy = deep_copy (node);
+
+  return json_object_ref (json_node_get_object (copy));
+}
+
 /* Whether @own->target produced the content the provider knows as @native.
  * Matching goes by provider: a subscription token rotates every few hours,
  * and the blocks it made stay valid for the same account. */

@@ -50,6 +50,10 @@ typedef struct {
   const char   *primary;
 } UsOwnership;
 
+/* A copy of @body sharing nothing with it (json_node_copy() shares arrays
+ * and objects), for the strip below to edit. */
+JsonObject *us_continuity_copy_body  (JsonObject        *body);
+
 /* Removes from @body (a client request of @client_fmt) every piece of
  * signed content @own->target did not produce; returns how many were (or,
  * with @dry_run, would be) removed and how many were kept in @kept. */

@@ -214,16 +214,52 @@ load (UsProvenance *self,
 
 static void save_async (UsProvenance *self);
 
+static gboolean
+write_atomically (const char *path,
+                  GBytes     *bytes,
+                  GError    **error)
+{
+  g_autofree char *dir = g_path_get_dirname (path);
+
+  if (g_mkdir_with_parents (dir, 0700) != 0)
+    {
+      int saved = errno;
+
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved), "Could not create %s: %s",
+                   dir, g_strerror (saved));
+      return FALSE;
+    }
+  /* A temporary file renamed over the old one: readers and a crash only
+   * ever see a whole file. */
+  return g_file_set_contents_full (path, g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes),
+                                   G_FILE_SET_CONTENTS_CONSISTENT, 0600, error);
+}
+
+static void
+write_in_thread (GTask        *task,
+                 gpointer      source,
+                 gpointer      data,
+                 GCancellable *cancellable)
+{
+  UsProvenance *self = source;
+  GError *error = NULL;
+
+  if (write_atomically (self->path, data, &error))
+    g_task_return_boolean (task, TRUE);
+  else
+    g_task_return_error (task, error);
+}
+
 static void
 on_saved (GObject      *source,
           GAsyncResult *result,
           gpointer      data)
 {
-  g_autoptr(UsProvenance) self = data;
+  UsProvenance *self = US_PROVENANCE (source);
   g_autoptr(GError) error = NULL;
 
   self->saving = FALSE;
-  if (!g_file_replace_contents_finish (G_FILE (source), result, NULL, &error))
+  if (!g_task_propagate_boolean (G_TASK (result), &error))
     g_warning ("Could not save %s: %s", self->path, error->message);
   /* Changes made during the write go in the next one. */
   if (self->dirty && self->save_timer == 0)
@@ -233,27 +269,16 @@ on_saved (GObject      *source,
 static void
 save_async (UsProvenance *self)
 {
-  g_autoptr(GFile) file = g_file_new_for_path (self->path);
-  g_autoptr(GFile) dir = g_file_get_parent (file);
-  g_autoptr(GBytes) bytes = NULL;
-  g_autoptr(GError) error = NULL;
+  g_autoptr(GTask) task = NULL;
 
   if (self->saving)
     return;
-  /* The directory is made once; creating it again is a no-op. */
-  if (!g_file_make_directory_with_parents (dir, NULL, &error)
-      && !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_EXISTS))
-    {
-      g_warning ("Could not create %s: %s", g_file_peek_path (dir), error->message);
-      return;
-    }
-  bytes = serialize (self);
   self->dirty = FALSE;
   self->saving = TRUE;
-  /* Replace writes a temporary file and renames it over the old one. */
-  g_file_replace_contents_bytes_async (file, bytes, NULL, FALSE,
-                                       G_FILE_CREATE_PRIVATE | G_FILE_CREATE_REPLACE_DESTINATION,
-                                       NULL, on_saved, g_object_ref (self));
+  /* Serialised here, written off the main loop; the task keeps us alive. */
+  task = g_task_new (self, NULL, on_saved, NULL);
+  g_task_set_task_data (task, serialize (self), (GDestroyNotify) g_bytes_unref);
+  g_task_run_in_thread (task, write_in_thread);
 }
 
 static gboolean
@@ -278,7 +303,6 @@ gboolean
 us_provenance_flush (UsProvenance *self,
                      GError      **error)
 {
-  g_autofree char *dir = NULL;
   g_autoptr(GBytes) bytes = NULL;
 
   g_return_val_if_fail (US_IS_PROVENANCE (self), FALSE);
@@ -286,17 +310,9 @@ us_provenance_flush (UsProvenance *self,
   g_clear_handle_id (&self->save_timer, g_source_remove);
   if (self->path == NULL || !self->dirty)
     return TRUE;
-  dir = g_path_get_dirname (self->path);
-  if (g_mkdir_with_parents (dir, 0700) != 0)
-    {
-      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errno), "Could not create %s", dir);
-      return FALSE;
-    }
   bytes = serialize (self);
   self->dirty = FALSE;
-  /* g_file_set_contents() writes a temporary file and renames it. */
-  return g_file_set_contents_full (self->path, g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes),
-                                   G_FILE_SET_CONTENTS_CONSISTENT, 0600, error);
+  return write_atomically (self->path, bytes, error);
 }
 
 /* ---- Public ------------------------------------------------------------- */

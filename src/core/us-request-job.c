@@ -679,7 +679,7 @@ attempt_body (UsRequestJob       *self,
 
       if (foreign > 0)
         {
-          node = us_json_node_take_object (copy_object (obj));
+          node = us_json_node_take_object (us_continuity_copy_body (obj));
           us_continuity_strip (json_node_get_object (node), self->client_fmt, &own, FALSE, NULL);
           stripped = us_ir_request_decode (self->client_fmt, node, error);
           if (stripped == NULL)
@@ -695,7 +695,8 @@ attempt_body (UsRequestJob       *self,
       !(self->fmt == US_WIRE_ANTHROPIC && us_continuity_thinking_off (obj, TRUE)))
     return g_bytes_ref (self->body_bytes);
 
-  edited = copy_object (obj);
+  /* Stripping edits arrays inside, which a member-wise copy would share. */
+  edited = foreign > 0 ? us_continuity_copy_body (obj) : copy_object (obj);
   json_object_set_string_member (edited, "model", self->model);
   for (guint i = 0; cm->max_output_tokens > 0 && max_fields[i]; i++)
     if (json_object_get_int_member_with_default (edited, max_fields[i], 0) > cm->max_output_tokens)
