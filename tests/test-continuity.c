@@ -41,11 +41,14 @@ stop_proxy (Fixture *f)
 }
 
 static void
-set_up (Fixture    *f,
-        UsFakeFormat format)
+set_up (Fixture     *f,
+        UsFakeFormat format,
+        UsFakeFormat fallback_format)
 {
   const char *kind = format == US_FAKE_FORMAT_ANTHROPIC ? "anthropic" : "openai-responses";
   const char *v1 = format == US_FAKE_FORMAT_ANTHROPIC ? "" : "/v1";
+  const char *fallback_kind = fallback_format == US_FAKE_FORMAT_ANTHROPIC ? "anthropic" : "openai-responses";
+  const char *fallback_v1 = fallback_format == US_FAKE_FORMAT_ANTHROPIC ? "" : "/v1";
 
   f->state_dir = g_dir_make_tmp ("us-continuity-XXXXXX", NULL);
   g_assert_nonnull (f->state_dir);
@@ -55,7 +58,7 @@ set_up (Fixture    *f,
 
   f->responses = format == US_FAKE_FORMAT_OPENAI_RESPONSES;
   f->primary = us_fake_provider_new (format);
-  f->fallback = us_fake_provider_new (format);
+  f->fallback = us_fake_provider_new (fallback_format);
   f->chat = us_fake_provider_new (US_FAKE_FORMAT_OPENAI_CHAT);
   us_fake_provider_set_text (f->primary, "primary says hi");
   us_fake_provider_set_text (f->fallback, "fallback says hi");
@@ -80,7 +83,7 @@ set_up (Fixture    *f,
     "      { \"provider\": \"fallback\", \"model\": \"fallback-model\" } ] } ],"
     "  \"failover\": { \"first_byte_timeout_s\": 2, \"idle_timeout_s\": 2, \"cooldown_s\": 30 } }",
     kind, us_fake_provider_get_base_url (f->primary), v1,
-    kind, us_fake_provider_get_base_url (f->fallback), v1,
+    fallback_kind, us_fake_provider_get_base_url (f->fallback), fallback_v1,
     us_fake_provider_get_base_url (f->chat));
   f->messages = json_array_new ();
   start_proxy (f);
@@ -90,14 +93,22 @@ static void
 set_up_anthropic (Fixture       *f,
                   gconstpointer  data)
 {
-  set_up (f, US_FAKE_FORMAT_ANTHROPIC);
+  set_up (f, US_FAKE_FORMAT_ANTHROPIC, US_FAKE_FORMAT_ANTHROPIC);
 }
 
 static void
 set_up_responses (Fixture       *f,
                   gconstpointer  data)
 {
-  set_up (f, US_FAKE_FORMAT_OPENAI_RESPONSES);
+  set_up (f, US_FAKE_FORMAT_OPENAI_RESPONSES, US_FAKE_FORMAT_OPENAI_RESPONSES);
+}
+
+/* Codex with a Responses primary and an Anthropic fallback. */
+static void
+set_up_mixed (Fixture       *f,
+              gconstpointer  data)
+{
+  set_up (f, US_FAKE_FORMAT_OPENAI_RESPONSES, US_FAKE_FORMAT_ANTHROPIC);
 }
 
 static void
@@ -231,6 +242,8 @@ request_body (Fixture    *f,
       json_array_add_string_element (include, "reasoning.encrypted_content");
       json_object_set_array_member (body, "include", include);
       json_object_set_boolean_member (body, "store", FALSE);
+      /* What makes an Anthropic fallback think for Codex. */
+      json_object_set_object_member (body, "reasoning", parse_object ("{\"effort\":\"medium\"}"));
       json_object_set_string_member (tool, "type", "function");
       json_object_set_string_member (tool, "name", "read_file");
       json_object_set_object_member (tool, "parameters", parse_object ("{\"type\":\"object\",\"properties\":{\"path\":{\"type\":\"string\"}}}"));
@@ -469,6 +482,18 @@ last_signed_index (Fixture *f)
   g_assert_not_reached ();
 }
 
+/* The request log's note on the attempt that served the last request. */
+static char *
+served_note (Fixture *f)
+{
+  g_autoptr(JsonNode) status = us_proxy_status_to_json (f->proxy);
+  JsonArray *requests = json_object_get_array_member (json_node_get_object (status), "requests");
+  JsonArray *attempts = json_object_get_array_member (json_array_get_object_element (requests, 0), "attempts");
+  JsonObject *last = json_array_get_object_element (attempts, json_array_get_length (attempts) - 1);
+
+  return g_strdup (json_object_get_string_member_with_default (last, "note", ""));
+}
+
 /* ---- The fakes check like the real APIs -------------------------------- */
 
 static void
@@ -579,8 +604,12 @@ test_loop_crosses_failover (Fixture       *f,
   g_assert_cmpuint (seen->len, ==, 0);
   if (!f->responses)
     {
+      g_autofree char *note = served_note (f);
+
       g_assert_false (json_object_has_member (last_body (f->fallback), "thinking"));
       g_assert_false (json_object_has_member (last_body (f->fallback), "context_management"));
+      g_assert_cmpstr (note, ==, "tool loop started by primary/*; signed content: 1 dropped, 0 kept; "
+                                 "thinking off (no own thinking block opens the loop)");
     }
   g_clear_pointer (&seen, g_ptr_array_unref);
 
@@ -625,6 +654,47 @@ test_loop_crosses_recovery (Fixture       *f,
   turn (f, stream, PRIMARY, NULL);
   seen = signed_in (last_body (f->primary), f->responses);
   g_assert_cmpuint (seen->len, ==, 0);
+}
+
+/* Across formats: the fallback's thinking reaches Codex wrapped in an
+ * encrypted_content; the Responses primary never gets it, the Anthropic
+ * fallback gets it back as its own thinking block. */
+static void
+test_mixed (Fixture       *f,
+            gconstpointer  data)
+{
+  gboolean stream = GPOINTER_TO_INT (data);
+  g_autoptr(GPtrArray) seen = NULL;
+  const char *a2_sig;
+  guint a1, a2, a3;
+
+  add_user_text (f, "turn one");
+  turn (f, stream, PRIMARY, NULL);
+  a1 = last_signed_index (f);
+
+  add_user_text (f, "turn two");
+  us_fake_provider_push_status (f->primary, 500, NULL);
+  turn (f, stream, FALLBACK, NULL);
+  a2 = last_signed_index (f);
+  g_assert_cmpuint (a2, >, a1);
+  a2_sig = signature_at (f, a2);
+  g_assert_true (g_str_has_prefix (a2_sig, "us1:anthropic:"));
+
+  add_user_text (f, "turn three");
+  turn (f, stream, PRIMARY, NULL);
+  a3 = last_signed_index (f);
+  seen = signed_in (last_body (f->primary), TRUE);
+  g_assert_cmpuint (seen->len, ==, 1);
+  g_assert_true (carries (seen, signature_at (f, a1)));
+  g_clear_pointer (&seen, g_ptr_array_unref);
+
+  add_user_text (f, "turn four");
+  us_fake_provider_push_status (f->primary, 500, NULL);
+  turn (f, stream, FALLBACK, NULL);
+  seen = signed_in (last_body (f->fallback), FALSE);
+  g_assert_cmpuint (seen->len, ==, 1);
+  g_assert_true (carries (seen, a2_sig + strlen ("us1:anthropic:")));
+  g_assert_false (carries (seen, signature_at (f, a3)));
 }
 
 /* The loop's starter fails in the middle: the next model finishes it. */
@@ -811,6 +881,8 @@ main (int   argc,
         g_test_add (a, Fixture, GINT_TO_POINTER (s), set_up_anthropic, scenarios[i].func, tear_down);
         g_test_add (r, Fixture, GINT_TO_POINTER (s), set_up_responses, scenarios[i].func, tear_down);
       }
+  g_test_add ("/continuity/mixed/whole", Fixture, GINT_TO_POINTER (FALSE), set_up_mixed, test_mixed, tear_down);
+  g_test_add ("/continuity/mixed/stream", Fixture, GINT_TO_POINTER (TRUE), set_up_mixed, test_mixed, tear_down);
   g_test_add ("/continuity/fakes-refuse", Fixture, NULL, set_up_anthropic, test_fakes_refuse, tear_down);
   g_test_add ("/continuity/anthropic/restart", Fixture, NULL, set_up_anthropic, test_restart, tear_down);
   g_test_add ("/continuity/responses/restart", Fixture, NULL, set_up_responses, test_restart, tear_down);

@@ -41,6 +41,7 @@ attempt_clear (gpointer data)
   g_free (a->provider);
   g_free (a->model);
   g_free (a->reason);
+  g_free (a->note);
 }
 
 static void
@@ -189,7 +190,7 @@ append_attempt (UsRequestEntry *self,
                 const char     *model,
                 const char     *reason)
 {
-  UsAttempt a = { g_strdup (provider), g_strdup (model), 0, g_strdup (reason), 0 };
+  UsAttempt a = { g_strdup (provider), g_strdup (model), 0, g_strdup (reason), 0, NULL };
   gint64 now = g_get_monotonic_time ();
 
   g_array_append_val (self->attempts, a);
@@ -223,6 +224,21 @@ us_request_entry_end_attempt (UsRequestEntry *self,
   g_free (a->reason);
   a->reason = g_strdup (reason);
   a->latency_ms = (g_get_monotonic_time () - g_array_index (self->attempt_start_us, gint64, index)) / 1000;
+  emit_changed (self);
+}
+
+void
+us_request_entry_note_attempt (UsRequestEntry *self,
+                               guint           index,
+                               const char     *note)
+{
+  UsAttempt *a;
+
+  g_return_if_fail (index < self->attempts->len);
+
+  a = &g_array_index (self->attempts, UsAttempt, index);
+  g_free (a->note);
+  a->note = g_strdup (note);
   emit_changed (self);
 }
 
@@ -359,6 +375,11 @@ us_request_entry_to_json (UsRequestEntry *self)
       json_builder_add_string_value (b, a->reason);
       json_builder_set_member_name (b, "latency_ms");
       json_builder_add_int_value (b, a->latency_ms);
+      if (a->note != NULL)
+        {
+          json_builder_set_member_name (b, "note");
+          json_builder_add_string_value (b, a->note);
+        }
       json_builder_end_object (b);
     }
   json_builder_end_array (b);

@@ -19,6 +19,8 @@ typedef struct {
   guint   status;       /* HTTP status from the provider, 0 if none */
   char   *reason;       /* why it failed or was skipped; NULL = served */
   gint64  latency_ms;
+  char   *note;         /* what was changed for this model (signed content
+                         * dropped or kept, thinking off, tool loop), or NULL */
 } UsAttempt;
 
 #define US_TYPE_REQUEST_ENTRY (us_request_entry_get_type ())
@@ -46,6 +48,9 @@ void            us_request_entry_end_attempt    (UsRequestEntry *self,
                                                  guint           index,
                                                  guint           status,
                                                  const char     *reason);
+void            us_request_entry_note_attempt   (UsRequestEntry *self,
+                                                 guint           index,
+                                                 const char     *note);
 /* A model passed over without a request (cooling down). */
 void            us_request_entry_add_skipped    (UsRequestEntry *self,
                                                  const char     *provider,

@@ -32,6 +32,7 @@ struct _UsRequestJob
   UsRequestEntry *entry;
 
   GArray *order;                /* chain positions in the order to try */
+  gint loop_starter;            /* chain position that started the tool loop, or -1 */
   guint next;                   /* next index into @order */
   guint n_tried;
   guint first_status;           /* the first HTTP error, for an exhausted chain */
@@ -650,6 +651,29 @@ copy_object (JsonObject *obj)
   return copy;
 }
 
+/* Says in the request log what this attempt's body differs in, and why. */
+static void
+note_continuity (UsRequestJob *self,
+                 guint         dropped,
+                 guint         kept,
+                 gboolean      thinking_off)
+{
+  g_autoptr(GString) note = g_string_new (NULL);
+
+  if (self->loop_starter >= 0)
+    {
+      const UsChainModel *cm = g_ptr_array_index (self->chain->models, self->loop_starter);
+
+      g_string_append_printf (note, "tool loop started by %s/%s", cm->provider, cm->model);
+    }
+  if (dropped > 0 || kept > 0)
+    g_string_append_printf (note, "%ssigned content: %u dropped, %u kept", note->len ? "; " : "", dropped, kept);
+  if (thinking_off)
+    g_string_append_printf (note, "%sthinking off (no own thinking block opens the loop)", note->len ? "; " : "");
+  if (note->len > 0)
+    us_request_entry_note_attempt (self->entry, self->attempt, note->str);
+}
+
 /* The body this attempt sends: the client's bytes when nothing changes
  * (pass-through), the client's JSON edited on the same wire format (model,
  * max tokens, signed content the provider did not produce, thinking in a
@@ -669,8 +693,7 @@ attempt_body (UsRequestJob       *self,
   guint kept = 0;
   guint foreign = self->count_tokens ? 0 : us_continuity_strip (obj, self->client_fmt, &own, TRUE, &kept);
 
-  if (foreign > 0 || kept > 0)
-    g_debug ("%s/%s: %u signed blocks dropped, %u kept", self->provider->id, self->model, foreign, kept);
+  note_continuity (self, foreign, kept, FALSE);
 
   if (self->fmt != self->client_fmt)
     {
@@ -703,8 +726,8 @@ attempt_body (UsRequestJob       *self,
       json_object_set_int_member (edited, max_fields[i], cm->max_output_tokens);
   if (foreign > 0)
     us_continuity_strip (edited, self->client_fmt, &own, FALSE, NULL);
-  if (self->fmt == US_WIRE_ANTHROPIC && !self->count_tokens)
-    us_continuity_thinking_off (edited, FALSE);
+  if (self->fmt == US_WIRE_ANTHROPIC && !self->count_tokens && us_continuity_thinking_off (edited, FALSE))
+    note_continuity (self, foreign, kept, TRUE);
   node = json_node_init_object (json_node_alloc (), edited);
   return json_to_bytes (node);
 }
@@ -772,6 +795,7 @@ chain_order (UsRequestJob *self)
 
   if (self->failover && !self->count_tokens)
     starter = us_continuity_loop_starter (self->ir, us_proxy_get_provenance (self->proxy), self->chain);
+  self->loop_starter = starter;
   if (starter >= 0)
     {
       guint first = (guint) starter;
