@@ -334,10 +334,17 @@ us_continuity_strip (JsonObject        *body,
       JsonObject *msg = JSON_NODE_HOLDS_OBJECT (node) ? json_node_get_object (node) : NULL;
       JsonNode *content = msg ? json_object_get_member (msg, "content") : NULL;
 
+      guint n;
+
       if (content == NULL || !JSON_NODE_HOLDS_ARRAY (content)
           || g_strcmp0 (json_object_get_string_member_with_default (msg, "role", NULL), "assistant") != 0)
         continue;
-      removed += strip_array (json_node_get_array (content), client_fmt, own, dry_run, kept);
+      n = strip_array (json_node_get_array (content), client_fmt, own, dry_run, kept);
+      removed += n;
+      /* A message that held only foreign thinking goes as a whole: Anthropic
+       * refuses an empty one, and takes two user turns in a row. */
+      if (n > 0 && !dry_run && json_array_get_length (json_node_get_array (content)) == 0)
+        json_array_remove_element (json_node_get_array (list), i--);
     }
   return removed;
 }

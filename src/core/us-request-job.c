@@ -691,7 +691,8 @@ attempt_body (UsRequestJob       *self,
   g_autoptr(JsonObject) edited = NULL;
   g_autoptr(JsonNode) node = NULL;
   guint kept = 0;
-  guint foreign = self->count_tokens ? 0 : us_continuity_strip (obj, self->client_fmt, &own, TRUE, &kept);
+  /* count_tokens bodies too: Anthropic checks their signatures as well. */
+  guint foreign = us_continuity_strip (obj, self->client_fmt, &own, TRUE, &kept);
 
   note_continuity (self, foreign, kept, FALSE);
 
@@ -726,7 +727,7 @@ attempt_body (UsRequestJob       *self,
       json_object_set_int_member (edited, max_fields[i], cm->max_output_tokens);
   if (foreign > 0)
     us_continuity_strip (edited, self->client_fmt, &own, FALSE, NULL);
-  if (self->fmt == US_WIRE_ANTHROPIC && !self->count_tokens && us_continuity_thinking_off (edited, FALSE))
+  if (self->fmt == US_WIRE_ANTHROPIC && us_continuity_thinking_off (edited, FALSE))
     note_continuity (self, foreign, kept, TRUE);
   node = json_node_init_object (json_node_alloc (), edited);
   return json_to_bytes (node);
