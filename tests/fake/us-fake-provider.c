@@ -2435,6 +2435,8 @@ request_summary (UsFakeProvider      *self,
   json_object_set_int_member (s, "items", items != NULL ? json_array_get_length (items) : 0);
   json_object_set_array_member (s, "tools", names);
   json_object_set_boolean_member (s, "tool_result", result != NULL);
+  json_object_set_boolean_member (s, "thinking", us_fake_wants_thinking (self->format, body));
+  json_object_set_int_member (s, "signed", us_fake_count_signed (self->format, body));
   if (text != NULL && g_utf8_strlen (text, -1) > LOG_TEXT_MAX)
     {
       char *cut = g_utf8_substring (text, 0, LOG_TEXT_MAX);

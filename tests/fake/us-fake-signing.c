@@ -83,6 +83,33 @@ us_fake_wants_thinking (UsFakeFormat format,
   return FALSE;
 }
 
+guint
+us_fake_count_signed (UsFakeFormat format,
+                      JsonObject  *body)
+{
+  JsonArray *list = member_array (body, format == US_FAKE_FORMAT_OPENAI_RESPONSES ? "input" : "messages");
+  guint n = 0;
+
+  for (guint i = 0; list != NULL && i < json_array_get_length (list); i++)
+    {
+      JsonObject *item = element_object (list, i);
+      JsonArray *content = member_array (item, "content");
+
+      if (format == US_FAKE_FORMAT_OPENAI_RESPONSES)
+        {
+          n += g_strcmp0 (member_string (item, "type"), "reasoning") == 0 && member_string (item, "encrypted_content") != NULL;
+          continue;
+        }
+      for (guint j = 0; content != NULL && j < json_array_get_length (content); j++)
+        {
+          const char *type = member_string (element_object (content, j), "type");
+
+          n += g_strcmp0 (type, "thinking") == 0 || g_strcmp0 (type, "redacted_thinking") == 0;
+        }
+    }
+  return n;
+}
+
 static gboolean
 has_tool_result (JsonObject *msg)
 {

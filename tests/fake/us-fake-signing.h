@@ -20,6 +20,10 @@ char     *us_fake_sign_reasoning (const char  *key,
  * reasoning.encrypted_content. */
 gboolean  us_fake_wants_thinking (UsFakeFormat format,
                                   JsonObject  *body);
+/* Signed blocks in @body: thinking / redacted thinking, or reasoning
+ * items with encrypted_content (for the request log). */
+guint     us_fake_count_signed   (UsFakeFormat format,
+                                  JsonObject  *body);
 /* NULL when @body passes the checks the real API makes on signed content;
  * else the API's error message (and @code for OpenAI). */
 char     *us_fake_check_signed   (UsFakeFormat format,
