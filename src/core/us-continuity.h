@@ -10,7 +10,7 @@
 
 #include <libsoup/soup.h>
 #include "us-config.h"
-#include "us-ir.h"
+#include "us-format.h"
 #include "us-provenance.h"
 
 G_BEGIN_DECLS

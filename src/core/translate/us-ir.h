@@ -177,13 +177,6 @@ typedef struct {
   const UsUsage *usage;       /* the decoder's running totals */
 } UsIrEvent;
 
-/* Lets the proxy watch what a stream carries (signatures, tool call ids)
- * in any mode, observing included, without re-encoding it. */
-typedef void (*UsIrEventFunc) (const UsIrEvent *ev, gpointer user_data);
-void          us_stream_translator_set_observer (UsStreamTranslator *self,
-                                                 UsIrEventFunc       func,
-                                                 gpointer            user_data);
-
 /* ---- Construction and destruction ---- */
 
 UsIrPart    *us_ir_part_new          (UsIrPartKind kind);
