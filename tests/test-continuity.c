@@ -771,6 +771,30 @@ test_restart (Fixture       *f,
   g_assert_cmpuint (seen->len, ==, 0);
 }
 
+/* The primary's own tool-loop turn without thinking (adaptive thinking may
+ * skip it; unknown tool ids count as the primary's): the request goes
+ * through untouched, thinking on. */
+static void
+test_own_turn_untouched (Fixture       *f,
+                         gconstpointer  data)
+{
+  const char *body =
+    "{\"model\":\"claude-test\",\"max_tokens\":2048,\"thinking\":{\"type\":\"adaptive\"},"
+    "\"messages\":[{\"role\":\"user\",\"content\":\"read it\"},"
+    "{\"role\":\"assistant\",\"content\":[{\"type\":\"tool_use\",\"id\":\"toolu_01Unknown\",\"name\":\"Read\",\"input\":{}}]},"
+    "{\"role\":\"user\",\"content\":[{\"type\":\"tool_result\",\"tool_use_id\":\"toolu_01Unknown\",\"content\":\"x\"}]}]}";
+  g_autoptr(TestReply) reply = NULL;
+  const UsFakeRequest *seen;
+
+  /* A fake that does not insist on thinking, as adaptive thinking allows. */
+  us_fake_provider_set_signing_key (f->primary, NULL);
+  reply = test_post (f->client, "/v1/messages", body, NULL);
+  g_assert_cmpuint (reply->status, ==, 200);
+  g_assert_cmpstr (soup_message_headers_get_one (reply->headers, "x-understudy-model"), ==, PRIMARY);
+  seen = us_fake_provider_get_last_request (f->primary);
+  g_assert_cmpmem (g_bytes_get_data (seen->body, NULL), g_bytes_get_size (seen->body), body, strlen (body));
+}
+
 /* ---- Headers ------------------------------------------------------------ */
 
 static guint
@@ -883,6 +907,7 @@ main (int   argc,
       }
   g_test_add ("/continuity/mixed/whole", Fixture, GINT_TO_POINTER (FALSE), set_up_mixed, test_mixed, tear_down);
   g_test_add ("/continuity/mixed/stream", Fixture, GINT_TO_POINTER (TRUE), set_up_mixed, test_mixed, tear_down);
+  g_test_add ("/continuity/own-turn-untouched", Fixture, NULL, set_up_anthropic, test_own_turn_untouched, tear_down);
   g_test_add ("/continuity/fakes-refuse", Fixture, NULL, set_up_anthropic, test_fakes_refuse, tear_down);
   g_test_add ("/continuity/anthropic/restart", Fixture, NULL, set_up_anthropic, test_restart, tear_down);
   g_test_add ("/continuity/responses/restart", Fixture, NULL, set_up_responses, test_restart, tear_down);

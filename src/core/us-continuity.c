@@ -387,9 +387,35 @@ first_block_type (JsonObject *msg)
   return json_object_get_string_member_with_default (json_node_get_object (first), "type", "text");
 }
 
+/* Whether the tool calls of an assistant message came from another
+ * provider than @own->target (unknown ones count as the primary's). */
+static gboolean
+calls_are_foreign (JsonObject        *msg,
+                   const UsOwnership *own)
+{
+  JsonNode *content = json_object_get_member (msg, "content");
+  JsonArray *blocks;
+
+  if (content == NULL || !JSON_NODE_HOLDS_ARRAY (content))
+    return FALSE;
+  blocks = json_node_get_array (content);
+  for (guint i = 0; i < json_array_get_length (blocks); i++)
+    {
+      JsonNode *b = json_array_get_element (blocks, i);
+      JsonObject *block = JSON_NODE_HOLDS_OBJECT (b) ? json_node_get_object (b) : NULL;
+      const char *id = block ? json_object_get_string_member_with_default (block, "id", NULL) : NULL;
+
+      if (id != NULL && g_strcmp0 (json_object_get_string_member_with_default (block, "type", NULL), "tool_use") == 0
+          && !is_own (own, id))
+        return TRUE;
+    }
+  return FALSE;
+}
+
 gboolean
-us_continuity_thinking_off (JsonObject *body,
-                            gboolean    dry_run)
+us_continuity_thinking_off (JsonObject        *body,
+                            const UsOwnership *own,
+                            gboolean           dry_run)
 {
   JsonObject *thinking = json_object_has_member (body, "thinking")
                          && JSON_NODE_HOLDS_OBJECT (json_object_get_member (body, "thinking"))
@@ -429,6 +455,10 @@ us_continuity_thinking_off (JsonObject *body,
     return FALSE;
   first = first_block_type (last);
   if (g_str_equal (first, "thinking") || g_str_equal (first, "redacted_thinking"))
+    return FALSE;
+  /* The target's own turn without thinking (adaptive thinking may skip
+   * it) is left as the client sent it. */
+  if (!calls_are_foreign (last, own))
     return FALSE;
   if (!dry_run)
     {

@@ -64,11 +64,13 @@ guint       us_continuity_strip      (JsonObject        *body,
                                       guint             *kept);
 
 /* An Anthropic body with thinking on that continues a tool loop whose
- * final assistant message does not start with a thinking block: Anthropic
- * refuses it, so thinking (and context_management, whose clear_thinking
- * edit needs it) is turned off. TRUE when (with @dry_run: if) it changes. */
-gboolean    us_continuity_thinking_off (JsonObject      *body,
-                                        gboolean         dry_run);
+ * final assistant message does not start with a thinking block and whose
+ * tool calls another provider made: the target refuses it, so thinking
+ * (and context_management, whose clear_thinking edit needs it) is turned
+ * off. TRUE when (with @dry_run: if) it changes. */
+gboolean    us_continuity_thinking_off (JsonObject        *body,
+                                        const UsOwnership *own,
+                                        gboolean           dry_run);
 
 /* When @ir continues a tool loop (its last message carries tool results):
  * the position in @chain of the model that started the loop in this turn,

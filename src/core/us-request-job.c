@@ -716,7 +716,7 @@ attempt_body (UsRequestJob       *self,
 
   if (g_strcmp0 (json_object_get_string_member_with_default (obj, "model", NULL), self->model) == 0 &&
       !exceeds_max (obj, max_fields, cm->max_output_tokens) && foreign == 0 &&
-      !(self->fmt == US_WIRE_ANTHROPIC && us_continuity_thinking_off (obj, TRUE)))
+      !(self->fmt == US_WIRE_ANTHROPIC && us_continuity_thinking_off (obj, &own, TRUE)))
     return g_bytes_ref (self->body_bytes);
 
   /* Stripping edits arrays inside, which a member-wise copy would share. */
@@ -727,7 +727,7 @@ attempt_body (UsRequestJob       *self,
       json_object_set_int_member (edited, max_fields[i], cm->max_output_tokens);
   if (foreign > 0)
     us_continuity_strip (edited, self->client_fmt, &own, FALSE, NULL);
-  if (self->fmt == US_WIRE_ANTHROPIC && us_continuity_thinking_off (edited, FALSE))
+  if (self->fmt == US_WIRE_ANTHROPIC && us_continuity_thinking_off (edited, &own, FALSE))
     note_continuity (self, foreign, kept, TRUE);
   node = json_node_init_object (json_node_alloc (), edited);
   return json_to_bytes (node);
