@@ -8,6 +8,7 @@
 #include <libsoup/soup.h>
 
 #include "us-fake-provider.h"
+#include "us-fake-signing.h"
 #include "us-proxy.h"
 #include "test-util.h"
 
@@ -795,6 +796,35 @@ test_own_turn_untouched (Fixture       *f,
   g_assert_cmpmem (g_bytes_get_data (seen->body, NULL), g_bytes_get_size (seen->body), body, strlen (body));
 }
 
+/* Redacted thinking from before Understudy (no known producer) is the
+ * primary's: kept for it, dropped for the fallback. */
+static void
+test_redacted (Fixture       *f,
+               gconstpointer  data)
+{
+  g_autofree char *redacted = us_fake_sign_thinking ("primary-secret", "redacted");
+  g_autofree char *body = g_strdup_printf (
+    "{\"model\":\"claude-test\",\"max_tokens\":2048,\"thinking\":{\"type\":\"adaptive\"},"
+    "\"messages\":[{\"role\":\"user\",\"content\":\"hi\"},"
+    "{\"role\":\"assistant\",\"content\":[{\"type\":\"redacted_thinking\",\"data\":\"%s\"},{\"type\":\"text\",\"text\":\"hello\"}]},"
+    "{\"role\":\"user\",\"content\":\"again\"}]}", redacted);
+  g_autoptr(TestReply) first = test_post (f->client, "/v1/messages", body, NULL);
+  g_autoptr(TestReply) second = NULL;
+  const UsFakeRequest *seen = us_fake_provider_get_last_request (f->primary);
+
+  g_assert_cmpuint (first->status, ==, 200);
+  g_assert_cmpstr (soup_message_headers_get_one (first->headers, "x-understudy-model"), ==, PRIMARY);
+  g_assert_cmpmem (g_bytes_get_data (seen->body, NULL), g_bytes_get_size (seen->body), body, strlen (body));
+
+  us_fake_provider_push_status (f->primary, 500, NULL);
+  second = test_post (f->client, "/v1/messages", body, NULL);
+  g_assert_cmpuint (second->status, ==, 200);
+  g_assert_cmpstr (soup_message_headers_get_one (second->headers, "x-understudy-model"), ==, FALLBACK);
+  seen = us_fake_provider_get_last_request (f->fallback);
+  g_assert_null (g_strstr_len (g_bytes_get_data (seen->body, NULL), (gssize) g_bytes_get_size (seen->body),
+                               "redacted_thinking"));
+}
+
 /* ---- Headers ------------------------------------------------------------ */
 
 static guint
@@ -908,6 +938,7 @@ main (int   argc,
   g_test_add ("/continuity/mixed/whole", Fixture, GINT_TO_POINTER (FALSE), set_up_mixed, test_mixed, tear_down);
   g_test_add ("/continuity/mixed/stream", Fixture, GINT_TO_POINTER (TRUE), set_up_mixed, test_mixed, tear_down);
   g_test_add ("/continuity/own-turn-untouched", Fixture, NULL, set_up_anthropic, test_own_turn_untouched, tear_down);
+  g_test_add ("/continuity/redacted", Fixture, NULL, set_up_anthropic, test_redacted, tear_down);
   g_test_add ("/continuity/fakes-refuse", Fixture, NULL, set_up_anthropic, test_fakes_refuse, tear_down);
   g_test_add ("/continuity/anthropic/restart", Fixture, NULL, set_up_anthropic, test_restart, tear_down);
   g_test_add ("/continuity/responses/restart", Fixture, NULL, set_up_responses, test_restart, tear_down);
