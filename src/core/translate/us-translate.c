@@ -362,6 +362,7 @@ struct _UsStreamTranslator {
   char        *message_id;
   UsUsage      usage;
   GHashTable  *tool_names;    /* provider name → client name, or NULL */
+  gint64       input_estimate; /* of the request, 0: unknown */
 };
 
 static void
@@ -401,6 +402,21 @@ on_ir_event (const UsIrEvent *ev,
 
   if (self->observe || self->enc == NULL || self->out == NULL || self->failed)
     return;
+  /* Chat (and Responses) say nothing of input at the start; clients such as
+   * Claude Code read context use from message_start, so the request's
+   * estimate stands in there. message_delta carries the real count. */
+  if (ev->kind == US_IR_EV_MESSAGE_START && self->input_estimate > 0 && ev->usage != NULL
+      && ev->usage->input_tokens == 0 && ev->usage->cache_read_tokens == 0
+      && ev->usage->cache_write_tokens == 0)
+    {
+      UsIrEvent estimated = *ev;
+      UsUsage usage = *ev->usage;
+
+      usage.input_tokens = self->input_estimate;
+      estimated.usage = &usage;
+      self->enc_codec->encoder_event (self->enc, &estimated, self->out);
+      return;
+    }
   if (ev->kind == US_IR_EV_BLOCK_START && ev->tool_name != NULL && self->tool_names != NULL
       && g_hash_table_contains (self->tool_names, ev->tool_name))
     {
@@ -467,8 +483,12 @@ us_stream_translator_set_request (UsStreamTranslator *self,
                                   const UsIrRequest  *req)
 {
   g_clear_pointer (&self->tool_names, g_hash_table_unref);
-  if (!self->observe)
-    self->tool_names = tool_name_map (req, self->dec_codec->fmt);
+  self->input_estimate = 0;
+  if (!self->observe && req != NULL)
+    {
+      self->tool_names = tool_name_map (req, self->dec_codec->fmt);
+      self->input_estimate = us_ir_request_estimate_input_tokens (req);
+    }
 }
 
 void
