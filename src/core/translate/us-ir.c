@@ -51,6 +51,8 @@ us_ir_part_free (UsIrPart *part)
   g_clear_pointer (&part->content, g_ptr_array_unref);
   g_free (part->signature);
   g_free (part->item_id);
+  g_free (part->tool_ns);
+  g_clear_pointer (&part->item, json_object_unref);
   g_clear_pointer (&part->raw, json_node_unref);
   g_clear_pointer (&part->extra, json_object_unref);
   g_free (part);
@@ -93,11 +95,33 @@ us_ir_tool_free (UsIrTool *tool)
   if (tool == NULL)
     return;
   g_free (tool->name);
+  g_free (tool->ns);
   g_free (tool->description);
   g_clear_pointer (&tool->schema, json_node_unref);
   g_clear_pointer (&tool->raw, json_node_unref);
   g_clear_pointer (&tool->extra, json_object_unref);
   g_free (tool);
+}
+
+char *
+us_ir_tool_flat_name (const char *ns,
+                      const char *name)
+{
+  return g_strdup_printf ("%s__%s", ns, name);
+}
+
+const UsIrTool *
+us_ir_request_find_tool (const UsIrRequest *req,
+                         const char        *name)
+{
+  for (guint i = 0; name != NULL && i < req->tools->len; i++)
+    {
+      UsIrTool *tool = g_ptr_array_index (req->tools, i);
+
+      if (tool->kind == US_IR_TOOL_FUNCTION && g_strcmp0 (tool->name, name) == 0)
+        return tool;
+    }
+  return NULL;
 }
 
 UsIrRequest *

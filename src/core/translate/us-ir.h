@@ -54,6 +54,14 @@ struct _UsIrPart {
   char        *signature;
   UsWireFormat signed_by;     /* US_WIRE_NONE when unsigned */
   char        *item_id;       /* Responses item id of a reasoning item */
+  /* TOOL_CALL for a Responses client: the call is to a tool of namespace
+   * @tool_ns (@tool_name is then the name inside it), or to a custom
+   * (free-form) tool whose input is the "input" argument. */
+  char        *tool_ns;
+  gboolean     tool_custom;
+  /* TEXT of a Responses assistant turn: non-NULL when this part starts a
+   * message item after the turn's first one; the item's own fields. */
+  JsonObject  *item;
   /* OPAQUE, or per-part fields (cache_control, ...) of @extra_fmt. */
   JsonNode    *raw;
   JsonObject  *extra;
@@ -75,10 +83,15 @@ typedef enum {
 
 typedef struct {
   UsIrToolKind kind;
+  /* For a tool of a Responses namespace, "<namespace>__<name>" (see
+   * us_ir_tool_flat_name()): one flat name every format accepts. */
   char        *name;
+  char        *ns;            /* Responses namespace, or NULL */
+  gboolean     custom;        /* Responses custom (free-form) tool */
   char        *description;
   JsonNode    *schema;        /* JSON Schema of the input */
-  JsonNode    *raw;           /* OPAQUE: the whole definition */
+  JsonNode    *raw;           /* OPAQUE, custom and the first tool of a
+                               * namespace: the whole definition */
   JsonObject  *extra;
   UsWireFormat extra_fmt;
 } UsIrTool;
@@ -167,6 +180,8 @@ typedef struct {
   const char    *model;
   const char    *tool_id;
   const char    *tool_name;
+  const char    *tool_ns;     /* BLOCK_START of a tool call: see UsIrPart */
+  gboolean       tool_custom;
   const char    *text;        /* delta text, redacted data, error message */
   gsize          text_len;
   const char    *signature;
@@ -195,6 +210,11 @@ void         us_ir_response_free     (UsIrResponse *resp);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (UsIrPart, us_ir_part_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (UsIrMessage, us_ir_message_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (UsIrResponse, us_ir_response_free)
+
+/* The flat name of tool @name in Responses namespace @ns. */
+char        *us_ir_tool_flat_name    (const char *ns, const char *name);
+/* The client's tool of that (flat) name, or NULL. */
+const UsIrTool *us_ir_request_find_tool (const UsIrRequest *req, const char *name);
 
 /* Appends to the last message when it has @role, else to a new one. */
 UsIrMessage *us_ir_request_message_for (UsIrRequest *req, UsIrRole role);

@@ -242,29 +242,53 @@ response_decode (UsWireFormat fmt,
   return g_steal_pointer (&resp);
 }
 
-/* Provider-side tool name → the client's, for names encoding changed. */
+/* What the client knows a tool by, when that is not what its provider
+ * calls it: a name shortened for OpenAI, a tool of a Responses namespace,
+ * a custom (free-form) tool sent as a function. */
+typedef struct {
+  char     *name;             /* the client's name (inside its namespace) */
+  char     *ns;
+  gboolean  custom;
+} ClientTool;
+
+static void
+client_tool_free (gpointer data)
+{
+  ClientTool *ct = data;
+
+  g_free (ct->name);
+  g_free (ct->ns);
+  g_free (ct);
+}
+
+/* Provider-side tool name → ClientTool, for tools encoding changed. */
 static GHashTable *
-tool_name_map (const UsIrRequest *req,
-               UsWireFormat       provider_fmt)
+client_tool_map (const UsIrRequest *req,
+                 UsWireFormat       provider_fmt)
 {
   const UsFormatCodec *codec = us_format_codec (provider_fmt);
   GHashTable *map = NULL;
 
-  if (req == NULL || codec->tool_name == NULL || req->src_fmt == provider_fmt)
+  if (req == NULL || req->src_fmt == provider_fmt)
     return NULL;
   for (guint i = 0; i < req->tools->len; i++)
     {
       UsIrTool *tool = g_ptr_array_index (req->tools, i);
       g_autofree char *name = NULL;
+      ClientTool *ct;
 
-      if (tool->name == NULL)
+      if (tool->name == NULL || tool->kind != US_IR_TOOL_FUNCTION)
         continue;
-      name = codec->tool_name (tool->name);
-      if (strcmp (name, tool->name) == 0)
+      name = codec->tool_name ? codec->tool_name (tool->name) : g_strdup (tool->name);
+      if (strcmp (name, tool->name) == 0 && tool->ns == NULL && !tool->custom)
         continue;
+      ct = g_new0 (ClientTool, 1);
+      ct->name = g_strdup (tool->ns ? tool->name + strlen (tool->ns) + 2 : tool->name);
+      ct->ns = g_strdup (tool->ns);
+      ct->custom = tool->custom;
       if (map == NULL)
-        map = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
-      g_hash_table_replace (map, g_steal_pointer (&name), g_strdup (tool->name));
+        map = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, client_tool_free);
+      g_hash_table_replace (map, g_steal_pointer (&name), ct);
     }
   return map;
 }
@@ -307,16 +331,18 @@ us_translate_response_for_request (UsWireFormat       from,
     return NULL;
   if (usage != NULL)
     *usage = resp->usage;
-  names = tool_name_map (req, from);
+  names = client_tool_map (req, from);
   for (guint i = 0; names != NULL && i < resp->parts->len; i++)
     {
       UsIrPart *part = g_ptr_array_index (resp->parts, i);
-      const char *original = part->tool_name ? g_hash_table_lookup (names, part->tool_name) : NULL;
+      ClientTool *ct = part->tool_name ? g_hash_table_lookup (names, part->tool_name) : NULL;
 
-      if (original != NULL)
+      if (ct != NULL && part->kind == US_IR_PART_TOOL_CALL)
         {
           g_free (part->tool_name);
-          part->tool_name = g_strdup (original);
+          part->tool_name = g_strdup (ct->name);
+          part->tool_ns = g_strdup (ct->ns);
+          part->tool_custom = ct->custom;
         }
     }
   if (codec->response_encode == NULL)
@@ -361,7 +387,7 @@ struct _UsStreamTranslator {
   char        *error_message;
   char        *message_id;
   UsUsage      usage;
-  GHashTable  *tool_names;    /* provider name → client name, or NULL */
+  GHashTable  *tool_names;    /* provider name → ClientTool, or NULL */
   gint64       input_estimate; /* of the request, 0: unknown */
 };
 
@@ -420,9 +446,12 @@ on_ir_event (const UsIrEvent *ev,
   if (ev->kind == US_IR_EV_BLOCK_START && ev->tool_name != NULL && self->tool_names != NULL
       && g_hash_table_contains (self->tool_names, ev->tool_name))
     {
+      ClientTool *ct = g_hash_table_lookup (self->tool_names, ev->tool_name);
       UsIrEvent renamed = *ev;
 
-      renamed.tool_name = g_hash_table_lookup (self->tool_names, ev->tool_name);
+      renamed.tool_name = ct->name;
+      renamed.tool_ns = ct->ns;
+      renamed.tool_custom = ct->custom;
       self->enc_codec->encoder_event (self->enc, &renamed, self->out);
       return;
     }
@@ -486,7 +515,7 @@ us_stream_translator_set_request (UsStreamTranslator *self,
   self->input_estimate = 0;
   if (!self->observe && req != NULL)
     {
-      self->tool_names = tool_name_map (req, self->dec_codec->fmt);
+      self->tool_names = client_tool_map (req, self->dec_codec->fmt);
       self->input_estimate = us_ir_request_estimate_input_tokens (req);
     }
 }
