@@ -211,6 +211,74 @@ us_ir_request_encode (const UsIrRequest *req,
                                 max_output_tokens, error);
 }
 
+static void
+add_note (GPtrArray  *notes,
+          const char *kind,
+          JsonNode   *raw,
+          const char *fallback)
+{
+  JsonObject *obj = raw && JSON_NODE_HOLDS_OBJECT (raw) ? json_node_get_object (raw) : NULL;
+  const char *type = us_json_get_string (obj, "type");
+  const char *name = us_json_get_string (obj, "name");
+  g_autofree char *note = NULL;
+
+  /* Anthropic server tools have a name and a versioned type: the name
+   * says more; OpenAI's hosted tools have only a type. */
+  note = g_strdup_printf ("%s %s", kind, name ? name : type ? type : fallback);
+  for (guint i = 0; i < notes->len; i++)
+    if (strcmp (g_ptr_array_index (notes, i), note) == 0)
+      return;
+  g_ptr_array_add (notes, g_steal_pointer (&note));
+}
+
+GStrv
+us_ir_request_dropped_for (const UsIrRequest *req,
+                           UsWireFormat       fmt)
+{
+  g_autoptr(GPtrArray) notes = g_ptr_array_new_with_free_func (g_free);
+
+  if (req->src_fmt == fmt)
+    return NULL;
+  for (guint i = 0; i < req->tools->len; i++)
+    {
+      UsIrTool *tool = g_ptr_array_index (req->tools, i);
+
+      if (tool->kind == US_IR_TOOL_OPAQUE && tool->extra_fmt != fmt)
+        add_note (notes, "tool", tool->raw, "unknown");
+    }
+  for (guint i = 0; i < req->messages->len; i++)
+    {
+      UsIrMessage *msg = g_ptr_array_index (req->messages, i);
+
+      for (guint j = 0; j < msg->parts->len; j++)
+        {
+          UsIrPart *part = g_ptr_array_index (msg->parts, j);
+          JsonObject *obj;
+
+          if (part->kind != US_IR_PART_OPAQUE || part->extra_fmt == fmt || part->raw == NULL
+              || !JSON_NODE_HOLDS_OBJECT (part->raw))
+            continue;
+          /* Server tool calls and their results, by type: the content
+           * blocks and files a format alone has are not tool drops. */
+          obj = json_node_get_object (part->raw);
+          if (g_str_has_suffix (us_json_get_string (obj, "type") ?: "", "_call")
+              || g_strcmp0 (us_json_get_string (obj, "type"), "server_tool_use") == 0)
+            {
+              g_autoptr(JsonNode) type_only = json_node_new (JSON_NODE_OBJECT);
+              JsonObject *t = json_object_new ();
+
+              json_object_set_string_member (t, "type", us_json_get_string (obj, "type"));
+              json_node_take_object (type_only, t);
+              add_note (notes, "history", type_only, "item");
+            }
+        }
+    }
+  if (notes->len == 0)
+    return NULL;
+  g_ptr_array_add (notes, NULL);
+  return (GStrv) g_ptr_array_free (g_steal_pointer (&notes), FALSE);
+}
+
 /* ---- Whole responses ---- */
 
 static UsIrResponse *
