@@ -993,8 +993,15 @@ responses_request_encode (const UsIrRequest *req,
   if (same)
     us_json_copy_members (body, req->extra, NULL);
   else
-    /* Stateless like the clients: nothing kept on the provider's side. */
-    json_object_set_boolean_member (body, "store", FALSE);
+    {
+      g_autofree char *cache_key = us_ir_request_cache_key (req);
+
+      /* Stateless like the clients: nothing kept on the provider's side. */
+      json_object_set_boolean_member (body, "store", FALSE);
+      /* The same key on every turn keeps a conversation on the machine
+       * that has its prefix cached. */
+      json_object_set_string_member (body, "prompt_cache_key", cache_key);
+    }
   return root;
 }
 

@@ -124,6 +124,46 @@ us_ir_request_find_tool (const UsIrRequest *req,
   return NULL;
 }
 
+static void
+append_texts (GChecksum *sum,
+              GPtrArray *parts)
+{
+  for (guint i = 0; parts != NULL && i < parts->len; i++)
+    {
+      UsIrPart *part = g_ptr_array_index (parts, i);
+
+      if (part->kind == US_IR_PART_TEXT && part->text != NULL)
+        g_checksum_update (sum, (const guchar *) part->text, -1);
+      g_checksum_update (sum, (const guchar *) "\n", 1);
+    }
+}
+
+char *
+us_ir_request_cache_key (const UsIrRequest *req)
+{
+  const char *own = us_json_get_string (req->extra, "prompt_cache_key");
+  const char *user = us_json_get_string (us_json_get_object (req->extra, "metadata"), "user_id");
+  g_autoptr(GChecksum) sum = NULL;
+
+  if (own != NULL)
+    return g_strdup (own);
+  sum = g_checksum_new (G_CHECKSUM_SHA256);
+  if (user != NULL)
+    g_checksum_update (sum, (const guchar *) user, -1);
+  g_checksum_update (sum, (const guchar *) "\n", 1);
+  append_texts (sum, req->system);
+  for (guint i = 0; i < req->messages->len; i++)
+    {
+      UsIrMessage *msg = g_ptr_array_index (req->messages, i);
+
+      append_texts (sum, msg->parts);
+      /* System turns, then the first user turn: the conversation's start. */
+      if (msg->role == US_IR_ROLE_USER)
+        break;
+    }
+  return g_strdup_printf ("us-%.32s", g_checksum_get_string (sum));
+}
+
 UsIrRequest *
 us_ir_request_new (UsWireFormat src_fmt)
 {

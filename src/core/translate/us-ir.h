@@ -216,6 +216,13 @@ char        *us_ir_tool_flat_name    (const char *ns, const char *name);
 /* The client's tool of that (flat) name, or NULL. */
 const UsIrTool *us_ir_request_find_tool (const UsIrRequest *req, const char *name);
 
+/* A key that is the same on every turn of one conversation, for
+ * Responses' prompt_cache_key (which routes a request to the machine that
+ * holds its prefix): the client's own prompt_cache_key, else a hash of
+ * the client's user id (Claude Code's has its session), system text and
+ * first message. */
+char        *us_ir_request_cache_key (const UsIrRequest *req);
+
 /* Appends to the last message when it has @role, else to a new one. */
 UsIrMessage *us_ir_request_message_for (UsIrRequest *req, UsIrRole role);
 
