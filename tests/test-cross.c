@@ -279,6 +279,22 @@ codex_output (TestReply *reply,
   return json_node_copy (json_object_get_member (response, "output"));
 }
 
+/* The request log says what the serving attempt left out. */
+static void
+assert_dropped (Fixture    *f,
+                const char *note)
+{
+  g_autoptr(JsonNode) status = us_proxy_status_to_json (f->proxy);
+  JsonArray *requests = json_object_get_array_member (json_node_get_object (status), "requests");
+  JsonArray *attempts = json_object_get_array_member (json_array_get_object_element (requests, 0), "attempts");
+  JsonObject *served = json_array_get_object_element (attempts, json_array_get_length (attempts) - 1);
+  JsonArray *dropped = json_object_get_array_member (served, "dropped");
+
+  g_assert_nonnull (dropped);
+  g_assert_cmpuint (json_array_get_length (dropped), ==, 1);
+  g_assert_cmpstr (json_array_get_string_element (dropped, 0), ==, note);
+}
+
 static void
 check_codex_tools (Fixture        *f,
                    UsFakeProvider *provider,
@@ -322,6 +338,7 @@ check_codex_tools (Fixture        *f,
   g_assert_cmpstr (json_object_get_string_member (spawn, "namespace"), ==, "multi_agent_v1");
   if (stream)
     g_assert_nonnull (strstr (reply->body, "event: response.custom_tool_call_input.done\n"));
+  assert_dropped (f, "tool web_search");
 
   /* Turn 2 sends both calls and their outputs back: the provider gets
    * ordinary calls under the names it knows. */

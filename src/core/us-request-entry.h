@@ -19,6 +19,7 @@ typedef struct {
   guint   status;       /* HTTP status from the provider, 0 if none */
   char   *reason;       /* why it failed or was skipped; NULL = served */
   gint64  latency_ms;
+  char  **dropped;      /* what translating for it left out, or NULL */
 } UsAttempt;
 
 #define US_TYPE_REQUEST_ENTRY (us_request_entry_get_type ())
@@ -46,6 +47,11 @@ void            us_request_entry_end_attempt    (UsRequestEntry *self,
                                                  guint           index,
                                                  guint           status,
                                                  const char     *reason);
+/* Notes on what the request sent for attempt @index left out of the
+ * client's (hosted tools another format cannot run, ...). */
+void            us_request_entry_set_dropped    (UsRequestEntry     *self,
+                                                 guint               index,
+                                                 const char * const *notes);
 /* A model passed over without a request (cooling down). */
 void            us_request_entry_add_skipped    (UsRequestEntry *self,
                                                  const char     *provider,

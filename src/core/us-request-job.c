@@ -607,6 +607,9 @@ attempt_body (UsRequestJob       *self,
     {
       g_autoptr(JsonNode) encoded = us_ir_request_encode (self->ir, self->fmt, self->model,
                                                           cm->max_output_tokens, error);
+      g_auto(GStrv) dropped = us_ir_request_dropped_for (self->ir, self->fmt);
+
+      us_request_entry_set_dropped (self->entry, self->attempt, (const char * const *) dropped);
       return encoded ? json_to_bytes (encoded) : NULL;
     }
 
