@@ -239,7 +239,9 @@ tool_call_delta (Decoder    *dec,
     }
   if (arguments == NULL || *arguments == '\0')
     return;
-  /* After complete JSON only whitespace can be valid: nothing to send. */
+  /* A call closes when its arguments are complete JSON (only whitespace
+   * could validly follow), when text follows it or when the message ends;
+   * an Anthropic block cannot reopen, so later fragments are not sent. */
   if (call->closed)
     return;
   g_string_append (call->args, arguments);

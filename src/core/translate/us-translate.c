@@ -188,7 +188,9 @@ us_ir_request_estimate_input_tokens (const UsIrRequest *req)
       chars += tool->name ? strlen (tool->name) : 0;
       chars += tool->description ? strlen (tool->description) : 0;
       chars += json_length (tool->schema);
-      chars += json_length (tool->raw);
+      /* A function's raw definition (custom tool, namespace) repeats it. */
+      if (tool->kind == US_IR_TOOL_OPAQUE)
+        chars += json_length (tool->raw);
     }
   return (gint64) ((chars + 3) / 4);
 }
