@@ -297,8 +297,8 @@ test_chat_cache_key (void)
   static const char * const bodies[] = {
     "{\"model\":\"m\",\"prompt_cache_key\":\"k1\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}",
     "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}",
-    "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"},"
-    "{\"role\":\"assistant\",\"content\":\"hello\"},{\"role\":\"user\",\"content\":\"more\"}]}",
+    ("{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"},"
+     "{\"role\":\"assistant\",\"content\":\"hello\"},{\"role\":\"user\",\"content\":\"more\"}]}"),
     "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"another conversation\"}]}",
   };
   char *keys[G_N_ELEMENTS (bodies)] = { NULL, };
