@@ -49,7 +49,8 @@ struct _UsIrPart {
   char        *arguments;     /* TOOL_CALL: a JSON text */
   GPtrArray   *content;       /* TOOL_RESULT: UsIrPart (TEXT / IMAGE) */
   gboolean     is_error;
-  gboolean     as_string;     /* TOOL_RESULT: the client sent a plain string */
+  gboolean     as_string;     /* TOOL_RESULT: the client sent a plain string;
+                               * TEXT with @item: that item's content was one */
   /* THINKING: signature; REDACTED_THINKING: data (in @data). */
   char        *signature;
   UsWireFormat signed_by;     /* US_WIRE_NONE when unsigned */
