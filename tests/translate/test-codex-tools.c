@@ -320,6 +320,36 @@ test_response_stream (void)
     }
 }
 
+/* Flat names stay within the 64 characters both formats allow, the same
+ * on every turn, and still map back to the namespace and name. */
+static void
+test_long_namespace_name (void)
+{
+  static const char body_text[] =
+    "{\"model\":\"m\",\"input\":\"hi\",\"tools\":[{\"type\":\"namespace\","
+    "\"name\":\"mcp__a_rather_long_server_name_for_tools\",\"tools\":[{\"type\":\"function\","
+    "\"name\":\"fetch_the_issue_comments_of_a_repository\",\"parameters\":{\"type\":\"object\"}}]}]}";
+  g_autoptr(JsonNode) body = us_json_parse (body_text, -1, NULL);
+  g_autoptr(UsIrRequest) req = us_ir_request_decode (US_WIRE_OPENAI_RESPONSES, body, NULL);
+  g_autoptr(JsonNode) keep = NULL;
+  JsonObject *out = encode (req, US_WIRE_ANTHROPIC, &keep);
+  const char *name = str_at (us_json_get_array (out, "tools"), 0, "name");
+  g_autofree char *answer = g_strdup_printf ("{\"id\":\"msg_L\",\"type\":\"message\",\"role\":\"assistant\","
+                                             "\"model\":\"m\",\"content\":[{\"type\":\"tool_use\",\"id\":\"call_1\","
+                                             "\"name\":\"%s\",\"input\":{}}],\"stop_reason\":\"tool_use\","
+                                             "\"usage\":{\"input_tokens\":1,\"output_tokens\":1}}", name);
+  g_autoptr(GBytes) in = g_bytes_new (answer, strlen (answer));
+  g_autoptr(GBytes) back = us_translate_response_for_request (US_WIRE_ANTHROPIC, US_WIRE_OPENAI_RESPONSES, in,
+                                                              "m", req, NULL, NULL);
+  g_autoptr(JsonNode) root = us_json_parse_bytes (back, NULL);
+  JsonObject *call = json_array_get_object_element (us_json_get_array (json_node_get_object (root), "output"), 0);
+
+  g_assert_cmpuint (strlen (name), <=, 64);
+  g_assert_true (g_str_has_prefix (name, "mcp__a_rather_long_server_name_for_tools__fetch"));
+  g_assert_cmpstr (us_json_get_string (call, "name"), ==, "fetch_the_issue_comments_of_a_repository");
+  g_assert_cmpstr (us_json_get_string (call, "namespace"), ==, "mcp__a_rather_long_server_name_for_tools");
+}
+
 int
 main (int argc, char **argv)
 {
@@ -330,5 +360,6 @@ main (int argc, char **argv)
   g_test_add_func ("/codex-tools/dropped", test_dropped);
   g_test_add_func ("/codex-tools/response-whole", test_response_whole);
   g_test_add_func ("/codex-tools/response-stream", test_response_stream);
+  g_test_add_func ("/codex-tools/long-namespace-name", test_long_namespace_name);
   return g_test_run ();
 }

@@ -405,6 +405,7 @@ decode_namespace (JsonNode    *node,
       g_free (tool->name);
       tool->name = us_ir_tool_flat_name (ns, us_json_get_string (obj, "name"));
       tool->ns = g_strdup (ns);
+      tool->ns_name = g_strdup (us_json_get_string (obj, "name"));
       if (first)
         tool->raw = json_node_copy (node);
       first = FALSE;

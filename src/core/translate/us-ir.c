@@ -2,6 +2,7 @@
 
 #include "us-ir.h"
 #include "us-sse.h"
+#include "us-openai-common.h"
 
 #include <string.h>
 
@@ -96,6 +97,7 @@ us_ir_tool_free (UsIrTool *tool)
     return;
   g_free (tool->name);
   g_free (tool->ns);
+  g_free (tool->ns_name);
   g_free (tool->description);
   g_clear_pointer (&tool->schema, json_node_unref);
   g_clear_pointer (&tool->raw, json_node_unref);
@@ -107,7 +109,10 @@ char *
 us_ir_tool_flat_name (const char *ns,
                       const char *name)
 {
-  return g_strdup_printf ("%s__%s", ns, name);
+  g_autofree char *flat = g_strdup_printf ("%s__%s", ns, name);
+
+  /* Anthropic and OpenAI both take at most 64 of [A-Za-z0-9_-]. */
+  return us_openai_tool_name (flat);
 }
 
 const UsIrTool *

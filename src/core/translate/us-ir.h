@@ -88,6 +88,7 @@ typedef struct {
    * us_ir_tool_flat_name()): one flat name every format accepts. */
   char        *name;
   char        *ns;            /* Responses namespace, or NULL */
+  char        *ns_name;       /* the tool's name inside @ns */
   gboolean     custom;        /* Responses custom (free-form) tool */
   char        *description;
   JsonNode    *schema;        /* JSON Schema of the input */
@@ -212,7 +213,8 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (UsIrPart, us_ir_part_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (UsIrMessage, us_ir_message_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (UsIrResponse, us_ir_response_free)
 
-/* The flat name of tool @name in Responses namespace @ns. */
+/* The flat name of tool @name in Responses namespace @ns:
+ * "<ns>__<name>", shortened like us_openai_tool_name() when too long. */
 char        *us_ir_tool_flat_name    (const char *ns, const char *name);
 /* The client's tool of that (flat) name, or NULL. */
 const UsIrTool *us_ir_request_find_tool (const UsIrRequest *req, const char *name);

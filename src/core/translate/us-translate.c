@@ -353,7 +353,7 @@ client_tool_map (const UsIrRequest *req,
       if (strcmp (name, tool->name) == 0 && tool->ns == NULL && !tool->custom)
         continue;
       ct = g_new0 (ClientTool, 1);
-      ct->name = g_strdup (tool->ns ? tool->name + strlen (tool->ns) + 2 : tool->name);
+      ct->name = g_strdup (tool->ns ? tool->ns_name : tool->name);
       ct->ns = g_strdup (tool->ns);
       ct->custom = tool->custom;
       if (map == NULL)
