@@ -42,6 +42,7 @@ attempt_clear (gpointer data)
   g_free (a->model);
   g_free (a->reason);
   g_free (a->note);
+  g_strfreev (a->dropped);
 }
 
 static void
@@ -207,6 +208,21 @@ us_request_entry_begin_attempt (UsRequestEntry *self,
 
   emit_changed (self);
   return index;
+}
+
+void
+us_request_entry_set_dropped (UsRequestEntry     *self,
+                              guint               index,
+                              const char * const *notes)
+{
+  UsAttempt *a;
+
+  g_return_if_fail (US_IS_REQUEST_ENTRY (self));
+  g_return_if_fail (index < self->attempts->len);
+  a = &g_array_index (self->attempts, UsAttempt, index);
+  g_strfreev (a->dropped);
+  a->dropped = notes != NULL && notes[0] != NULL ? g_strdupv ((char **) notes) : NULL;
+  emit_changed (self);
 }
 
 void
@@ -379,6 +395,14 @@ us_request_entry_to_json (UsRequestEntry *self)
         {
           json_builder_set_member_name (b, "note");
           json_builder_add_string_value (b, a->note);
+        }
+      if (a->dropped != NULL)
+        {
+          json_builder_set_member_name (b, "dropped");
+          json_builder_begin_array (b);
+          for (guint j = 0; a->dropped[j] != NULL; j++)
+            json_builder_add_string_value (b, a->dropped[j]);
+          json_builder_end_array (b);
         }
       json_builder_end_object (b);
     }

@@ -21,6 +21,7 @@ typedef struct {
   gint64  latency_ms;
   char   *note;         /* what was changed for this model (signed content
                          * dropped or kept, thinking off, tool loop), or NULL */
+  char  **dropped;      /* what translating for it left out, or NULL */
 } UsAttempt;
 
 #define US_TYPE_REQUEST_ENTRY (us_request_entry_get_type ())
@@ -51,6 +52,11 @@ void            us_request_entry_end_attempt    (UsRequestEntry *self,
 void            us_request_entry_note_attempt   (UsRequestEntry *self,
                                                  guint           index,
                                                  const char     *note);
+/* Notes on what the request sent for attempt @index left out of the
+ * client's (hosted tools another format cannot run, ...). */
+void            us_request_entry_set_dropped    (UsRequestEntry     *self,
+                                                 guint               index,
+                                                 const char * const *notes);
 /* A model passed over without a request (cooling down). */
 void            us_request_entry_add_skipped    (UsRequestEntry *self,
                                                  const char     *provider,

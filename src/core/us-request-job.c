@@ -700,6 +700,7 @@ attempt_body (UsRequestJob       *self,
     {
       g_autoptr(UsIrRequest) stripped = NULL;
       g_autoptr(JsonNode) encoded = NULL;
+      g_auto(GStrv) dropped = NULL;
 
       if (foreign > 0)
         {
@@ -711,6 +712,8 @@ attempt_body (UsRequestJob       *self,
         }
       encoded = us_ir_request_encode (stripped ? stripped : self->ir, self->fmt, self->model,
                                       cm->max_output_tokens, error);
+      dropped = us_ir_request_dropped_for (stripped ? stripped : self->ir, self->fmt);
+      us_request_entry_set_dropped (self->entry, self->attempt, (const char * const *) dropped);
       return encoded ? json_to_bytes (encoded) : NULL;
     }
 
