@@ -50,6 +50,12 @@ on_entry_changed (UsRequestLog   *log,
       const UsAttempt *a = us_request_entry_get_attempt (entry, i);
       g_string_append_printf (attempts, "%s%s/%s %s", i ? ", " : "", a->provider, a->model,
                               a->reason ? a->reason : _("served"));
+      if (a->dropped != NULL)
+        {
+          g_autofree char *notes = g_strjoinv (", ", a->dropped);
+
+          g_string_append_printf (attempts, " [dropped: %s]", notes);
+        }
     }
   g_print ("#%" G_GUINT64_FORMAT " %s %s → %s (%s)\n", us_request_entry_get_id (entry),
            us_request_entry_get_client (entry), us_request_entry_get_requested_model (entry),

@@ -229,6 +229,157 @@ test_image_chat_to_anthropic (Fixture       *f,
   g_assert_nonnull (strstr (sent, "\"media_type\":\"image/png\""));
 }
 
+/* Codex's custom tool (apply_patch) and namespace tool (multi_agent_v1)
+ * through Chat and Anthropic providers and back, streamed and whole. */
+#define CODEX_TOOLS "\"tools\":[" \
+  "{\"type\":\"custom\",\"name\":\"apply_patch\",\"description\":\"Apply a patch\"," \
+  "\"format\":{\"type\":\"grammar\",\"syntax\":\"lark\",\"definition\":\"start: begin_patch\"}}," \
+  "{\"type\":\"namespace\",\"name\":\"multi_agent_v1\",\"description\":\"agents\",\"tools\":[" \
+  "{\"type\":\"function\",\"name\":\"spawn_agent\",\"description\":\"Spawn\",\"strict\":false," \
+  "\"parameters\":{\"type\":\"object\",\"properties\":{\"task\":{\"type\":\"string\"}}}}]}," \
+  "{\"type\":\"web_search\"}]"
+
+static JsonObject *
+find_item (JsonArray  *items,
+           const char *type)
+{
+  for (guint i = 0; items != NULL && i < json_array_get_length (items); i++)
+    {
+      JsonObject *item = json_array_get_object_element (items, i);
+
+      if (g_strcmp0 (json_object_get_string_member_with_default (item, "type", NULL), type) == 0)
+        return item;
+    }
+  return NULL;
+}
+
+/* The answer's output items: from response.completed when streamed. */
+static JsonNode *
+codex_output (TestReply *reply,
+              gboolean   stream)
+{
+  const char *json = reply->body;
+  const char *completed = stream ? strstr (reply->body, "event: response.completed\ndata: ") : NULL;
+  g_autofree char *line = NULL;
+  g_autoptr(JsonNode) root = NULL;
+  JsonObject *response;
+
+  if (stream)
+    {
+      g_assert_nonnull (completed);
+      json = completed + strlen ("event: response.completed\ndata: ");
+      line = g_strndup (json, strcspn (json, "\n"));
+      json = line;
+    }
+  root = json_from_string (json, NULL);
+  g_assert_nonnull (root);
+  response = json_node_get_object (root);
+  if (stream)
+    response = json_object_get_object_member (response, "response");
+  return json_node_copy (json_object_get_member (response, "output"));
+}
+
+/* The request log says what the serving attempt left out. */
+static void
+assert_dropped (Fixture    *f,
+                const char *note)
+{
+  g_autoptr(JsonNode) status = us_proxy_status_to_json (f->proxy);
+  JsonArray *requests = json_object_get_array_member (json_node_get_object (status), "requests");
+  JsonArray *attempts = json_object_get_array_member (json_array_get_object_element (requests, 0), "attempts");
+  JsonObject *served = json_array_get_object_element (attempts, json_array_get_length (attempts) - 1);
+  JsonArray *dropped = json_object_get_array_member (served, "dropped");
+
+  g_assert_nonnull (dropped);
+  g_assert_cmpuint (json_array_get_length (dropped), ==, 1);
+  g_assert_cmpstr (json_array_get_string_element (dropped, 0), ==, note);
+}
+
+static void
+check_codex_tools (Fixture        *f,
+                   UsFakeProvider *provider,
+                   const char     *model,
+                   gboolean        stream)
+{
+  g_autoptr(TestReply) reply = NULL;
+  g_autoptr(TestReply) turn2 = NULL;
+  g_autoptr(JsonNode) output = NULL;
+  g_autofree char *body = NULL;
+  g_autofree char *sent = NULL;
+  JsonObject *patch, *spawn;
+
+  us_fake_provider_push (provider, &(UsFakeStep) {
+    .behavior = US_FAKE_OK_TWO_TOOL_CALLS,
+    .tool_name = "apply_patch", .tool_args = "{\"input\":\"*** Begin Patch\\n*** End Patch\"}",
+    .tool_name2 = "multi_agent_v1__spawn_agent", .tool_args2 = "{\"task\":\"y\"}" });
+  body = g_strdup_printf ("{\"model\":\"%s\",\"stream\":%s,\"store\":false," CODEX_TOOLS ","
+                          "\"input\":[{\"type\":\"message\",\"role\":\"user\","
+                          "\"content\":[{\"type\":\"input_text\",\"text\":\"patch it\"}]}]}",
+                          model, stream ? "true" : "false");
+  reply = test_post (f->client, "/v1/responses", body, NULL);
+  g_assert_cmpuint (reply->status, ==, 200);
+
+  /* The provider saw functions only: no custom, namespace or web_search. */
+  sent = body_text (us_fake_provider_get_last_request (provider));
+  g_assert_nonnull (strstr (sent, "\"apply_patch\""));
+  g_assert_nonnull (strstr (sent, "\"multi_agent_v1__spawn_agent\""));
+  g_assert_null (strstr (sent, "web_search"));
+  g_assert_null (strstr (sent, "\"namespace\""));
+
+  /* Codex got its own kinds of calls back. */
+  output = codex_output (reply, stream);
+  patch = find_item (json_node_get_array (output), "custom_tool_call");
+  spawn = find_item (json_node_get_array (output), "function_call");
+  g_assert_nonnull (patch);
+  g_assert_cmpstr (json_object_get_string_member (patch, "name"), ==, "apply_patch");
+  g_assert_cmpstr (json_object_get_string_member (patch, "input"), ==, "*** Begin Patch\n*** End Patch");
+  g_assert_nonnull (spawn);
+  g_assert_cmpstr (json_object_get_string_member (spawn, "name"), ==, "spawn_agent");
+  g_assert_cmpstr (json_object_get_string_member (spawn, "namespace"), ==, "multi_agent_v1");
+  if (stream)
+    g_assert_nonnull (strstr (reply->body, "event: response.custom_tool_call_input.done\n"));
+  assert_dropped (f, "tool web_search");
+
+  /* Turn 2 sends both calls and their outputs back: the provider gets
+   * ordinary calls under the names it knows. */
+  g_free (body);
+  body = g_strdup_printf ("{\"model\":\"%s\",\"stream\":%s,\"store\":false," CODEX_TOOLS ","
+                          "\"input\":[{\"type\":\"message\",\"role\":\"user\","
+                          "\"content\":[{\"type\":\"input_text\",\"text\":\"patch it\"}]},"
+                          "{\"type\":\"custom_tool_call\",\"call_id\":\"%s\",\"name\":\"apply_patch\",\"input\":\"*** Begin Patch\"},"
+                          "{\"type\":\"function_call\",\"call_id\":\"%s\",\"name\":\"spawn_agent\","
+                          "\"namespace\":\"multi_agent_v1\",\"arguments\":\"{}\"},"
+                          "{\"type\":\"custom_tool_call_output\",\"call_id\":\"%s\",\"output\":\"Done\"},"
+                          "{\"type\":\"function_call_output\",\"call_id\":\"%s\",\"output\":\"agent 7\"}]}",
+                          model, stream ? "true" : "false",
+                          json_object_get_string_member (patch, "call_id"), json_object_get_string_member (spawn, "call_id"),
+                          json_object_get_string_member (patch, "call_id"), json_object_get_string_member (spawn, "call_id"));
+  turn2 = test_post (f->client, "/v1/responses", body, NULL);
+  g_assert_cmpuint (turn2->status, ==, 200);
+  g_free (sent);
+  sent = body_text (us_fake_provider_get_last_request (provider));
+  g_assert_nonnull (strstr (sent, "Begin Patch"));
+  g_assert_nonnull (strstr (sent, "agent 7"));
+  g_assert_null (strstr (sent, "custom_tool_call"));
+}
+
+static void
+test_codex_tools_chat (Fixture       *f,
+                       gconstpointer  data)
+{
+  us_fake_provider_set_default_spec (f->anthropic, "529", NULL);
+  check_codex_tools (f, f->chat, "gpt-test", FALSE);
+  check_codex_tools (f, f->chat, "gpt-test", TRUE);
+}
+
+static void
+test_codex_tools_anthropic (Fixture       *f,
+                            gconstpointer  data)
+{
+  check_codex_tools (f, f->anthropic, "via-anthropic", FALSE);
+  check_codex_tools (f, f->anthropic, "via-anthropic", TRUE);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -242,6 +393,8 @@ main (int   argc,
   ADD ("/cross/responses-client-chat-fallback", test_responses_client_chat_fallback);
   ADD ("/cross/errors-in-client-format", test_errors_in_client_format);
   ADD ("/cross/image-chat-to-anthropic", test_image_chat_to_anthropic);
+  ADD ("/cross/codex-tools-chat", test_codex_tools_chat);
+  ADD ("/cross/codex-tools-anthropic", test_codex_tools_anthropic);
 #undef ADD
 
   return g_test_run ();

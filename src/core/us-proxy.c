@@ -26,6 +26,7 @@ struct _UsProxy
   UsKeyring *keyring;
   GHashTable *key_loads;    /* provider id → number of keyring loads in flight */
   GPtrArray *key_waiters;   /* GTask*, task data: the provider id it waits for */
+  UsProvenance *provenance;     /* who produced which signed content */
   guint port;
   char *bound_host;         /* what us_proxy_start listened on */
   guint bound_port;         /* the configured port then (0 = any) */
@@ -781,6 +782,7 @@ us_proxy_dispose (GObject *object)
   g_clear_object (&self->keyring);
   g_clear_pointer (&self->key_loads, g_hash_table_unref);
   g_clear_pointer (&self->key_waiters, g_ptr_array_unref);
+  g_clear_object (&self->provenance);
   g_clear_object (&self->watcher);
   g_clear_object (&self->store);
   g_clear_pointer (&self->bound_host, g_free);
@@ -872,11 +874,16 @@ us_proxy_class_init (UsProxyClass *klass)
 static void
 us_proxy_init (UsProxy *self)
 {
+  g_autofree char *path = NULL;
+
   self->log = us_request_log_new (LOG_CAPACITY);
   self->health = us_health_new ();
   self->keyring = us_keyring_new ();
   self->key_loads = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   self->key_waiters = g_ptr_array_new_with_free_func (g_object_unref);
+  /* Loaded now, before serving: never a file read on the request path. */
+  path = us_provenance_default_path ();
+  self->provenance = us_provenance_new (path, US_PROVENANCE_DEFAULT_CAPACITY);
   self->subscribers = g_ptr_array_new_with_free_func (g_object_unref);
   /* Timeouts are the job's (first byte, idle), not the session's; many
    * concurrent streams go to the same provider host. */
@@ -976,6 +983,12 @@ UsRequestLog *
 us_proxy_get_log (UsProxy *self)
 {
   return self->log;
+}
+
+UsProvenance *
+us_proxy_get_provenance (UsProxy *self)
+{
+  return self->provenance;
 }
 
 UsHealth *

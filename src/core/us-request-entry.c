@@ -41,6 +41,8 @@ attempt_clear (gpointer data)
   g_free (a->provider);
   g_free (a->model);
   g_free (a->reason);
+  g_free (a->note);
+  g_strfreev (a->dropped);
 }
 
 static void
@@ -232,7 +234,7 @@ append_attempt (UsRequestEntry *self,
                 const char     *reason,
                 gboolean        skipped)
 {
-  UsAttempt a = { g_strdup (provider), g_strdup (model), 0, g_strdup (reason), 0, skipped };
+  UsAttempt a = { g_strdup (provider), g_strdup (model), 0, g_strdup (reason), 0, skipped, NULL, NULL };
   gint64 now = g_get_monotonic_time ();
 
   g_array_append_val (self->attempts, a);
@@ -252,6 +254,21 @@ us_request_entry_begin_attempt (UsRequestEntry *self,
 }
 
 void
+us_request_entry_set_dropped (UsRequestEntry     *self,
+                              guint               index,
+                              const char * const *notes)
+{
+  UsAttempt *a;
+
+  g_return_if_fail (US_IS_REQUEST_ENTRY (self));
+  g_return_if_fail (index < self->attempts->len);
+  a = &g_array_index (self->attempts, UsAttempt, index);
+  g_strfreev (a->dropped);
+  a->dropped = notes != NULL && notes[0] != NULL ? g_strdupv ((char **) notes) : NULL;
+  emit_changed (self);
+}
+
+void
 us_request_entry_end_attempt (UsRequestEntry *self,
                               guint           index,
                               guint           status,
@@ -266,6 +283,21 @@ us_request_entry_end_attempt (UsRequestEntry *self,
   g_free (a->reason);
   a->reason = g_strdup (reason);
   a->latency_ms = (g_get_monotonic_time () - g_array_index (self->attempt_start_us, gint64, index)) / 1000;
+  emit_changed (self);
+}
+
+void
+us_request_entry_note_attempt (UsRequestEntry *self,
+                               guint           index,
+                               const char     *note)
+{
+  UsAttempt *a;
+
+  g_return_if_fail (index < self->attempts->len);
+
+  a = &g_array_index (self->attempts, UsAttempt, index);
+  g_free (a->note);
+  a->note = g_strdup (note);
   emit_changed (self);
 }
 
@@ -402,6 +434,19 @@ us_request_entry_to_json (UsRequestEntry *self)
       json_builder_add_string_value (b, a->reason);
       json_builder_set_member_name (b, "latency_ms");
       json_builder_add_int_value (b, a->latency_ms);
+      if (a->note != NULL)
+        {
+          json_builder_set_member_name (b, "note");
+          json_builder_add_string_value (b, a->note);
+        }
+      if (a->dropped != NULL)
+        {
+          json_builder_set_member_name (b, "dropped");
+          json_builder_begin_array (b);
+          for (guint j = 0; a->dropped[j] != NULL; j++)
+            json_builder_add_string_value (b, a->dropped[j]);
+          json_builder_end_array (b);
+        }
       json_builder_end_object (b);
     }
   json_builder_end_array (b);

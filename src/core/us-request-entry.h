@@ -20,6 +20,9 @@ typedef struct {
   char   *reason;       /* why it failed or was skipped; NULL = served */
   gint64  latency_ms;
   gboolean skipped;     /* passed over while cooling down, never asked */
+  char   *note;         /* what was changed for this model (signed content
+                         * dropped or kept, thinking off, tool loop), or NULL */
+  char  **dropped;      /* what translating for it left out, or NULL */
 } UsAttempt;
 
 #define US_TYPE_REQUEST_ENTRY (us_request_entry_get_type ())
@@ -57,6 +60,14 @@ void            us_request_entry_end_attempt    (UsRequestEntry *self,
                                                  guint           index,
                                                  guint           status,
                                                  const char     *reason);
+void            us_request_entry_note_attempt   (UsRequestEntry *self,
+                                                 guint           index,
+                                                 const char     *note);
+/* Notes on what the request sent for attempt @index left out of the
+ * client's (hosted tools another format cannot run, ...). */
+void            us_request_entry_set_dropped    (UsRequestEntry     *self,
+                                                 guint               index,
+                                                 const char * const *notes);
 /* A model passed over without a request (cooling down). */
 void            us_request_entry_add_skipped    (UsRequestEntry *self,
                                                  const char     *provider,

@@ -8,6 +8,7 @@
  */
 #include "us-request-job.h"
 
+#include "us-continuity.h"
 #include "us-failover.h"
 #include "us-upstream.h"
 
@@ -30,11 +31,14 @@ struct _UsRequestJob
   gboolean failover;
   UsRequestEntry *entry;
 
-  guint next;                   /* next chain position to try */
+  GArray *order;                /* chain positions in the order to try */
+  gint loop_starter;            /* chain position that started the tool loop, or -1 */
+  guint next;                   /* next index into @order */
   guint n_tried;
   guint first_status;           /* the first HTTP error, for an exhausted chain */
   GBytes *first_error;
   UsWireFormat first_fmt;
+  SoupMessageHeaders *first_headers;
   GString *failures;            /* "provider/model: reason; …" */
   gboolean client_gone;
   gboolean done;                /* the client has its whole answer */
@@ -56,6 +60,8 @@ struct _UsRequestJob
   GString *held;                /* client bytes held until the commit point */
   gboolean committed;
   GByteArray *whole;
+  UsProduced *produced;         /* signed content and tool calls it made */
+  char *credential;             /* which credential it answered, hashed */
 };
 
 G_DEFINE_FINAL_TYPE (UsRequestJob, us_request_job, G_TYPE_OBJECT)
@@ -76,6 +82,8 @@ clear_attempt (UsRequestJob *self)
     g_string_free (g_steal_pointer (&self->held), TRUE);
   g_clear_pointer (&self->whole, g_byte_array_unref);
   g_clear_pointer (&self->model, g_free);
+  g_clear_pointer (&self->produced, us_produced_free);
+  g_clear_pointer (&self->credential, g_free);
   self->provider = NULL;
   self->chain_model = NULL;
   self->timeout_reason = NULL;
@@ -95,6 +103,8 @@ us_request_job_finalize (GObject *object)
   g_clear_pointer (&self->body_bytes, g_bytes_unref);
   g_clear_object (&self->entry);
   g_clear_pointer (&self->first_error, g_bytes_unref);
+  g_clear_pointer (&self->first_headers, soup_message_headers_unref);
+  g_clear_pointer (&self->order, g_array_unref);
   g_string_free (self->failures, TRUE);
 
   G_OBJECT_CLASS (us_request_job_parent_class)->finalize (object);
@@ -173,6 +183,37 @@ end_client_stream (UsRequestJob *self)
   soup_server_message_unpause (self->msg);
 }
 
+/* Same format: the provider's own headers (request ids, rate limits) are
+ * the client's business too. Another format's headers mean nothing to the
+ * client, except rate limits and plan windows, which its usage meters read. */
+static void
+copy_headers_from (UsRequestJob       *self,
+                   SoupMessageHeaders *upstream,
+                   UsWireFormat        fmt)
+{
+  SoupMessageHeaders *headers = soup_server_message_get_response_headers (self->msg);
+  SoupMessageHeadersIter iter;
+  const char *name, *value;
+
+  if (upstream == NULL)
+    return;
+  soup_message_headers_iter_init (&iter, upstream);
+  while (soup_message_headers_iter_next (&iter, &name, &value))
+    {
+      if (us_upstream_is_hop_header (name) || us_upstream_is_own_header (name)
+          || g_ascii_strcasecmp (name, "content-type") == 0)
+        continue;
+      if (fmt == self->client_fmt || us_upstream_is_rate_limit_header (name))
+        soup_message_headers_append (headers, name, value);
+    }
+}
+
+static void
+copy_upstream_headers (UsRequestJob *self)
+{
+  copy_headers_from (self, soup_message_get_response_headers (self->upstream), self->fmt);
+}
+
 /* ---- Recording --------------------------------------------------------- */
 
 static void
@@ -200,6 +241,16 @@ served (UsRequestJob *self)
   quota = us_failover_quota_cooldown (headers, fo->quota_threshold, fo->cooldown_s);
   if (quota > 0 && self->failover)
     us_health_cool_down (health, self->provider->id, self->chain_model->model, quota, "quota threshold reached");
+}
+
+/* What this attempt produced is the provider's from now on: a later
+ * request carrying it goes there and nowhere else. */
+static void
+record_produced (UsRequestJob *self)
+{
+  if (self->produced != NULL)
+    us_produced_commit (self->produced, us_proxy_get_provenance (self->proxy),
+                        self->provider->id, self->model, self->credential);
 }
 
 /* ---- Failing over ------------------------------------------------------ */
@@ -247,6 +298,7 @@ chain_exhausted (UsRequestJob *self)
                                                    self->first_error);
 
       us_request_entry_finish (self->entry, self->first_status, self->failures->str);
+      copy_headers_from (self, self->first_headers, self->first_fmt);
       answer_whole (self, self->first_status, body);
       return;
     }
@@ -271,6 +323,7 @@ fail_after_commit (UsRequestJob *self,
   write_client (self, out->str, out->len);
   end_client_stream (self);
   record_usage (self, us_stream_translator_get_usage (self->translator));
+  record_produced (self);
   us_request_entry_finish (self->entry, 200, message);
   clear_attempt (self);
 }
@@ -301,23 +354,6 @@ arm_timer (UsRequestJob *self,
 /* ---- Reading the upstream response ------------------------------------- */
 
 static void read_more (UsRequestJob *self);
-
-/* Same format: the provider's own headers (request ids, rate limits) are
- * the client's business too. */
-static void
-copy_upstream_headers (UsRequestJob *self)
-{
-  SoupMessageHeaders *headers = soup_server_message_get_response_headers (self->msg);
-  SoupMessageHeadersIter iter;
-  const char *name, *value;
-
-  if (self->fmt != self->client_fmt)
-    return;
-  soup_message_headers_iter_init (&iter, soup_message_get_response_headers (self->upstream));
-  while (soup_message_headers_iter_next (&iter, &name, &value))
-    if (!us_upstream_is_hop_header (name) && g_ascii_strcasecmp (name, "content-type") != 0)
-      soup_message_headers_append (headers, name, value);
-}
 
 static void
 commit (UsRequestJob *self)
@@ -383,6 +419,7 @@ stream_ended (UsRequestJob *self)
   write_client (self, self->held->str, self->held->len);
   end_client_stream (self);
   record_usage (self, us_stream_translator_get_usage (self->translator));
+  record_produced (self);
   us_request_entry_finish (self->entry, 200, NULL);
   clear_attempt (self);
 }
@@ -407,6 +444,7 @@ whole_error (UsRequestJob *self,
 
       us_request_entry_end_attempt (self->entry, self->attempt, status, "request rejected");
       us_request_entry_finish (self->entry, status, "request rejected by the first model");
+      copy_upstream_headers (self);
       answer_whole (self, status, client_body);
       clear_attempt (self);
       return;
@@ -417,6 +455,7 @@ whole_error (UsRequestJob *self,
       self->first_error = g_bytes_ref (body);
       self->first_status = status;
       self->first_fmt = self->fmt;
+      self->first_headers = soup_message_headers_ref (headers);
     }
   if (verdict.cooldown_s > 0)
     us_health_cool_down (health, self->provider->id, self->chain_model->model, verdict.cooldown_s, verdict.problem);
@@ -464,6 +503,12 @@ whole_ended (UsRequestJob *self)
 
   served (self);
   record_usage (self, &usage);
+  if (!self->count_tokens)
+    {
+      self->produced = us_produced_new ();
+      us_produced_scan (self->produced, self->fmt, body);
+      record_produced (self);
+    }
   us_request_entry_finish (self->entry, 200, NULL);
   copy_upstream_headers (self);
   answer_whole (self, 200, client_body);
@@ -557,6 +602,9 @@ on_sent (GObject      *source,
       self->translator = us_stream_translator_new (self->fmt, self->client_fmt, us_ir_request_get_model (self->ir));
       /* Undoes what encoding changed, such as shortened tool names. */
       us_stream_translator_set_request (self->translator, self->ir);
+      /* Watched in every mode, pass-through included: bytes stay as they are. */
+      self->produced = us_produced_new ();
+      us_stream_translator_set_observer (self->translator, us_produced_observe, self->produced);
       self->held = g_string_new (NULL);
     }
   else
@@ -587,9 +635,50 @@ exceeds_max (JsonObject         *obj,
   return FALSE;
 }
 
+static JsonObject *
+copy_object (JsonObject *obj)
+{
+  JsonObject *copy = json_object_new ();
+  JsonObjectIter iter;
+  const char *name;
+  JsonNode *member;
+
+  /* Member by member: json_node_copy() of the root would share (and let
+   * this attempt edit) the client's body, which later attempts start from. */
+  json_object_iter_init (&iter, obj);
+  while (json_object_iter_next (&iter, &name, &member))
+    json_object_set_member (copy, name, json_node_copy (member));
+  return copy;
+}
+
+/* Says in the request log what this attempt's body differs in, and why. */
+static void
+note_continuity (UsRequestJob *self,
+                 guint         dropped,
+                 guint         kept,
+                 gboolean      thinking_off)
+{
+  g_autoptr(GString) note = g_string_new (NULL);
+
+  if (self->loop_starter >= 0)
+    {
+      const UsChainModel *cm = g_ptr_array_index (self->chain->models, self->loop_starter);
+
+      g_string_append_printf (note, "tool loop started by %s/%s", cm->provider, cm->model);
+    }
+  if (dropped > 0 || kept > 0)
+    g_string_append_printf (note, "%ssigned content: %u dropped, %u kept", note->len ? "; " : "", dropped, kept);
+  if (thinking_off)
+    g_string_append_printf (note, "%sthinking off (no own thinking block opens the loop)", note->len ? "; " : "");
+  if (note->len > 0)
+    us_request_entry_note_attempt (self->entry, self->attempt, note->str);
+}
+
 /* The body this attempt sends: the client's bytes when nothing changes
- * (pass-through), the client's JSON with model and max tokens edited on
- * the same wire format, or an encoding of the IR for another format. */
+ * (pass-through), the client's JSON edited on the same wire format (model,
+ * max tokens, signed content the provider did not produce, thinking in a
+ * tool loop it cannot continue), or an encoding of the IR for another
+ * format. */
 static GBytes *
 attempt_body (UsRequestJob       *self,
               const UsChainModel *cm,
@@ -597,33 +686,52 @@ attempt_body (UsRequestJob       *self,
 {
   static const char * const max_fields[] = { "max_tokens", "max_completion_tokens", "max_output_tokens", NULL };
   JsonObject *obj = json_node_get_object (self->body);
+  const UsChainModel *primary = g_ptr_array_index (self->chain->models, 0);
+  UsOwnership own = { us_proxy_get_provenance (self->proxy), self->provider->id, primary->provider };
   g_autoptr(JsonObject) edited = NULL;
   g_autoptr(JsonNode) node = NULL;
-  JsonObjectIter iter;
-  const char *name;
-  JsonNode *member;
+  guint kept = 0;
+  /* count_tokens bodies too: Anthropic checks their signatures as well. */
+  guint foreign = us_continuity_strip (obj, self->client_fmt, &own, TRUE, &kept);
+
+  note_continuity (self, foreign, kept, FALSE);
 
   if (self->fmt != self->client_fmt)
     {
-      g_autoptr(JsonNode) encoded = us_ir_request_encode (self->ir, self->fmt, self->model,
-                                                          cm->max_output_tokens, error);
+      g_autoptr(UsIrRequest) stripped = NULL;
+      g_autoptr(JsonNode) encoded = NULL;
+      g_auto(GStrv) dropped = NULL;
+
+      if (foreign > 0)
+        {
+          node = us_json_node_take_object (us_continuity_copy_body (obj));
+          us_continuity_strip (json_node_get_object (node), self->client_fmt, &own, FALSE, NULL);
+          stripped = us_ir_request_decode (self->client_fmt, node, error);
+          if (stripped == NULL)
+            return NULL;
+        }
+      encoded = us_ir_request_encode (stripped ? stripped : self->ir, self->fmt, self->model,
+                                      cm->max_output_tokens, error);
+      dropped = us_ir_request_dropped_for (stripped ? stripped : self->ir, self->fmt);
+      us_request_entry_set_dropped (self->entry, self->attempt, (const char * const *) dropped);
       return encoded ? json_to_bytes (encoded) : NULL;
     }
 
   if (g_strcmp0 (json_object_get_string_member_with_default (obj, "model", NULL), self->model) == 0 &&
-      !exceeds_max (obj, max_fields, cm->max_output_tokens))
+      !exceeds_max (obj, max_fields, cm->max_output_tokens) && foreign == 0 &&
+      !(self->fmt == US_WIRE_ANTHROPIC && us_continuity_thinking_off (obj, &own, TRUE)))
     return g_bytes_ref (self->body_bytes);
 
-  /* A new top-level object: json_node_copy() would share (and let this
-   * attempt edit) the client's body, which later attempts start from. */
-  edited = json_object_new ();
-  json_object_iter_init (&iter, obj);
-  while (json_object_iter_next (&iter, &name, &member))
-    json_object_set_member (edited, name, json_node_copy (member));
+  /* Stripping edits arrays inside, which a member-wise copy would share. */
+  edited = foreign > 0 ? us_continuity_copy_body (obj) : copy_object (obj);
   json_object_set_string_member (edited, "model", self->model);
   for (guint i = 0; cm->max_output_tokens > 0 && max_fields[i]; i++)
     if (json_object_get_int_member_with_default (edited, max_fields[i], 0) > cm->max_output_tokens)
       json_object_set_int_member (edited, max_fields[i], cm->max_output_tokens);
+  if (foreign > 0)
+    us_continuity_strip (edited, self->client_fmt, &own, FALSE, NULL);
+  if (self->fmt == US_WIRE_ANTHROPIC && us_continuity_thinking_off (edited, &own, FALSE))
+    note_continuity (self, foreign, kept, TRUE);
   node = json_node_init_object (json_node_alloc (), edited);
   return json_to_bytes (node);
 }
@@ -661,6 +769,7 @@ start_attempt (UsRequestJob       *self,
   self->attempt = us_request_entry_begin_attempt (self->entry, provider->id, self->model);
   /* From the keyring's cache or key_env: never a keyring call here. */
   key = provider->auth == US_AUTH_KEY ? us_proxy_lookup_key (self->proxy, provider) : NULL;
+  self->credential = us_continuity_credential (provider, soup_server_message_get_request_headers (self->msg));
   body = attempt_body (self, cm, &error);
   if (body != NULL)
     self->upstream = us_upstream_new_message (provider, key, self->client_fmt, self->count_tokens, query,
@@ -682,6 +791,30 @@ start_attempt (UsRequestJob       *self,
   return TRUE;
 }
 
+/* A new turn starts from the primary. A request that continues a tool loop
+ * goes first to the model that started the loop (skipped while it cools
+ * down), then down the chain as usual. */
+static GArray *
+chain_order (UsRequestJob *self)
+{
+  GArray *order = g_array_sized_new (FALSE, FALSE, sizeof (guint), self->chain->models->len);
+  gint starter = -1;
+
+  if (self->failover && !self->count_tokens)
+    starter = us_continuity_loop_starter (self->ir, us_proxy_get_provenance (self->proxy), self->chain);
+  self->loop_starter = starter;
+  if (starter >= 0)
+    {
+      guint first = (guint) starter;
+
+      g_array_append_val (order, first);
+    }
+  for (guint i = 0; i < self->chain->models->len; i++)
+    if ((gint) i != starter)
+      g_array_append_val (order, i);
+  return order;
+}
+
 static void
 on_key_loaded (GObject      *source,
                GAsyncResult *result,
@@ -698,11 +831,12 @@ static void
 try_next (UsRequestJob *self)
 {
   /* With routing off only the primary is asked, whatever happens. */
-  guint limit = self->failover ? self->chain->models->len : MIN (1, self->chain->models->len);
+  guint limit = self->failover ? self->order->len : MIN (1, self->order->len);
 
   while (self->next < limit)
     {
-      const UsChainModel *cm = g_ptr_array_index (self->chain->models, self->next);
+      guint position = g_array_index (self->order, guint, self->next);
+      const UsChainModel *cm = g_ptr_array_index (self->chain->models, position);
       const UsProviderConfig *provider = us_config_lookup_provider (self->config, cm->provider);
 
       /* Its key is still on its way from the keyring: a request that came
@@ -760,6 +894,7 @@ us_request_job_run (UsProxy             *proxy,
   self->failover = failover;
   self->entry = g_object_ref (entry);
 
+  self->order = chain_order (self);
   g_signal_connect_object (msg, "disconnected", G_CALLBACK (on_client_gone), self, 0);
   try_next (self);
 }

@@ -43,6 +43,43 @@ us_upstream_is_hop_header (const char *name)
   return FALSE;
 }
 
+gboolean
+us_upstream_is_own_header (const char *name)
+{
+  /* The proxy's server writes its own; a copy would make two of each. */
+  return g_ascii_strcasecmp (name, "server") == 0 || g_ascii_strcasecmp (name, "date") == 0;
+}
+
+gboolean
+us_upstream_is_rate_limit_header (const char *name)
+{
+  return g_ascii_strncasecmp (name, "anthropic-ratelimit-", 20) == 0 ||
+         g_ascii_strncasecmp (name, "x-ratelimit-", 12) == 0 ||
+         g_ascii_strcasecmp (name, "retry-after") == 0 ||
+         g_ascii_strcasecmp (name, "retry-after-ms") == 0;
+}
+
+/* anthropic-beta without the entries that only a subscription login may
+ * use (oauth-…): an API key with them is refused. NULL when none is left. */
+static char *
+beta_for_key (const char *value)
+{
+  g_auto(GStrv) entries = g_strsplit (value, ",", -1);
+  g_autoptr(GString) out = g_string_new (NULL);
+
+  for (guint i = 0; entries[i] != NULL; i++)
+    {
+      const char *entry = g_strstrip (entries[i]);
+
+      if (*entry == '\0' || g_str_has_prefix (entry, "oauth-"))
+        continue;
+      if (out->len > 0)
+        g_string_append_c (out, ',');
+      g_string_append (out, entry);
+    }
+  return out->len > 0 ? g_string_free (g_steal_pointer (&out), FALSE) : NULL;
+}
+
 static gboolean
 is_credential_header (const char *name)
 {
@@ -151,6 +188,15 @@ us_upstream_new_message (const UsProviderConfig *provider,
         {
           if (provider->auth == US_AUTH_PASSTHROUGH && same_format)
             soup_message_headers_append (headers, name, value);
+          continue;
+        }
+      if (same_format && provider->auth != US_AUTH_PASSTHROUGH
+          && g_ascii_strcasecmp (name, "anthropic-beta") == 0)
+        {
+          g_autofree char *beta = beta_for_key (value);
+
+          if (beta != NULL)
+            soup_message_headers_append (headers, name, beta);
           continue;
         }
       if (same_format || g_ascii_strcasecmp (name, "user-agent") == 0)

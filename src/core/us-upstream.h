@@ -28,5 +28,10 @@ SoupMessage *us_upstream_new_message (const UsProviderConfig *provider,
 
 /* Whether a header is hop-by-hop or otherwise owned by the proxy. */
 gboolean     us_upstream_is_hop_header (const char *name);
+/* Server and Date: the proxy's own server sets them on every response. */
+gboolean     us_upstream_is_own_header (const char *name);
+/* Rate-limit and plan-window headers (anthropic-ratelimit-*, x-ratelimit-*,
+ * retry-after): they reach the client whatever the formats. */
+gboolean     us_upstream_is_rate_limit_header (const char *name);
 
 G_END_DECLS

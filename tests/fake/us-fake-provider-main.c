@@ -6,6 +6,7 @@
  *                    [--text TEXT] [--tool-task FILE] [--log FILE]
  *                    [--require-key KEY] [--chunking awkward|event|whole]
  *                    [--chunk-delay MS] [--reset-style rst|fin]
+ *                    [--signing-key KEY]
  *
  * Prints "PORT=<n>" then "URL=http://127.0.0.1:<n>" and serves until
  * SIGTERM or SIGINT.
@@ -49,6 +50,7 @@ main (int   argc,
   g_autofree char *require_key = NULL;
   g_autofree char *chunking = NULL;
   g_autofree char *reset_style = NULL;
+  g_autofree char *signing_key = NULL;
   int port = 0;
   int chunk_delay = 1;
   const GOptionEntry entries[] = {
@@ -64,6 +66,7 @@ main (int   argc,
     { "chunking", 0, 0, G_OPTION_ARG_STRING, &chunking, "How streams are cut into writes (default: awkward)", "awkward|event|whole" },
     { "chunk-delay", 0, 0, G_OPTION_ARG_INT, &chunk_delay, "Milliseconds between two writes (default: 1)", "MS" },
     { "reset-style", 0, 0, G_OPTION_ARG_STRING, &reset_style, "How resets end the connection (default: rst)", "rst|fin" },
+    { "signing-key", 0, 0, G_OPTION_ARG_FILENAME, &signing_key, "Think when asked, sign it with KEY, refuse what KEY did not sign", "KEY" },
     { NULL }
   };
   g_autoptr(GOptionContext) context = g_option_context_new ("- fake model provider for tests");
@@ -107,6 +110,8 @@ main (int   argc,
     us_fake_provider_set_text (fake, text);
   if (require_key != NULL)
     us_fake_provider_set_required_key (fake, require_key);
+  if (signing_key != NULL)
+    us_fake_provider_set_signing_key (fake, signing_key);
   if (chunking != NULL)
     {
       UsFakeChunking mode;

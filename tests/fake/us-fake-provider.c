@@ -10,6 +10,7 @@
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
 #include "us-fake-provider.h"
+#include "us-fake-signing.h"
 
 #include <errno.h>
 #include <string.h>
@@ -42,6 +43,7 @@ struct _UsFakeProvider
   char            *text;
   char            *tool_task_path;
   char            *required_key;
+  char            *signing_key; /* signs thinking, checks signed content */
   GStrv            models;
   UsFakeChunking   chunking;
   guint            chunk_delay_ms;
@@ -430,6 +432,9 @@ typedef struct {
   char       *fingerprint;
   gint64      created;
   char       *text;      /* NULL: tool calls only */
+  char       *thinking;  /* signed thinking first, or NULL */
+  char       *signature; /* Anthropic signature / Responses encrypted_content */
+  char       *reasoning_id; /* Responses: rs_… */
   ToolCall    calls[2];
   guint       n_calls;
   gint64      input_tokens;
@@ -450,6 +455,9 @@ reply_clear (Reply *r)
   g_free (r->item_id);
   g_free (r->fingerprint);
   g_free (r->text);
+  g_free (r->thinking);
+  g_free (r->signature);
+  g_free (r->reasoning_id);
   for (guint i = 0; i < r->n_calls; i++)
     {
       g_free (r->calls[i].id);
@@ -741,6 +749,18 @@ reply_init (UsFakeProvider   *self,
     default:
       r->text = g_strdup (text);
       break;
+    }
+
+  if (self->signing_key != NULL && step->behavior != US_FAKE_STATUS && us_fake_wants_thinking (self->format, body))
+    {
+      r->thinking = g_strdup_printf ("Thinking it over (%s).", r->id);
+      if (self->format == US_FAKE_FORMAT_OPENAI_RESPONSES)
+        {
+          r->reasoning_id = random_string (self, "rs_", HEX, 50);
+          r->signature = us_fake_sign_reasoning (self->signing_key, r->reasoning_id);
+        }
+      else
+        r->signature = us_fake_sign_thinking (self->signing_key, r->thinking);
     }
 
   /* Plausible, deterministic token counts: about four bytes a token. */
@@ -1097,6 +1117,15 @@ anthropic_message (const Reply *r,
   JsonObject *m = json_object_new ();
   JsonArray *content = json_array_new ();
 
+  if (final && r->thinking != NULL)
+    {
+      JsonObject *block = json_object_new ();
+
+      json_object_set_string_member (block, "type", "thinking");
+      json_object_set_string_member (block, "thinking", r->thinking);
+      json_object_set_string_member (block, "signature", r->signature);
+      json_array_add_object_element (content, block);
+    }
   if (final && r->text != NULL)
     {
       JsonObject *block = json_object_new ();
@@ -1183,6 +1212,46 @@ anthropic_stream (UsFakeProvider *self,
 
   json_object_set_object_member (ev, "message", anthropic_message (r, FALSE));
   sse_emit (sse, ev);
+
+  if (r->thinking != NULL)
+    {
+      g_autoptr(GPtrArray) pieces = split_utf8 (r->thinking, 8);
+      JsonObject *block = json_object_new ();
+      JsonObject *sig = json_object_new ();
+
+      json_object_set_string_member (block, "type", "thinking");
+      json_object_set_string_member (block, "thinking", "");
+      json_object_set_string_member (block, "signature", "");
+      /* The signature comes last, in a delta of its own. */
+      g_ptr_array_add (pieces, NULL);
+      sse_mark_block (sse);
+      ev = sse_event_new (sse, "content_block_start");
+      json_object_set_int_member (ev, "index", index);
+      json_object_set_object_member (ev, "content_block", block);
+      sse_emit (sse, ev);
+      for (guint i = 0; i + 1 < pieces->len; i++)
+        {
+          JsonObject *d = json_object_new ();
+
+          sse_mark_delta (sse);
+          ev = sse_event_new (sse, "content_block_delta");
+          json_object_set_int_member (ev, "index", index);
+          json_object_set_string_member (d, "type", "thinking_delta");
+          json_object_set_string_member (d, "thinking", g_ptr_array_index (pieces, i));
+          json_object_set_object_member (ev, "delta", d);
+          sse_emit (sse, ev);
+        }
+      ev = sse_event_new (sse, "content_block_delta");
+      json_object_set_int_member (ev, "index", index);
+      json_object_set_string_member (sig, "type", "signature_delta");
+      json_object_set_string_member (sig, "signature", r->signature);
+      json_object_set_object_member (ev, "delta", sig);
+      sse_emit (sse, ev);
+      ev = sse_event_new (sse, "content_block_stop");
+      json_object_set_int_member (ev, "index", index);
+      sse_emit (sse, ev);
+      index++;
+    }
 
   if (r->text != NULL)
     {
@@ -1488,10 +1557,36 @@ responses_call_item (const ToolCall *call,
   return item;
 }
 
+static JsonObject *
+responses_reasoning_item (const Reply *r,
+                          gboolean     done)
+{
+  JsonObject *item = json_object_new ();
+  JsonArray *summary = json_array_new ();
+
+  if (done)
+    {
+      JsonObject *part = json_object_new ();
+
+      json_object_set_string_member (part, "type", "summary_text");
+      json_object_set_string_member (part, "text", r->thinking);
+      json_array_add_object_element (summary, part);
+    }
+  json_object_set_string_member (item, "id", r->reasoning_id);
+  json_object_set_string_member (item, "type", "reasoning");
+  json_object_set_array_member (item, "summary", summary);
+  if (done)
+    json_object_set_string_member (item, "encrypted_content", r->signature);
+  return item;
+}
+
 static JsonArray *
 responses_output (const Reply *r)
 {
   JsonArray *output = json_array_new ();
+
+  if (r->thinking != NULL)
+    json_array_add_object_element (output, responses_reasoning_item (r, TRUE));
 
   if (r->text != NULL)
     json_array_add_object_element (output, responses_message_item (r, TRUE));
@@ -1651,6 +1746,27 @@ responses_stream (UsFakeProvider *self,
 
   responses_lifecycle (sse, "response.created", responses_object (r, "in_progress", NULL, NULL));
   responses_lifecycle (sse, "response.in_progress", responses_object (r, "in_progress", NULL, NULL));
+
+  if (r->thinking != NULL)
+    {
+      g_autoptr(GPtrArray) pieces = split_utf8 (r->thinking, 8);
+
+      sse_mark_block (sse);
+      responses_item_event (sse, "response.output_item.added", output_index, responses_reasoning_item (r, FALSE));
+      for (guint i = 0; i < pieces->len; i++)
+        {
+          ev = responses_part_event (sse, "response.reasoning_summary_text.delta", r->reasoning_id,
+                                     output_index, FALSE);
+          json_object_set_int_member (ev, "summary_index", 0);
+          responses_delta (self, sse, ev, g_ptr_array_index (pieces, i), FALSE);
+        }
+      ev = responses_part_event (sse, "response.reasoning_summary_text.done", r->reasoning_id, output_index, FALSE);
+      json_object_set_int_member (ev, "summary_index", 0);
+      json_object_set_string_member (ev, "text", r->thinking);
+      sse_emit (sse, ev);
+      responses_item_event (sse, "response.output_item.done", output_index, responses_reasoning_item (r, TRUE));
+      output_index++;
+    }
 
   if (r->text != NULL)
     {
@@ -2058,6 +2174,23 @@ respond_generation (UsFakeProvider   *self,
   g_autofree char *request_id = NULL;
   Reply r;
 
+  if (self->signing_key != NULL && step->behavior != US_FAKE_STATUS
+      && step->behavior != US_FAKE_RESET_BEFORE_FIRST_BYTE && step->behavior != US_FAKE_SILENCE_BEFORE_HEADERS)
+    {
+      const char *code = NULL;
+      g_autofree char *refusal = us_fake_check_signed (self->format, self->signing_key, body, &code);
+
+      if (refusal != NULL)
+        {
+          UsFakeStep bad = { .behavior = US_FAKE_STATUS, .status = 400,
+                             .error_type = "invalid_request_error", .error_message = refusal,
+                             .error_code = code };
+
+          respond_error (self, msg, 400, &bad, us_fake_request_get_model (request));
+          return;
+        }
+    }
+
   switch (step->behavior)
     {
     case US_FAKE_STATUS:
@@ -2302,6 +2435,8 @@ request_summary (UsFakeProvider      *self,
   json_object_set_int_member (s, "items", items != NULL ? json_array_get_length (items) : 0);
   json_object_set_array_member (s, "tools", names);
   json_object_set_boolean_member (s, "tool_result", result != NULL);
+  json_object_set_boolean_member (s, "thinking", us_fake_wants_thinking (self->format, body));
+  json_object_set_int_member (s, "signed", us_fake_count_signed (self->format, body));
   if (text != NULL && g_utf8_strlen (text, -1) > LOG_TEXT_MAX)
     {
       char *cut = g_utf8_substring (text, 0, LOG_TEXT_MAX);
@@ -2501,6 +2636,7 @@ us_fake_provider_finalize (GObject *object)
   g_free (self->text);
   g_free (self->tool_task_path);
   g_free (self->required_key);
+  g_free (self->signing_key);
   g_strfreev (self->models);
   g_ptr_array_unref (self->requests);
   g_ptr_array_unref (self->exchanges);
@@ -2720,6 +2856,15 @@ us_fake_provider_set_required_key (UsFakeProvider *self,
   g_return_if_fail (US_IS_FAKE_PROVIDER (self));
   g_free (self->required_key);
   self->required_key = g_strdup (key);
+}
+
+void
+us_fake_provider_set_signing_key (UsFakeProvider *self,
+                                  const char     *key)
+{
+  g_return_if_fail (US_IS_FAKE_PROVIDER (self));
+  g_free (self->signing_key);
+  self->signing_key = g_strdup (key);
 }
 
 void

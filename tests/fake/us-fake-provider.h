@@ -139,6 +139,14 @@ void            us_fake_provider_set_tool_task_path (UsFakeProvider *self,
 /* Requests without this key (x-api-key, api-key or Bearer) get a 401. NULL = any. */
 void            us_fake_provider_set_required_key (UsFakeProvider *self,
                                                    const char     *key);
+/* With a key, the fake thinks when asked (Anthropic `thinking`, Responses
+ * `include: reasoning.encrypted_content`), signs that thinking with @key,
+ * and checks signed content it receives as the real APIs do: a 400 for a
+ * thinking block or encrypted reasoning it did not sign, and (Anthropic,
+ * thinking on) for a tool-loop continuation whose final assistant message
+ * does not start with a thinking block. NULL: no thinking, no checks. */
+void            us_fake_provider_set_signing_key (UsFakeProvider *self,
+                                                  const char     *key);
 /* Ids that GET /v1/models lists. */
 void            us_fake_provider_set_models     (UsFakeProvider     *self,
                                                  const char * const *ids);

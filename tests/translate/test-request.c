@@ -196,10 +196,12 @@ test_codex_to_anthropic (void)
   JsonObject *last = json_array_get_object_element (messages, json_array_get_length (messages) - 1);
   JsonObject *result = json_array_get_object_element (json_object_get_array_member (last, "content"), 0);
 
-  /* Developer messages became the system prompt; web_search and the
-   * namespace have no Anthropic equivalent. */
+  /* Developer messages became the system prompt; web_search has no
+   * Anthropic equivalent; the namespace's 5 tools are flat functions. */
   g_assert_cmpuint (json_array_get_length (system), ==, 3);
-  g_assert_cmpuint (json_array_get_length (tools), ==, 7);
+  g_assert_cmpuint (json_array_get_length (tools), ==, 12);
+  g_assert_cmpstr (json_object_get_string_member (json_array_get_object_element (tools, 4), "name"),
+                   ==, "multi_agent_v1__close_agent");
   for (guint i = 0; i < json_array_get_length (tools); i++)
     g_assert_true (json_object_has_member (json_array_get_object_element (tools, i), "input_schema"));
   g_assert_cmpint (json_object_get_int_member (body, "max_tokens"), ==, 8192);

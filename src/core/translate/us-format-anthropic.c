@@ -773,6 +773,69 @@ encode_tool_choice (JsonObject        *body,
   json_object_set_object_member (body, "tool_choice", choice);
 }
 
+/* Marks @block (a content block object) as a cache breakpoint. */
+static void
+mark_block (JsonObject *block)
+{
+  JsonObject *cc = json_object_new ();
+
+  json_object_set_string_member (cc, "type", "ephemeral");
+  json_object_set_object_member (block, "cache_control", cc);
+}
+
+/* @member of @obj as an array of blocks (a plain string becomes one text
+ * block, which Anthropic reads the same), its last markable block marked. */
+static void
+mark_last_block (JsonObject *obj,
+                 const char *member)
+{
+  JsonNode *node = json_object_get_member (obj, member);
+  JsonArray *blocks;
+
+  if (node == NULL)
+    return;
+  if (us_json_is_string (node))
+    {
+      JsonObject *text = json_object_new ();
+
+      json_object_set_string_member (text, "type", "text");
+      json_object_set_string_member (text, "text", json_node_get_string (node));
+      blocks = json_array_new ();
+      json_array_add_object_element (blocks, text);
+      json_object_set_array_member (obj, member, blocks);
+    }
+  blocks = us_json_get_array (obj, member);
+  for (guint i = blocks ? json_array_get_length (blocks) : 0; i > 0; i--)
+    {
+      JsonObject *block = json_array_get_object_element (blocks, i - 1);
+      const char *type = us_json_get_string (block, "type");
+
+      /* Thinking blocks cannot carry a breakpoint; the one before can. */
+      if (g_strcmp0 (type, "thinking") == 0 || g_strcmp0 (type, "redacted_thinking") == 0)
+        continue;
+      mark_block (block);
+      return;
+    }
+}
+
+/* Anthropic caches only up to cache_control breakpoints, which only its
+ * own clients send. For the others: the tools, the system prompt and the
+ * conversation so far (its newest block; the breakpoint moves with each
+ * turn, the content before it stays the same), 3 of the 4 allowed. */
+static void
+add_cache_breakpoints (JsonObject *body)
+{
+  JsonArray *tools = us_json_get_array (body, "tools");
+  JsonArray *messages = us_json_get_array (body, "messages");
+
+  if (tools != NULL && json_array_get_length (tools) > 0)
+    mark_block (json_array_get_object_element (tools, json_array_get_length (tools) - 1));
+  mark_last_block (body, "system");
+  if (messages != NULL && json_array_get_length (messages) > 0)
+    mark_last_block (json_array_get_object_element (messages, json_array_get_length (messages) - 1),
+                     "content");
+}
+
 static JsonNode *
 anthropic_request_encode (const UsIrRequest *req,
                           const char        *model,
@@ -862,6 +925,8 @@ anthropic_request_encode (const UsIrRequest *req,
       us_json_copy_members (body, req->extra,
                             req->thinking && !thinking ? no_thinking : NULL);
     }
+  else
+    add_cache_breakpoints (body);
   return root;
 }
 

@@ -2,7 +2,13 @@
  *
  * Chat has no blocks: a chunk's delta may carry text, reasoning and tool
  * call fragments keyed by a tool index. The decoder opens an IR block when
- * the kind of content changes and closes it when the next one starts. */
+ * the kind of content changes and closes it when the next one starts.
+ *
+ * IR blocks never overlap and never reopen, but some servers interleave
+ * the fragments of parallel calls (call 0 resumes after call 1 started).
+ * A call that starts while another streams closes that one when its
+ * arguments are already complete JSON (nothing valid can follow), else it
+ * is held, whole, and emitted after the open one when the message ends. */
 
 #include "us-format-openai-chat.h"
 #include "us-openai-common.h"
@@ -27,10 +33,30 @@ typedef struct {
   guint          next_index;
   gint           open;          /* IR index of the open block, -1: none */
   UsIrPartKind   open_kind;
-  gint64         open_tool;     /* Chat tool index of the open tool block */
-  char          *open_tool_id;
-  GArray        *tools;         /* Chat tool index → IR index (-1: none) */
+  GPtrArray     *calls;         /* Chat tool index → ChatCall (or NULL) */
+  gint64         last_call;     /* Chat index of the latest call, -1: none */
 } Decoder;
+
+typedef struct {
+  char    *id;
+  char    *name;
+  gint     block;               /* IR index once emitted, -1 while held */
+  gboolean closed;
+  GString *args;                /* arguments so far */
+} ChatCall;
+
+static void
+chat_call_free (gpointer data)
+{
+  ChatCall *call = data;
+
+  if (call == NULL)
+    return;
+  g_free (call->id);
+  g_free (call->name);
+  g_string_free (call->args, TRUE);
+  g_free (call);
+}
 
 gpointer
 us_chat_decoder_new (UsIrEventFunc func,
@@ -41,8 +67,8 @@ us_chat_decoder_new (UsIrEventFunc func,
   dec->func = func;
   dec->user_data = user_data;
   dec->open = -1;
-  dec->open_tool = -1;
-  dec->tools = g_array_new (FALSE, FALSE, sizeof (gint));
+  dec->last_call = -1;
+  dec->calls = g_ptr_array_new_with_free_func (chat_call_free);
   return dec;
 }
 
@@ -51,8 +77,7 @@ us_chat_decoder_free (gpointer data)
 {
   Decoder *dec = data;
 
-  g_free (dec->open_tool_id);
-  g_array_unref (dec->tools);
+  g_ptr_array_unref (dec->calls);
   g_free (dec);
 }
 
@@ -85,11 +110,16 @@ close_open (Decoder *dec)
 
   if (dec->open < 0)
     return;
+  for (guint i = 0; dec->open_kind == US_IR_PART_TOOL_CALL && i < dec->calls->len; i++)
+    {
+      ChatCall *call = g_ptr_array_index (dec->calls, i);
+
+      if (call != NULL && call->block == dec->open)
+        call->closed = TRUE;
+    }
   ev.index = (guint) dec->open;
   ev.block = dec->open_kind;
   dec->open = -1;
-  dec->open_tool = -1;
-  g_clear_pointer (&dec->open_tool_id, g_free);
   emit (dec, &ev);
 }
 
@@ -137,59 +167,104 @@ text_delta (Decoder      *dec,
          kind == US_IR_PART_THINKING ? US_IR_DELTA_THINKING : US_IR_DELTA_TEXT, text);
 }
 
-static gint
-tool_block (Decoder *dec,
-            gint64   tool_index)
+static ChatCall *
+call_at (Decoder *dec,
+         gint64   tool_index)
 {
-  if (tool_index < 0 || (guint64) tool_index >= dec->tools->len)
-    return -1;
-  return g_array_index (dec->tools, gint, tool_index);
+  if (tool_index < 0 || (guint64) tool_index >= dec->calls->len)
+    return NULL;
+  return g_ptr_array_index (dec->calls, tool_index);
+}
+
+/* TRUE while a tool call streams whose arguments are not yet complete JSON:
+ * more fragments of it may still come. */
+static gboolean
+open_call_unfinished (Decoder *dec)
+{
+  g_autoptr(JsonNode) parsed = NULL;
+
+  if (dec->open < 0 || dec->open_kind != US_IR_PART_TOOL_CALL)
+    return FALSE;
+  for (guint i = 0; i < dec->calls->len; i++)
+    {
+      ChatCall *call = g_ptr_array_index (dec->calls, i);
+
+      if (call != NULL && call->block == dec->open)
+        {
+          parsed = us_json_parse (call->args->str, (gssize) call->args->len, NULL);
+          return parsed == NULL;
+        }
+    }
+  return FALSE;
 }
 
 static void
 tool_call_delta (Decoder    *dec,
-                 JsonObject *call)
+                 JsonObject *obj)
 {
-  JsonObject *function = us_json_get_object (call, "function");
-  const char *id = us_json_get_string (call, "id");
+  JsonObject *function = us_json_get_object (obj, "function");
+  const char *id = us_json_get_string (obj, "id");
   const char *arguments = us_json_get_string (function, "arguments");
-  gint64 tool_index = us_json_get_int (call, "index", -1);
-  gint block;
+  gint64 tool_index = us_json_get_int (obj, "index", -1);
+  ChatCall *call;
 
   /* Servers that leave out "index" (Gemini) start a call with a new id. */
   if (tool_index < 0)
     {
-      if (dec->open_kind == US_IR_PART_TOOL_CALL && dec->open >= 0
-          && (id == NULL || g_strcmp0 (id, dec->open_tool_id) == 0))
-        tool_index = dec->open_tool;
+      ChatCall *last = call_at (dec, dec->last_call);
+
+      if (last != NULL && (id == NULL || g_strcmp0 (id, last->id) == 0))
+        tool_index = dec->last_call;
       else
-        tool_index = dec->tools->len;
+        tool_index = dec->calls->len;
     }
   if (tool_index >= MAX_TOOL_INDEX)
     return;
 
-  block = tool_block (dec, tool_index);
-  if (block < 0)
+  call = call_at (dec, tool_index);
+  if (call == NULL)
     {
-      g_autofree char *new_id = id ? NULL : us_openai_new_id ("call_");
-      guint old = dec->tools->len;
-
-      if ((guint64) tool_index >= dec->tools->len)
-        {
-          g_array_set_size (dec->tools, (guint) tool_index + 1);
-          for (guint i = old; i < dec->tools->len; i++)
-            g_array_index (dec->tools, gint, i) = -1;
-        }
-      block = (gint) open_block (dec, US_IR_PART_TOOL_CALL, id ? id : new_id,
-                                 us_json_get_string (function, "name"));
-      g_array_index (dec->tools, gint, tool_index) = block;
-      dec->open_tool = tool_index;
-      dec->open_tool_id = g_strdup (id ? id : new_id);
+      if ((guint64) tool_index >= dec->calls->len)
+        g_ptr_array_set_size (dec->calls, (guint) tool_index + 1);
+      call = g_new0 (ChatCall, 1);
+      call->id = id ? g_strdup (id) : us_openai_new_id ("call_");
+      call->name = g_strdup (us_json_get_string (function, "name"));
+      call->args = g_string_new (NULL);
+      call->block = -1;
+      g_ptr_array_index (dec->calls, tool_index) = call;
+      dec->last_call = tool_index;
       dec->saw_tool_calls = TRUE;
+      if (!open_call_unfinished (dec))
+        call->block = (gint) open_block (dec, US_IR_PART_TOOL_CALL, call->id, call->name);
     }
-  /* A fragment for an earlier call (interleaved) keeps that call's index. */
-  if (arguments != NULL && *arguments != '\0')
-    delta (dec, (guint) block, US_IR_PART_TOOL_CALL, US_IR_DELTA_ARGUMENTS, arguments);
+  if (arguments == NULL || *arguments == '\0')
+    return;
+  /* A call closes when its arguments are complete JSON (only whitespace
+   * could validly follow), when text follows it or when the message ends;
+   * an Anthropic block cannot reopen, so later fragments are not sent. */
+  if (call->closed)
+    return;
+  g_string_append (call->args, arguments);
+  if (call->block >= 0)
+    delta (dec, (guint) call->block, US_IR_PART_TOOL_CALL, US_IR_DELTA_ARGUMENTS, arguments);
+}
+
+/* Closes the open block, then emits the held calls whole, in order. */
+static void
+close_all (Decoder *dec)
+{
+  close_open (dec);
+  for (guint i = 0; i < dec->calls->len; i++)
+    {
+      ChatCall *call = g_ptr_array_index (dec->calls, i);
+
+      if (call == NULL || call->block >= 0)
+        continue;
+      call->block = (gint) open_block (dec, US_IR_PART_TOOL_CALL, call->id, call->name);
+      if (call->args->len > 0)
+        delta (dec, (guint) call->block, US_IR_PART_TOOL_CALL, US_IR_DELTA_ARGUMENTS, call->args->str);
+      close_open (dec);
+    }
 }
 
 static void
@@ -199,7 +274,7 @@ end_message (Decoder *dec)
 
   if (dec->stopped || !dec->started)
     return;
-  close_open (dec);
+  close_all (dec);
   dec->stopped = TRUE;
   ev.stop_reason = dec->finish_seen ? dec->stop
     : dec->saw_tool_calls ? US_IR_STOP_TOOL_USE : US_IR_STOP_END_TURN;
@@ -281,7 +356,7 @@ us_chat_decoder_event (gpointer    data,
       finish = us_json_get_string (choice, "finish_reason");
       if (finish != NULL && !dec->finish_seen)
         {
-          close_open (dec);
+          close_all (dec);
           dec->finish_seen = TRUE;
           dec->stop = us_chat_finish_reason_decode (finish, dec->saw_tool_calls);
         }

@@ -439,6 +439,8 @@ typedef struct {
   char        *item_id;
   char        *call_id;
   char        *name;
+  char        *ns;            /* tool call into a namespace */
+  gboolean     custom;        /* custom tool: input sent whole at the end */
   GString     *text;
   GString     *signature;
 } Block;
@@ -467,6 +469,7 @@ block_free (gpointer data)
   g_free (block->item_id);
   g_free (block->call_id);
   g_free (block->name);
+  g_free (block->ns);
   g_string_free (block->text, TRUE);
   g_string_free (block->signature, TRUE);
   g_free (block);
@@ -566,8 +569,8 @@ finished_item (const Block *block)
   switch (block->kind)
     {
     case US_IR_PART_TOOL_CALL:
-      return us_responses_function_item (block->item_id, "completed", block->call_id,
-                                         block->name, block->text->str);
+      return us_responses_call_item (block->item_id, "completed", block->call_id,
+                                     block->name, block->ns, block->custom, block->text->str);
     case US_IR_PART_THINKING:
       return us_responses_reasoning_item (block->item_id, block->text->str, block->signature->str);
     case US_IR_PART_TEXT:
@@ -631,6 +634,8 @@ write_block_start (Encoder         *enc,
   block->item_id = us_responses_item_id (enc->id, prefix, block->output_index);
   block->call_id = g_strdup (ev->tool_id);
   block->name = g_strdup (ev->tool_name);
+  block->ns = g_strdup (ev->tool_ns);
+  block->custom = ev->tool_custom;
   block->text = g_string_new (NULL);
   block->signature = g_string_new (NULL);
   g_ptr_array_index (enc->blocks, ev->index) = block;
@@ -648,8 +653,8 @@ write_block_start (Encoder         *enc,
       break;
     case US_IR_PART_TOOL_CALL:
       json_object_set_object_member (obj, "item",
-                                     us_responses_function_item (block->item_id, "in_progress",
-                                                                 block->call_id, block->name, ""));
+                                     us_responses_call_item (block->item_id, "in_progress", block->call_id,
+                                                             block->name, block->ns, block->custom, ""));
       break;
     case US_IR_PART_THINKING:
     default:
@@ -713,6 +718,13 @@ write_block_delta (Encoder         *enc,
     case US_IR_PART_TOOL_CALL:
       if (ev->delta != US_IR_DELTA_ARGUMENTS)
         return;
+      /* Fragments of {"input": "..."} are no fragments of the input:
+       * a custom call's input goes out whole when it ends. */
+      if (block->custom)
+        {
+          g_string_append_len (block->text, ev->text, (gssize) ev->text_len);
+          return;
+        }
       obj = item_event ("response.function_call_arguments.delta", block);
       json_object_set_string_member (obj, "delta", text);
       break;
@@ -755,6 +767,21 @@ close_block (Encoder *enc,
       write_event (enc, obj, out);
       break;
     case US_IR_PART_TOOL_CALL:
+      if (block->custom)
+        {
+          JsonObject *item = us_responses_call_item (block->item_id, "completed", block->call_id,
+                                                     block->name, NULL, TRUE, block->text->str);
+          const char *input = us_json_get_string (item, "input");
+
+          obj = item_event ("response.custom_tool_call_input.delta", block);
+          json_object_set_string_member (obj, "delta", input);
+          write_event (enc, obj, out);
+          obj = item_event ("response.custom_tool_call_input.done", block);
+          json_object_set_string_member (obj, "input", input);
+          write_event (enc, obj, out);
+          json_object_unref (item);
+          break;
+        }
       obj = item_event ("response.function_call_arguments.done", block);
       json_object_set_string_member (obj, "arguments", block->text->str);
       write_event (enc, obj, out);

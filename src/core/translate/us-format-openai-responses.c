@@ -87,7 +87,39 @@ decode_message_item (JsonObject  *item,
   static const char * const known[] = { "type", "role", "content", NULL };
   const char *role = us_json_get_string (item, "role");
   JsonNode *content = json_object_get_member (item, "content");
+  UsIrMessage *last = req->messages->len > 0
+    ? g_ptr_array_index (req->messages, req->messages->len - 1) : NULL;
   UsIrMessage *msg;
+
+  /* Items of one assistant turn (reasoning, message, function_call, ...)
+   * are one IR message, so that its thinking comes first, as Anthropic
+   * requires. A second message item in it marks where it starts. */
+  if (g_strcmp0 (role, "assistant") == 0 && last != NULL && last->role == US_IR_ROLE_ASSISTANT)
+    {
+      guint first = last->parts->len;
+      gboolean own = last->extra_fmt == US_WIRE_OPENAI_RESPONSES;
+
+      if (!decode_content (content, last->parts, error))
+        return FALSE;
+      if (!own)
+        {
+          /* The turn's first message item: its fields are the message's. */
+          last->as_string = us_json_is_string (content);
+          last->extra = us_json_unknown_members (item, known);
+          last->extra_fmt = US_WIRE_OPENAI_RESPONSES;
+        }
+      else if (first < last->parts->len)
+        {
+          UsIrPart *part = g_ptr_array_index (last->parts, first);
+
+          part->item = us_json_unknown_members (item, known);
+          if (part->item == NULL)
+            part->item = json_object_new ();
+          /* as_string of a text part: its item's content was a string. */
+          part->as_string = us_json_is_string (content);
+        }
+      return TRUE;
+    }
 
   if (g_strcmp0 (role, "user") == 0)
     msg = us_ir_message_new (US_IR_ROLE_USER);
@@ -184,7 +216,16 @@ call_part (JsonNode *node)
 
   part->tool_id = g_strdup (us_json_get_string (item, "call_id"));
   part->item_id = g_strdup (us_json_get_string (item, "id"));
-  if (strcmp (type, "function_call") == 0)
+  if (strcmp (type, "function_call") == 0 && us_json_get_string (item, "namespace") != NULL)
+    {
+      /* A call into a namespace: the flat name other formats know it by. */
+      part->tool_name = us_ir_tool_flat_name (us_json_get_string (item, "namespace"),
+                                              us_json_get_string (item, "name") ?: "");
+      part->arguments = g_strdup (us_json_get_string (item, "arguments"));
+      part->raw = json_node_copy (node);
+      part->extra_fmt = US_WIRE_OPENAI_RESPONSES;
+    }
+  else if (strcmp (type, "function_call") == 0)
     {
       part->tool_name = g_strdup (us_json_get_string (item, "name"));
       part->arguments = g_strdup (us_json_get_string (item, "arguments"));
@@ -289,38 +330,127 @@ decode_input_item (JsonNode    *node,
   return TRUE;
 }
 
+/* A custom (free-form) tool as a function of one string, "input": other
+ * formats have no free-form tools. The grammar, if any, goes into the
+ * argument's description so the model still knows the expected shape. */
+static JsonNode *
+custom_schema (JsonObject *def)
+{
+  JsonObject *schema = json_object_new ();
+  JsonObject *properties = json_object_new ();
+  JsonObject *input = json_object_new ();
+  JsonArray *required = json_array_new ();
+  JsonObject *format = us_json_get_object (def, "format");
+  const char *definition = us_json_get_string (format, "definition");
+
+  json_object_set_string_member (input, "type", "string");
+  if (definition != NULL)
+    {
+      g_autofree char *text = g_strdup_printf ("The raw input, in this %s grammar:\n%s",
+                                               us_json_get_string (format, "syntax") ?: "",
+                                               definition);
+
+      json_object_set_string_member (input, "description", text);
+    }
+  else
+    json_object_set_string_member (input, "description", "The raw input (free-form text)");
+  json_object_set_object_member (properties, "input", input);
+  json_array_add_string_element (required, "input");
+  json_object_set_string_member (schema, "type", "object");
+  json_object_set_object_member (schema, "properties", properties);
+  json_object_set_array_member (schema, "required", required);
+  json_object_set_boolean_member (schema, "additionalProperties", FALSE);
+  return us_json_node_take_object (schema);
+}
+
+static UsIrTool *
+function_tool (JsonObject *def)
+{
+  static const char * const known[] = { "type", "name", "description", "parameters", NULL };
+  UsIrTool *tool = us_ir_tool_new (US_IR_TOOL_FUNCTION);
+
+  tool->name = g_strdup (us_json_get_string (def, "name"));
+  tool->description = g_strdup (us_json_get_string (def, "description"));
+  if (json_object_get_member (def, "parameters") != NULL)
+    tool->schema = json_node_copy (json_object_get_member (def, "parameters"));
+  tool->extra = us_json_unknown_members (def, known);
+  tool->extra_fmt = US_WIRE_OPENAI_RESPONSES;
+  return tool;
+}
+
+/* A namespace's function tools become flat function tools named
+ * "<namespace>__<name>"; the first keeps the whole definition for a
+ * Responses provider. FALSE when it has none (then it stays opaque). */
+static gboolean
+decode_namespace (JsonNode    *node,
+                  UsIrRequest *req)
+{
+  JsonObject *def = json_node_get_object (node);
+  const char *ns = us_json_get_string (def, "name");
+  JsonArray *members = us_json_get_array (def, "tools");
+  gboolean first = TRUE;
+
+  if (ns == NULL)
+    return FALSE;
+  for (guint i = 0; members != NULL && i < json_array_get_length (members); i++)
+    {
+      JsonNode *member = json_array_get_element (members, i);
+      JsonObject *obj = JSON_NODE_HOLDS_OBJECT (member) ? json_node_get_object (member) : NULL;
+      UsIrTool *tool;
+
+      if (g_strcmp0 (us_json_get_string (obj, "type"), "function") != 0
+          || us_json_get_string (obj, "name") == NULL)
+        continue;
+      tool = function_tool (obj);
+      g_free (tool->name);
+      tool->name = us_ir_tool_flat_name (ns, us_json_get_string (obj, "name"));
+      tool->ns = g_strdup (ns);
+      tool->ns_name = g_strdup (us_json_get_string (obj, "name"));
+      if (first)
+        tool->raw = json_node_copy (node);
+      first = FALSE;
+      g_ptr_array_add (req->tools, tool);
+    }
+  return !first;
+}
+
 static void
 decode_tools (JsonArray   *tools,
               UsIrRequest *req)
 {
-  static const char * const known[] = { "type", "name", "description", "parameters", NULL };
-
   for (guint i = 0; tools != NULL && i < json_array_get_length (tools); i++)
     {
       JsonNode *node = json_array_get_element (tools, i);
       JsonObject *def = JSON_NODE_HOLDS_OBJECT (node) ? json_node_get_object (node) : NULL;
+      const char *type = us_json_get_string (def, "type");
       UsIrTool *tool;
 
       if (def == NULL)
         continue;
-      /* web_search, namespace, custom, local_shell, ...: run or parsed by
-       * OpenAI or by Codex in ways no other format can express. */
-      if (g_strcmp0 (us_json_get_string (def, "type"), "function") != 0
-          || us_json_get_string (def, "name") == NULL)
+      if (g_strcmp0 (type, "function") == 0 && us_json_get_string (def, "name") != NULL)
         {
-          tool = us_ir_tool_new (US_IR_TOOL_OPAQUE);
+          g_ptr_array_add (req->tools, function_tool (def));
+          continue;
+        }
+      if (g_strcmp0 (type, "custom") == 0 && us_json_get_string (def, "name") != NULL)
+        {
+          tool = us_ir_tool_new (US_IR_TOOL_FUNCTION);
           tool->name = g_strdup (us_json_get_string (def, "name"));
+          tool->description = g_strdup (us_json_get_string (def, "description"));
+          tool->schema = custom_schema (def);
+          tool->custom = TRUE;
           tool->raw = json_node_copy (node);
           tool->extra_fmt = US_WIRE_OPENAI_RESPONSES;
           g_ptr_array_add (req->tools, tool);
           continue;
         }
-      tool = us_ir_tool_new (US_IR_TOOL_FUNCTION);
+      if (g_strcmp0 (type, "namespace") == 0 && decode_namespace (node, req))
+        continue;
+      /* web_search, local_shell, file_search, mcp, ...: run by OpenAI or
+       * parsed by Codex in ways no other format can express. */
+      tool = us_ir_tool_new (US_IR_TOOL_OPAQUE);
       tool->name = g_strdup (us_json_get_string (def, "name"));
-      tool->description = g_strdup (us_json_get_string (def, "description"));
-      if (json_object_get_member (def, "parameters") != NULL)
-        tool->schema = json_node_copy (json_object_get_member (def, "parameters"));
-      tool->extra = us_json_unknown_members (def, known);
+      tool->raw = json_node_copy (node);
       tool->extra_fmt = US_WIRE_OPENAI_RESPONSES;
       g_ptr_array_add (req->tools, tool);
     }
@@ -483,15 +613,18 @@ encode_content (GPtrArray  *parts,
   return us_json_node_take_array (g_steal_pointer (&array));
 }
 
+/* @extra: the item's own fields (same format only); @as_string: its
+ * content was a plain string. */
 static void
-add_message_item (JsonArray         *input,
-                  const char        *role,
-                  GPtrArray         *parts,
-                  const UsIrMessage *msg,
-                  gboolean           same)
+add_item (JsonArray         *input,
+          const char        *role,
+          GPtrArray         *parts,
+          JsonObject        *extra,
+          gboolean           as_string,
+          gboolean           same)
 {
   const char *text_type = strcmp (role, "assistant") == 0 ? "output_text" : "input_text";
-  JsonNode *content = encode_content (parts, text_type, msg && msg->as_string && same, same);
+  JsonNode *content = encode_content (parts, text_type, as_string && same, same);
   JsonObject *item;
 
   if (content == NULL)
@@ -500,9 +633,21 @@ add_message_item (JsonArray         *input,
   json_object_set_string_member (item, "type", "message");
   json_object_set_string_member (item, "role", role);
   json_object_set_member (item, "content", content);
-  if (same && msg != NULL && msg->extra_fmt == US_WIRE_OPENAI_RESPONSES)
-    us_json_copy_members (item, msg->extra, NULL);
+  if (same)
+    us_json_copy_members (item, extra, NULL);
   json_array_add_object_element (input, item);
+}
+
+static void
+add_message_item (JsonArray         *input,
+                  const char        *role,
+                  GPtrArray         *parts,
+                  const UsIrMessage *msg,
+                  gboolean           same)
+{
+  gboolean own = msg != NULL && msg->extra_fmt == US_WIRE_OPENAI_RESPONSES;
+
+  add_item (input, role, parts, own ? msg->extra : NULL, msg != NULL && msg->as_string, same);
 }
 
 static gboolean
@@ -631,18 +776,30 @@ encode_assistant (JsonArray         *input,
   for (guint i = 0; i <= msg->parts->len; i++)
     {
       UsIrPart *part = i < msg->parts->len ? g_ptr_array_index (msg->parts, i) : NULL;
+      gboolean new_item = part != NULL && part->kind == US_IR_PART_TEXT && part->item != NULL && same;
 
-      if (part != NULL && part->kind == US_IR_PART_TEXT)
+      if (part != NULL && part->kind == US_IR_PART_TEXT && !new_item)
         {
           g_ptr_array_add (texts, part);
           continue;
         }
-      /* A run of text is one message item. */
+      /* A run of text is one message item; the client's own items keep
+       * their boundaries. */
       if (texts->len > 0)
         {
-          add_message_item (input, "assistant", texts, first_text ? msg : NULL, same);
+          UsIrPart *head = g_ptr_array_index (texts, 0);
+
+          if (head->item != NULL && same)
+            add_item (input, "assistant", texts, head->item, head->as_string, same);
+          else
+            add_message_item (input, "assistant", texts, first_text ? msg : NULL, same);
           first_text = FALSE;
           g_ptr_array_set_size (texts, 0);
+        }
+      if (new_item)
+        {
+          g_ptr_array_add (texts, part);
+          continue;
         }
       if (part == NULL)
         break;
@@ -718,8 +875,9 @@ encode_tools (JsonObject        *body,
       JsonObject *def;
       g_autofree char *name = NULL;
 
-      if (tool->kind == US_IR_TOOL_OPAQUE)
+      if (tool->kind == US_IR_TOOL_OPAQUE || (same && (tool->ns != NULL || tool->custom)))
         {
+          /* A namespace goes back whole, with its first tool. */
           if (tool->extra_fmt == US_WIRE_OPENAI_RESPONSES && tool->raw != NULL)
             json_array_add_element (tools, json_node_copy (tool->raw));
           continue;
@@ -836,8 +994,15 @@ responses_request_encode (const UsIrRequest *req,
   if (same)
     us_json_copy_members (body, req->extra, NULL);
   else
-    /* Stateless like the clients: nothing kept on the provider's side. */
-    json_object_set_boolean_member (body, "store", FALSE);
+    {
+      g_autofree char *cache_key = us_ir_request_cache_key (req);
+
+      /* Stateless like the clients: nothing kept on the provider's side. */
+      json_object_set_boolean_member (body, "store", FALSE);
+      /* The same key on every turn keeps a conversation on the machine
+       * that has its prefix cached. */
+      json_object_set_string_member (body, "prompt_cache_key", cache_key);
+    }
   return root;
 }
 
@@ -998,6 +1163,48 @@ us_responses_function_item (const char *id,
   return item;
 }
 
+/* A custom tool's input from the function arguments we asked for; text
+ * that is not our one-member object is taken as the input itself. */
+static char *
+custom_input (const char *arguments)
+{
+  g_autoptr(JsonNode) node = arguments ? us_json_parse (arguments, -1, NULL) : NULL;
+  const char *input = node && JSON_NODE_HOLDS_OBJECT (node)
+    ? us_json_get_string (json_node_get_object (node), "input") : NULL;
+
+  return g_strdup (input ? input : arguments ? arguments : "");
+}
+
+JsonObject *
+us_responses_call_item (const char *id,
+                        const char *status,
+                        const char *call_id,
+                        const char *name,
+                        const char *ns,
+                        gboolean    custom,
+                        const char *arguments)
+{
+  JsonObject *item;
+  g_autofree char *input = NULL;
+
+  if (!custom)
+    {
+      item = us_responses_function_item (id, status, call_id, name, arguments);
+      if (ns != NULL)
+        json_object_set_string_member (item, "namespace", ns);
+      return item;
+    }
+  input = custom_input (arguments);
+  item = json_object_new ();
+  json_object_set_string_member (item, "id", id);
+  json_object_set_string_member (item, "type", "custom_tool_call");
+  json_object_set_string_member (item, "status", status);
+  json_object_set_string_member (item, "call_id", call_id ? call_id : "");
+  json_object_set_string_member (item, "name", name ? name : "");
+  json_object_set_string_member (item, "input", input);
+  return item;
+}
+
 JsonObject *
 us_responses_reasoning_item (const char *id,
                              const char *text,
@@ -1125,8 +1332,9 @@ responses_response_encode (const UsIrResponse *resp,
         case US_IR_PART_TOOL_CALL:
           item_id = us_responses_item_id (id, "fc", i);
           json_array_add_object_element (output,
-                                         us_responses_function_item (item_id, "completed", part->tool_id,
-                                                                     part->tool_name, part->arguments));
+                                         us_responses_call_item (item_id, "completed", part->tool_id,
+                                                                 part->tool_name, part->tool_ns,
+                                                                 part->tool_custom, part->arguments));
           break;
         case US_IR_PART_THINKING:
           item_id = us_responses_item_id (id, "rs", i);

@@ -44,6 +44,16 @@ JsonObject *us_responses_function_item  (const char *id,
                                          const char *call_id,
                                          const char *name,
                                          const char *arguments);
+/* A call as the client's tools define it: a custom_tool_call (its input
+ * taken from the "input" argument) when @custom, a function_call with a
+ * "namespace" when @ns is set, else a plain function_call. */
+JsonObject *us_responses_call_item      (const char *id,
+                                         const char *status,
+                                         const char *call_id,
+                                         const char *name,
+                                         const char *ns,
+                                         gboolean    custom,
+                                         const char *arguments);
 /* @signature already in the form the client gets (wrapped if foreign). */
 JsonObject *us_responses_reasoning_item (const char *id,
                                          const char *text,

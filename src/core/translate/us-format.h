@@ -11,6 +11,12 @@ G_BEGIN_DECLS
 
 typedef void (*UsIrEventFunc) (const UsIrEvent *ev, gpointer user_data);
 
+/* Lets the proxy watch what a stream carries (signatures, tool call ids)
+ * in any mode, observing included, without re-encoding it. */
+void us_stream_translator_set_observer (UsStreamTranslator *self,
+                                        UsIrEventFunc       func,
+                                        gpointer            user_data);
+
 typedef struct {
   UsWireFormat  fmt;
   const char   *name;

@@ -2,6 +2,7 @@
 
 #include "us-ir.h"
 #include "us-sse.h"
+#include "us-openai-common.h"
 
 #include <string.h>
 
@@ -51,6 +52,8 @@ us_ir_part_free (UsIrPart *part)
   g_clear_pointer (&part->content, g_ptr_array_unref);
   g_free (part->signature);
   g_free (part->item_id);
+  g_free (part->tool_ns);
+  g_clear_pointer (&part->item, json_object_unref);
   g_clear_pointer (&part->raw, json_node_unref);
   g_clear_pointer (&part->extra, json_object_unref);
   g_free (part);
@@ -93,11 +96,77 @@ us_ir_tool_free (UsIrTool *tool)
   if (tool == NULL)
     return;
   g_free (tool->name);
+  g_free (tool->ns);
+  g_free (tool->ns_name);
   g_free (tool->description);
   g_clear_pointer (&tool->schema, json_node_unref);
   g_clear_pointer (&tool->raw, json_node_unref);
   g_clear_pointer (&tool->extra, json_object_unref);
   g_free (tool);
+}
+
+char *
+us_ir_tool_flat_name (const char *ns,
+                      const char *name)
+{
+  g_autofree char *flat = g_strdup_printf ("%s__%s", ns, name);
+
+  /* Anthropic and OpenAI both take at most 64 of [A-Za-z0-9_-]. */
+  return us_openai_tool_name (flat);
+}
+
+const UsIrTool *
+us_ir_request_find_tool (const UsIrRequest *req,
+                         const char        *name)
+{
+  for (guint i = 0; name != NULL && i < req->tools->len; i++)
+    {
+      UsIrTool *tool = g_ptr_array_index (req->tools, i);
+
+      if (tool->kind == US_IR_TOOL_FUNCTION && g_strcmp0 (tool->name, name) == 0)
+        return tool;
+    }
+  return NULL;
+}
+
+static void
+append_texts (GChecksum *sum,
+              GPtrArray *parts)
+{
+  for (guint i = 0; parts != NULL && i < parts->len; i++)
+    {
+      UsIrPart *part = g_ptr_array_index (parts, i);
+
+      if (part->kind == US_IR_PART_TEXT && part->text != NULL)
+        g_checksum_update (sum, (const guchar *) part->text, -1);
+      g_checksum_update (sum, (const guchar *) "\n", 1);
+    }
+}
+
+char *
+us_ir_request_cache_key (const UsIrRequest *req)
+{
+  const char *own = us_json_get_string (req->extra, "prompt_cache_key");
+  const char *user = us_json_get_string (us_json_get_object (req->extra, "metadata"), "user_id");
+  g_autoptr(GChecksum) sum = NULL;
+
+  if (own != NULL)
+    return g_strdup (own);
+  sum = g_checksum_new (G_CHECKSUM_SHA256);
+  if (user != NULL)
+    g_checksum_update (sum, (const guchar *) user, -1);
+  g_checksum_update (sum, (const guchar *) "\n", 1);
+  append_texts (sum, req->system);
+  for (guint i = 0; i < req->messages->len; i++)
+    {
+      UsIrMessage *msg = g_ptr_array_index (req->messages, i);
+
+      append_texts (sum, msg->parts);
+      /* System turns, then the first user turn: the conversation's start. */
+      if (msg->role == US_IR_ROLE_USER)
+        break;
+    }
+  return g_strdup_printf ("us-%.32s", g_checksum_get_string (sum));
 }
 
 UsIrRequest *

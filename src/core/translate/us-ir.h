@@ -49,11 +49,20 @@ struct _UsIrPart {
   char        *arguments;     /* TOOL_CALL: a JSON text */
   GPtrArray   *content;       /* TOOL_RESULT: UsIrPart (TEXT / IMAGE) */
   gboolean     is_error;
-  gboolean     as_string;     /* TOOL_RESULT: the client sent a plain string */
+  gboolean     as_string;     /* TOOL_RESULT: the client sent a plain string;
+                               * TEXT with @item: that item's content was one */
   /* THINKING: signature; REDACTED_THINKING: data (in @data). */
   char        *signature;
   UsWireFormat signed_by;     /* US_WIRE_NONE when unsigned */
   char        *item_id;       /* Responses item id of a reasoning item */
+  /* TOOL_CALL for a Responses client: the call is to a tool of namespace
+   * @tool_ns (@tool_name is then the name inside it), or to a custom
+   * (free-form) tool whose input is the "input" argument. */
+  char        *tool_ns;
+  gboolean     tool_custom;
+  /* TEXT of a Responses assistant turn: non-NULL when this part starts a
+   * message item after the turn's first one; the item's own fields. */
+  JsonObject  *item;
   /* OPAQUE, or per-part fields (cache_control, ...) of @extra_fmt. */
   JsonNode    *raw;
   JsonObject  *extra;
@@ -75,10 +84,16 @@ typedef enum {
 
 typedef struct {
   UsIrToolKind kind;
+  /* For a tool of a Responses namespace, "<namespace>__<name>" (see
+   * us_ir_tool_flat_name()): one flat name every format accepts. */
   char        *name;
+  char        *ns;            /* Responses namespace, or NULL */
+  char        *ns_name;       /* the tool's name inside @ns */
+  gboolean     custom;        /* Responses custom (free-form) tool */
   char        *description;
   JsonNode    *schema;        /* JSON Schema of the input */
-  JsonNode    *raw;           /* OPAQUE: the whole definition */
+  JsonNode    *raw;           /* OPAQUE, custom and the first tool of a
+                               * namespace: the whole definition */
   JsonObject  *extra;
   UsWireFormat extra_fmt;
 } UsIrTool;
@@ -167,6 +182,8 @@ typedef struct {
   const char    *model;
   const char    *tool_id;
   const char    *tool_name;
+  const char    *tool_ns;     /* BLOCK_START of a tool call: see UsIrPart */
+  gboolean       tool_custom;
   const char    *text;        /* delta text, redacted data, error message */
   gsize          text_len;
   const char    *signature;
@@ -192,9 +209,26 @@ void         us_ir_tool_free         (UsIrTool *tool);
 UsIrRequest *us_ir_request_new       (UsWireFormat src_fmt);
 UsIrResponse *us_ir_response_new     (void);
 void         us_ir_response_free     (UsIrResponse *resp);
+/* A whole upstream response body of @fmt, decoded. */
+UsIrResponse *us_ir_response_decode  (UsWireFormat  fmt,
+                                      GBytes       *body,
+                                      GError      **error);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (UsIrPart, us_ir_part_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (UsIrMessage, us_ir_message_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (UsIrResponse, us_ir_response_free)
+
+/* The flat name of tool @name in Responses namespace @ns:
+ * "<ns>__<name>", shortened like us_openai_tool_name() when too long. */
+char        *us_ir_tool_flat_name    (const char *ns, const char *name);
+/* The client's tool of that (flat) name, or NULL. */
+const UsIrTool *us_ir_request_find_tool (const UsIrRequest *req, const char *name);
+
+/* A key that is the same on every turn of one conversation, for
+ * Responses' prompt_cache_key (which routes a request to the machine that
+ * holds its prefix): the client's own prompt_cache_key, else a hash of
+ * the client's user id (Claude Code's has its session), system text and
+ * first message. */
+char        *us_ir_request_cache_key (const UsIrRequest *req);
 
 /* Appends to the last message when it has @role, else to a new one. */
 UsIrMessage *us_ir_request_message_for (UsIrRequest *req, UsIrRole role);

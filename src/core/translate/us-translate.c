@@ -188,7 +188,9 @@ us_ir_request_estimate_input_tokens (const UsIrRequest *req)
       chars += tool->name ? strlen (tool->name) : 0;
       chars += tool->description ? strlen (tool->description) : 0;
       chars += json_length (tool->schema);
-      chars += json_length (tool->raw);
+      /* A function's raw definition (custom tool, namespace) repeats it. */
+      if (tool->kind == US_IR_TOOL_OPAQUE)
+        chars += json_length (tool->raw);
     }
   return (gint64) ((chars + 3) / 4);
 }
@@ -209,6 +211,74 @@ us_ir_request_encode (const UsIrRequest *req,
     }
   return codec->request_encode (req, model ? model : req->model,
                                 max_output_tokens, error);
+}
+
+static void
+add_note (GPtrArray  *notes,
+          const char *kind,
+          JsonNode   *raw,
+          const char *fallback)
+{
+  JsonObject *obj = raw && JSON_NODE_HOLDS_OBJECT (raw) ? json_node_get_object (raw) : NULL;
+  const char *type = us_json_get_string (obj, "type");
+  const char *name = us_json_get_string (obj, "name");
+  g_autofree char *note = NULL;
+
+  /* Anthropic server tools have a name and a versioned type: the name
+   * says more; OpenAI's hosted tools have only a type. */
+  note = g_strdup_printf ("%s %s", kind, name ? name : type ? type : fallback);
+  for (guint i = 0; i < notes->len; i++)
+    if (strcmp (g_ptr_array_index (notes, i), note) == 0)
+      return;
+  g_ptr_array_add (notes, g_steal_pointer (&note));
+}
+
+GStrv
+us_ir_request_dropped_for (const UsIrRequest *req,
+                           UsWireFormat       fmt)
+{
+  g_autoptr(GPtrArray) notes = g_ptr_array_new_with_free_func (g_free);
+
+  if (req->src_fmt == fmt)
+    return NULL;
+  for (guint i = 0; i < req->tools->len; i++)
+    {
+      UsIrTool *tool = g_ptr_array_index (req->tools, i);
+
+      if (tool->kind == US_IR_TOOL_OPAQUE && tool->extra_fmt != fmt)
+        add_note (notes, "tool", tool->raw, "unknown");
+    }
+  for (guint i = 0; i < req->messages->len; i++)
+    {
+      UsIrMessage *msg = g_ptr_array_index (req->messages, i);
+
+      for (guint j = 0; j < msg->parts->len; j++)
+        {
+          UsIrPart *part = g_ptr_array_index (msg->parts, j);
+          JsonObject *obj;
+
+          if (part->kind != US_IR_PART_OPAQUE || part->extra_fmt == fmt || part->raw == NULL
+              || !JSON_NODE_HOLDS_OBJECT (part->raw))
+            continue;
+          /* Server tool calls and their results, by type: the content
+           * blocks and files a format alone has are not tool drops. */
+          obj = json_node_get_object (part->raw);
+          if (g_str_has_suffix (us_json_get_string (obj, "type") ?: "", "_call")
+              || g_strcmp0 (us_json_get_string (obj, "type"), "server_tool_use") == 0)
+            {
+              g_autoptr(JsonNode) type_only = json_node_new (JSON_NODE_OBJECT);
+              JsonObject *t = json_object_new ();
+
+              json_object_set_string_member (t, "type", us_json_get_string (obj, "type"));
+              json_node_take_object (type_only, t);
+              add_note (notes, "history", type_only, "item");
+            }
+        }
+    }
+  if (notes->len == 0)
+    return NULL;
+  g_ptr_array_add (notes, NULL);
+  return (GStrv) g_ptr_array_free (g_steal_pointer (&notes), FALSE);
 }
 
 /* ---- Whole responses ---- */
@@ -242,29 +312,53 @@ response_decode (UsWireFormat fmt,
   return g_steal_pointer (&resp);
 }
 
-/* Provider-side tool name → the client's, for names encoding changed. */
+/* What the client knows a tool by, when that is not what its provider
+ * calls it: a name shortened for OpenAI, a tool of a Responses namespace,
+ * a custom (free-form) tool sent as a function. */
+typedef struct {
+  char     *name;             /* the client's name (inside its namespace) */
+  char     *ns;
+  gboolean  custom;
+} ClientTool;
+
+static void
+client_tool_free (gpointer data)
+{
+  ClientTool *ct = data;
+
+  g_free (ct->name);
+  g_free (ct->ns);
+  g_free (ct);
+}
+
+/* Provider-side tool name → ClientTool, for tools encoding changed. */
 static GHashTable *
-tool_name_map (const UsIrRequest *req,
-               UsWireFormat       provider_fmt)
+client_tool_map (const UsIrRequest *req,
+                 UsWireFormat       provider_fmt)
 {
   const UsFormatCodec *codec = us_format_codec (provider_fmt);
   GHashTable *map = NULL;
 
-  if (req == NULL || codec->tool_name == NULL || req->src_fmt == provider_fmt)
+  if (req == NULL || req->src_fmt == provider_fmt)
     return NULL;
   for (guint i = 0; i < req->tools->len; i++)
     {
       UsIrTool *tool = g_ptr_array_index (req->tools, i);
       g_autofree char *name = NULL;
+      ClientTool *ct;
 
-      if (tool->name == NULL)
+      if (tool->name == NULL || tool->kind != US_IR_TOOL_FUNCTION)
         continue;
-      name = codec->tool_name (tool->name);
-      if (strcmp (name, tool->name) == 0)
+      name = codec->tool_name ? codec->tool_name (tool->name) : g_strdup (tool->name);
+      if (strcmp (name, tool->name) == 0 && tool->ns == NULL && !tool->custom)
         continue;
+      ct = g_new0 (ClientTool, 1);
+      ct->name = g_strdup (tool->ns ? tool->ns_name : tool->name);
+      ct->ns = g_strdup (tool->ns);
+      ct->custom = tool->custom;
       if (map == NULL)
-        map = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
-      g_hash_table_replace (map, g_steal_pointer (&name), g_strdup (tool->name));
+        map = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, client_tool_free);
+      g_hash_table_replace (map, g_steal_pointer (&name), ct);
     }
   return map;
 }
@@ -307,16 +401,18 @@ us_translate_response_for_request (UsWireFormat       from,
     return NULL;
   if (usage != NULL)
     *usage = resp->usage;
-  names = tool_name_map (req, from);
+  names = client_tool_map (req, from);
   for (guint i = 0; names != NULL && i < resp->parts->len; i++)
     {
       UsIrPart *part = g_ptr_array_index (resp->parts, i);
-      const char *original = part->tool_name ? g_hash_table_lookup (names, part->tool_name) : NULL;
+      ClientTool *ct = part->tool_name ? g_hash_table_lookup (names, part->tool_name) : NULL;
 
-      if (original != NULL)
+      if (ct != NULL && part->kind == US_IR_PART_TOOL_CALL)
         {
           g_free (part->tool_name);
-          part->tool_name = g_strdup (original);
+          part->tool_name = g_strdup (ct->name);
+          part->tool_ns = g_strdup (ct->ns);
+          part->tool_custom = ct->custom;
         }
     }
   if (codec->response_encode == NULL)
@@ -326,6 +422,14 @@ us_translate_response_for_request (UsWireFormat       from,
     }
   out = codec->response_encode (resp, client_model ? client_model : resp->model);
   return us_json_to_bytes (out);
+}
+
+UsIrResponse *
+us_ir_response_decode (UsWireFormat fmt,
+                       GBytes      *body,
+                       GError     **error)
+{
+  return response_decode (fmt, body, error);
 }
 
 gboolean
@@ -361,7 +465,10 @@ struct _UsStreamTranslator {
   char        *error_message;
   char        *message_id;
   UsUsage      usage;
-  GHashTable  *tool_names;    /* provider name → client name, or NULL */
+  UsIrEventFunc observer;     /* sees every decoded event, or NULL */
+  gpointer     observer_data;
+  GHashTable  *tool_names;    /* provider name → ClientTool, or NULL */
+  gint64       input_estimate; /* of the request, 0: unknown */
 };
 
 static void
@@ -398,15 +505,35 @@ on_ir_event (const UsIrEvent *ev,
     }
   if (ev->usage != NULL)
     self->usage = *ev->usage;
+  if (self->observer != NULL)
+    self->observer (ev, self->observer_data);
 
   if (self->observe || self->enc == NULL || self->out == NULL || self->failed)
     return;
+  /* Chat (and Responses) say nothing of input at the start; clients such as
+   * Claude Code read context use from message_start, so the request's
+   * estimate stands in there. message_delta carries the real count. */
+  if (ev->kind == US_IR_EV_MESSAGE_START && self->input_estimate > 0 && ev->usage != NULL
+      && ev->usage->input_tokens == 0 && ev->usage->cache_read_tokens == 0
+      && ev->usage->cache_write_tokens == 0)
+    {
+      UsIrEvent estimated = *ev;
+      UsUsage usage = *ev->usage;
+
+      usage.input_tokens = self->input_estimate;
+      estimated.usage = &usage;
+      self->enc_codec->encoder_event (self->enc, &estimated, self->out);
+      return;
+    }
   if (ev->kind == US_IR_EV_BLOCK_START && ev->tool_name != NULL && self->tool_names != NULL
       && g_hash_table_contains (self->tool_names, ev->tool_name))
     {
+      ClientTool *ct = g_hash_table_lookup (self->tool_names, ev->tool_name);
       UsIrEvent renamed = *ev;
 
-      renamed.tool_name = g_hash_table_lookup (self->tool_names, ev->tool_name);
+      renamed.tool_name = ct->name;
+      renamed.tool_ns = ct->ns;
+      renamed.tool_custom = ct->custom;
       self->enc_codec->encoder_event (self->enc, &renamed, self->out);
       return;
     }
@@ -467,8 +594,21 @@ us_stream_translator_set_request (UsStreamTranslator *self,
                                   const UsIrRequest  *req)
 {
   g_clear_pointer (&self->tool_names, g_hash_table_unref);
-  if (!self->observe)
-    self->tool_names = tool_name_map (req, self->dec_codec->fmt);
+  self->input_estimate = 0;
+  if (!self->observe && req != NULL)
+    {
+      self->tool_names = client_tool_map (req, self->dec_codec->fmt);
+      self->input_estimate = us_ir_request_estimate_input_tokens (req);
+    }
+}
+
+void
+us_stream_translator_set_observer (UsStreamTranslator *self,
+                                   UsIrEventFunc       func,
+                                   gpointer            user_data)
+{
+  self->observer = func;
+  self->observer_data = user_data;
 }
 
 void

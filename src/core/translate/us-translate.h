@@ -64,6 +64,13 @@ JsonNode    *us_ir_request_encode        (const UsIrRequest  *req,
                                           gint64              max_output_tokens,
                                           GError            **error);
 
+/* What encoding @req for @fmt leaves out although the client sent it:
+ * hosted tools only its own format's provider runs (Codex's web_search,
+ * Claude Code's server tools) and their past calls, as short notes such
+ * as "tool web_search" for the request log. NULL when nothing is. */
+GStrv        us_ir_request_dropped_for   (const UsIrRequest  *req,
+                                          UsWireFormat        fmt);
+
 #define US_TRANSLATE_ERROR (us_translate_error_quark ())
 GQuark us_translate_error_quark (void);
 typedef enum {
