@@ -7,6 +7,7 @@
 #include "us-proxy.h"
 
 #include "us-client-watcher.h"
+#include "us-keepalive.h"
 #include "us-request-job.h"
 #include "us-router.h"
 #include "us-translate.h"
@@ -161,11 +162,6 @@ early_handler (SoupServer        *server,
   UsProxy *self = data;
   SoupMessageHeaders *headers = soup_server_message_get_request_headers (msg);
   goffset length = soup_message_headers_get_content_length (headers);
-
-  /* libsoup 3.2's server never notices a kept-alive client closing its end
-   * and keeps the socket in CLOSE-WAIT forever; on loopback a connection per
-   * request costs next to nothing, a descriptor leak ends the proxy. */
-  soup_message_headers_replace (soup_server_message_get_response_headers (msg), "Connection", "close");
 
   /* Refuse before reading the body, so a huge upload costs nothing. */
   if (soup_message_headers_get_encoding (headers) == SOUP_ENCODING_CONTENT_LENGTH &&
@@ -714,6 +710,7 @@ us_proxy_start (UsProxy  *self,
   self->server = soup_server_new ("server-header", "understudy ", NULL);
   soup_server_add_early_handler (self->server, NULL, early_handler, self, NULL);
   soup_server_add_handler (self->server, NULL, handler, self, NULL);
+  us_keepalive_guard (self->server);
   if (!soup_server_listen (self->server, socket_address, 0, error))
     return FALSE;
 

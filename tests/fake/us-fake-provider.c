@@ -10,6 +10,7 @@
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
 #include "us-fake-provider.h"
+#include "us-keepalive.h"
 
 #include <errno.h>
 #include <string.h>
@@ -2557,6 +2558,8 @@ us_fake_provider_new_on_port (UsFakeFormat   format,
                                                                           : default_openai_models));
   self->server = soup_server_new (NULL, NULL);
   soup_server_add_handler (self->server, NULL, server_callback, self, NULL);
+  /* Like the proxy: no descriptor kept for a client that has gone. */
+  us_keepalive_guard (self->server);
   if (!soup_server_listen_local (self->server, port, SOUP_SERVER_LISTEN_IPV4_ONLY, error))
     return NULL;
 
