@@ -13,6 +13,10 @@
 
 #define READ_CHUNK 16384
 #define MAX_WHOLE_BODY (64 * 1024 * 1024)
+/* A stream queues at most this much for a slow client before the upstream
+ * read waits, and reads again once the client is down to LOW_WATER. */
+#define HIGH_WATER (256 * 1024)
+#define LOW_WATER (64 * 1024)
 
 struct _UsRequestJob
 {
@@ -38,6 +42,9 @@ struct _UsRequestJob
   GString *failures;            /* "provider/model: reason; …" */
   gboolean client_gone;
   gboolean done;                /* the client has its whole answer */
+  gboolean finished;            /* the server message is over */
+  gsize queued;                 /* appended to the response, not yet written */
+  gboolean waiting_client;      /* upstream read paused; holds a reference */
 
   /* The attempt in flight. */
   const UsProviderConfig *provider;
@@ -159,8 +166,9 @@ write_client (UsRequestJob *self,
               const char   *data,
               gsize         len)
 {
-  if (len == 0)
+  if (len == 0 || self->finished)
     return;
+  self->queued += len;
   soup_message_body_append (soup_server_message_get_response_body (self->msg), SOUP_MEMORY_COPY, data, len);
   soup_server_message_unpause (self->msg);
 }
@@ -301,6 +309,7 @@ arm_timer (UsRequestJob *self,
 /* ---- Reading the upstream response ------------------------------------- */
 
 static void read_more (UsRequestJob *self);
+static void continue_stream (UsRequestJob *self);
 
 /* Same format: the provider's own headers (request ids, rate limits) are
  * the client's business too. */
@@ -338,6 +347,47 @@ commit (UsRequestJob *self)
   g_string_truncate (self->held, 0);
 }
 
+/* The client is the slow side: the upstream waits (and so does the idle
+ * timer, since the upstream is not the one idling) until the client has
+ * taken most of what is queued. */
+static void
+continue_stream (UsRequestJob *self)
+{
+  if (self->queued <= HIGH_WATER)
+    {
+      read_more (self);
+      return;
+    }
+  g_clear_handle_id (&self->timer, g_source_remove);
+  self->waiting_client = TRUE;
+  g_object_ref (self);
+}
+
+/* Drops the reference a paused read holds; may finalize @self. */
+static void
+stop_waiting (UsRequestJob *self)
+{
+  if (!self->waiting_client)
+    return;
+  self->waiting_client = FALSE;
+  g_object_unref (self);
+}
+
+static void
+on_wrote_body_data (SoupServerMessage *msg,
+                    guint              chunk_size,
+                    UsRequestJob      *self)
+{
+  self->queued -= MIN (self->queued, chunk_size);
+  if (self->waiting_client && self->queued <= LOW_WATER && self->stream != NULL)
+    {
+      g_object_ref (self);
+      stop_waiting (self);
+      read_more (self);
+      g_object_unref (self);
+    }
+}
+
 static void
 stream_chunk (UsRequestJob *self,
               GBytes       *bytes)
@@ -361,7 +411,7 @@ stream_chunk (UsRequestJob *self,
       write_client (self, self->held->str, self->held->len);
       g_string_truncate (self->held, 0);
     }
-  read_more (self);
+  continue_stream (self);
 }
 
 static void
@@ -699,14 +749,30 @@ static void
 on_client_gone (SoupServerMessage *msg,
                 UsRequestJob      *self)
 {
-  if (self->client_gone || self->done)
-    return;
-  self->client_gone = TRUE;
-  /* A committed attempt served; only one still in flight is cut short. */
-  if (self->provider != NULL && !self->committed)
-    us_request_entry_end_attempt (self->entry, self->attempt, 0, "client closed the connection");
-  us_request_entry_finish (self->entry, 499, "client closed the connection");
-  clear_attempt (self);
+  g_autoptr(UsRequestJob) hold = g_object_ref (self);
+
+  if (!self->client_gone && !self->done)
+    {
+      self->client_gone = TRUE;
+      /* A committed attempt served; only one still in flight is cut short. */
+      if (self->provider != NULL && !self->committed)
+        us_request_entry_end_attempt (self->entry, self->attempt, 0, "client closed the connection");
+      us_request_entry_finish (self->entry, 499, "client closed the connection");
+      clear_attempt (self);
+    }
+  stop_waiting (self);
+}
+
+/* Written out or broken off: nothing more goes to this message. */
+static void
+on_finished (SoupServerMessage *msg,
+             UsRequestJob      *self)
+{
+  g_autoptr(UsRequestJob) hold = g_object_ref (self);
+
+  on_client_gone (msg, self);
+  self->finished = TRUE;
+  g_signal_handlers_disconnect_by_data (msg, self);
 }
 
 void
@@ -736,5 +802,7 @@ us_request_job_run (UsProxy             *proxy,
   self->entry = g_object_ref (entry);
 
   g_signal_connect_object (msg, "disconnected", G_CALLBACK (on_client_gone), self, 0);
+  g_signal_connect_object (msg, "finished", G_CALLBACK (on_finished), self, 0);
+  g_signal_connect_object (msg, "wrote-body-data", G_CALLBACK (on_wrote_body_data), self, 0);
   try_next (self);
 }
