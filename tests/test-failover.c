@@ -202,7 +202,8 @@ static const FailoverCase failover_cases[] = {
   { "404", "404", 404, "HTTP 404 model not found", TRUE },
   { "reset-before-first-byte", "reset", 0, "connection failed", TRUE },
   { "first-byte-timeout", "silence", 0, "first-byte timeout", TRUE },
-  { "idle-before-content", "silence-headers", 200, "idle timeout", TRUE },
+  /* Before content the clock is time to the first content (issue 10). */
+  { "silence-before-content", "silence-headers", 200, "first-byte timeout", TRUE },
   { "error-event-before-content", "error-before-content", 200, "stream error before content", TRUE },
 };
 

@@ -26,6 +26,7 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (TestReply, test_reply_free)
 
 TestClient *test_client_new    (UsProxy            *proxy);
 void        test_client_free   (TestClient         *client);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (TestClient, test_client_free)
 /* @path goes after /t/<token>; @headers is name, value, ..., NULL. */
 TestReply  *test_post          (TestClient         *client,
                                 const char         *path,

@@ -47,13 +47,10 @@ close_connection (SoupServerMessage *msg,
   g_socket_close (socket, NULL);
 }
 
-static gboolean
-on_socket_ready (GSocket      *socket,
-                 GIOCondition  condition,
-                 gpointer      data)
+gboolean
+us_keepalive_client_left (GSocket  *socket,
+                          gboolean *has_data)
 {
-  Watch *watch = data;
-  g_autoptr(SoupServerMessage) msg = g_object_ref (watch->msg);
   char byte;
   gssize n;
 
@@ -61,9 +58,22 @@ on_socket_ready (GSocket      *socket,
     n = recv (g_socket_get_fd (socket), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
   while (n < 0 && errno == EINTR);
 
+  *has_data = n > 0;
+  return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK);
+}
+
+static gboolean
+on_socket_ready (GSocket      *socket,
+                 GIOCondition  condition,
+                 gpointer      data)
+{
+  Watch *watch = data;
+  g_autoptr(SoupServerMessage) msg = g_object_ref (watch->msg);
+  gboolean has_data;
+
   /* Data, or none left because libsoup has already read it: a new
    * request, which libsoup serves (and we watch again after it). */
-  if (n > 0 || (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)))
+  if (!us_keepalive_client_left (socket, &has_data))
     {
       watch_free (watch);
       return G_SOURCE_REMOVE;

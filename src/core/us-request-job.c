@@ -9,6 +9,7 @@
 #include "us-request-job.h"
 
 #include "us-failover.h"
+#include "us-keepalive.h"
 #include "us-upstream.h"
 
 #define READ_CHUNK 16384
@@ -45,6 +46,7 @@ struct _UsRequestJob
   gboolean finished;            /* the server message is over */
   gsize queued;                 /* appended to the response, not yet written */
   gboolean waiting_client;      /* upstream read paused; holds a reference */
+  GSource *client_watch;        /* the client's socket, until the commit point */
 
   /* The attempt in flight. */
   const UsProviderConfig *provider;
@@ -68,6 +70,7 @@ struct _UsRequestJob
 G_DEFINE_FINAL_TYPE (UsRequestJob, us_request_job, G_TYPE_OBJECT)
 
 static void try_next (UsRequestJob *self);
+static void stop_client_watch (UsRequestJob *self);
 
 static void
 clear_attempt (UsRequestJob *self)
@@ -102,6 +105,7 @@ us_request_job_finalize (GObject *object)
   g_clear_pointer (&self->body_bytes, g_bytes_unref);
   g_clear_object (&self->entry);
   g_clear_pointer (&self->first_error, g_bytes_unref);
+  stop_client_watch (self);
   g_string_free (self->failures, TRUE);
 
   G_OBJECT_CLASS (us_request_job_parent_class)->finalize (object);
@@ -145,6 +149,7 @@ answer_whole (UsRequestJob *self,
   const char *data = g_bytes_get_data (body, &len);
 
   self->done = TRUE;
+  stop_client_watch (self);
   add_understudy_headers (self, headers);
   soup_server_message_set_status (self->msg, status, NULL);
   soup_server_message_set_response (self->msg, "application/json", SOUP_MEMORY_COPY, data, len);
@@ -342,6 +347,8 @@ commit (UsRequestJob *self)
   soup_server_message_set_status (self->msg, SOUP_STATUS_OK, NULL);
 
   self->committed = TRUE;
+  /* From here on libsoup writes, and so notices a client that has gone. */
+  stop_client_watch (self);
   served (self);
   write_client (self, self->held->str, self->held->len);
   g_string_truncate (self->held, 0);
@@ -572,7 +579,10 @@ on_read (GObject      *source,
 static void
 read_more (UsRequestJob *self)
 {
-  arm_timer (self, us_config_get_failover (self->config)->idle_timeout_s, "idle timeout");
+  /* Before the commit point the clock is time to the first content:
+   * comments, pings and message_start keep a stream open, not alive. */
+  if (!self->streaming || self->committed)
+    arm_timer (self, us_config_get_failover (self->config)->idle_timeout_s, "idle timeout");
   g_input_stream_read_bytes_async (self->stream, READ_CHUNK, G_PRIORITY_DEFAULT, self->cancellable,
                                    on_read, g_object_ref (self));
 }
@@ -751,6 +761,7 @@ on_client_gone (SoupServerMessage *msg,
 {
   g_autoptr(UsRequestJob) hold = g_object_ref (self);
 
+  stop_client_watch (self);
   if (!self->client_gone && !self->done)
     {
       self->client_gone = TRUE;
@@ -761,6 +772,54 @@ on_client_gone (SoupServerMessage *msg,
       clear_attempt (self);
     }
   stop_waiting (self);
+}
+
+/* A held (paused) message hears nothing of its client: libsoup notices a
+ * closed connection only when it writes. So until the commit point the
+ * job watches the socket itself, and a client that has gone stops the
+ * attempt before any fallback is asked. */
+static gboolean
+on_client_socket (GSocket      *socket,
+                  GIOCondition  condition,
+                  gpointer      data)
+{
+  g_autoptr(UsRequestJob) self = g_object_ref (data);
+  gboolean has_data;
+
+  if (!us_keepalive_client_left (socket, &has_data))
+    {
+      /* A pipelined request: libsoup's; nothing more to learn here. */
+      if (has_data)
+        g_clear_pointer (&self->client_watch, g_source_unref);
+      return has_data ? G_SOURCE_REMOVE : G_SOURCE_CONTINUE;
+    }
+  g_clear_pointer (&self->client_watch, g_source_unref);
+  on_client_gone (self->msg, self);
+  /* Let libsoup finish the message, and so close the connection. */
+  soup_server_message_set_status (self->msg, 499, "Client Closed Request");
+  soup_server_message_unpause (self->msg);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+start_client_watch (UsRequestJob *self)
+{
+  GSocket *socket = soup_server_message_get_socket (self->msg);
+
+  if (socket == NULL)
+    return;
+  self->client_watch = g_socket_create_source (socket, G_IO_IN | G_IO_HUP | G_IO_ERR, NULL);
+  g_source_set_callback (self->client_watch, G_SOURCE_FUNC (on_client_socket), self, NULL);
+  g_source_attach (self->client_watch, g_main_context_get_thread_default ());
+}
+
+static void
+stop_client_watch (UsRequestJob *self)
+{
+  if (self->client_watch == NULL)
+    return;
+  g_source_destroy (self->client_watch);
+  g_clear_pointer (&self->client_watch, g_source_unref);
 }
 
 /* Written out or broken off: nothing more goes to this message. */
@@ -804,5 +863,6 @@ us_request_job_run (UsProxy             *proxy,
   g_signal_connect_object (msg, "disconnected", G_CALLBACK (on_client_gone), self, 0);
   g_signal_connect_object (msg, "finished", G_CALLBACK (on_finished), self, 0);
   g_signal_connect_object (msg, "wrote-body-data", G_CALLBACK (on_wrote_body_data), self, 0);
+  start_client_watch (self);
   try_next (self);
 }
