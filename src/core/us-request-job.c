@@ -408,6 +408,12 @@ stream_chunk (UsRequestJob *self,
   if (!self->committed && us_stream_translator_get_error (self->translator, &type, &message))
     {
       g_autofree char *reason = g_strdup_printf ("stream error before content: %s", type ? type : "error");
+
+      /* The in-stream forms of 529 and 429 cool the model down as those do. */
+      if (g_strcmp0 (type, "overloaded_error") == 0 || g_strcmp0 (type, "rate_limit_error") == 0)
+        us_health_cool_down (us_proxy_get_health (self->proxy), self->provider->id, self->chain_model->model,
+                             us_config_get_failover (self->config)->cooldown_s,
+                             g_str_equal (type, "overloaded_error") ? "overloaded" : "rate limited");
       attempt_failed (self, 200, reason);
       return;
     }
