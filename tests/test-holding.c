@@ -55,6 +55,16 @@ stop_pinging (SoupServerMessage *msg,
   g_clear_handle_id (&p->source, g_source_remove);
 }
 
+/* A server that disconnects frees its messages without "finished". */
+static void
+pinging_free (gpointer data)
+{
+  Pinging *p = data;
+
+  g_clear_handle_id (&p->source, g_source_remove);
+  g_free (p);
+}
+
 static void
 pinger_handler (SoupServer        *server,
                 SoupServerMessage *msg,
@@ -70,7 +80,7 @@ pinger_handler (SoupServer        *server,
   Pinging *p = g_new0 (Pinging, 1);
 
   p->msg = msg;
-  g_object_set_data_full (G_OBJECT (msg), "pinging", p, g_free);
+  g_object_set_data_full (G_OBJECT (msg), "pinging", p, pinging_free);
   soup_server_message_set_status (msg, 200, NULL);
   soup_message_headers_set_content_type (headers, "text/event-stream", NULL);
   soup_message_headers_set_encoding (headers, SOUP_ENCODING_CHUNKED);
