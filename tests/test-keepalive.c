@@ -2,6 +2,7 @@
  * closed once the client has gone, with no descriptor or memory left
  * behind. */
 #include <libsoup/soup.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 
 #include "us-fake-provider.h"
@@ -171,6 +172,29 @@ test_flat_under_load (Fixture       *f,
 #endif
 }
 
+/* Starting the proxy raises the soft descriptor limit to the hard one. */
+static void
+test_nofile_raised (void)
+{
+  struct rlimit limit;
+  g_autoptr(UsProxy) proxy = NULL;
+
+  g_assert_cmpint (getrlimit (RLIMIT_NOFILE, &limit), ==, 0);
+  if (limit.rlim_max < 128)
+    {
+      g_test_skip ("hard descriptor limit below 128");
+      return;
+    }
+  limit.rlim_cur = 64;
+  g_assert_cmpint (setrlimit (RLIMIT_NOFILE, &limit), ==, 0);
+  proxy = test_proxy_new ("{ \"version\": 1, \"listen\": { \"host\": \"127.0.0.1\", \"port\": 0, "
+                          "\"token\": \"" TEST_TOKEN "\" }, \"providers\": [ { \"id\": \"p\", \"kind\": \"anthropic\", "
+                          "\"base_url\": \"http://127.0.0.1:9\", \"auth\": \"none\" } ], \"chains\": [ { \"id\": "
+                          "\"default\", \"match\": [\"*\"], \"models\": [ { \"provider\": \"p\", \"model\": \"*\" } ] } ] }");
+  g_assert_cmpint (getrlimit (RLIMIT_NOFILE, &limit), ==, 0);
+  g_assert_cmpuint (limit.rlim_cur, ==, limit.rlim_max);
+}
+
 int
 main (int argc, char *argv[])
 {
@@ -179,5 +203,6 @@ main (int argc, char *argv[])
   g_test_add ("/keepalive/closed-connections-freed", Fixture, NULL, fixture_set_up,
               test_closed_connections_freed, fixture_tear_down);
   g_test_add ("/keepalive/flat-under-load", Fixture, NULL, fixture_set_up, test_flat_under_load, fixture_tear_down);
+  g_test_add_func ("/keepalive/nofile-raised", test_nofile_raised);
   return g_test_run ();
 }

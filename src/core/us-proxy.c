@@ -6,6 +6,9 @@
  */
 #include "us-proxy.h"
 
+#include <errno.h>
+#include <sys/resource.h>
+
 #include "us-client-watcher.h"
 #include "us-keepalive.h"
 #include "us-request-job.h"
@@ -713,6 +716,22 @@ us_proxy_new (UsConfig *config)
   return g_object_new (US_TYPE_PROXY, "config", config, NULL);
 }
 
+/* Every client connection and every upstream one is a descriptor, and
+ * desktop sessions start with a soft limit of 1024 under a far higher
+ * hard one. */
+static void
+raise_nofile_limit (void)
+{
+  struct rlimit limit;
+
+  if (getrlimit (RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max)
+    {
+      limit.rlim_cur = limit.rlim_max;
+      if (setrlimit (RLIMIT_NOFILE, &limit) != 0)
+        g_warning ("Could not raise the open file limit: %s", g_strerror (errno));
+    }
+}
+
 gboolean
 us_proxy_start (UsProxy  *self,
                 GError  **error)
@@ -721,6 +740,7 @@ us_proxy_start (UsProxy  *self,
   g_autoptr(GSocketAddress) socket_address = NULL;
   GSList *uris;
 
+  raise_nofile_limit ();
   us_config_ensure_token (self->config);
   address = g_inet_address_new_from_string (us_config_get_host (self->config));
   if (address == NULL)
