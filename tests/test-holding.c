@@ -101,7 +101,7 @@ fixture_set_up (Fixture       *f,
 
   f->pinger = soup_server_new (NULL, NULL);
   soup_server_add_handler (f->pinger, NULL, pinger_handler, NULL, NULL);
-  us_keepalive_guard (f->pinger);
+  us_keepalive_guard (f->pinger, 0, 0);
   soup_server_listen_local (f->pinger, 0, SOUP_SERVER_LISTEN_IPV4_ONLY, &error);
   g_assert_no_error (error);
   uris = soup_server_get_uris (f->pinger);

@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 
 #include "us-fake-provider.h"
+#include "us-keepalive.h"
 #include "us-proxy.h"
 #include "test-util.h"
 
@@ -35,10 +36,10 @@ fixture_set_up (Fixture       *f,
   us_fake_provider_set_text (f->fake, "kept alive");
   json = g_strdup_printf (
     "{ \"version\": 1,"
-    "  \"listen\": { \"host\": \"127.0.0.1\", \"port\": 0, \"token\": \"" TEST_TOKEN "\" },"
+    "  \"listen\": { \"host\": \"127.0.0.1\", \"port\": 0, \"token\": \"" TEST_TOKEN "\" %s },"
     "  \"providers\": [ { \"id\": \"p\", \"kind\": \"anthropic\", \"base_url\": \"%s\", \"auth\": \"passthrough\" } ],"
     "  \"chains\": [ { \"id\": \"default\", \"match\": [\"*\"], \"models\": [ { \"provider\": \"p\", \"model\": \"*\" } ] } ] }",
-    us_fake_provider_get_base_url (f->fake));
+    data ? (const char *) data : "", us_fake_provider_get_base_url (f->fake));
   f->proxy = test_proxy_new (json);
 }
 
@@ -172,6 +173,60 @@ test_flat_under_load (Fixture       *f,
 #endif
 }
 
+/* Waits up to 3 s for the proxy to close @conn; TRUE if it did. */
+static gboolean
+closed_by_proxy (TestConn *conn)
+{
+  gint64 deadline = g_get_monotonic_time () + 3 * G_USEC_PER_SEC;
+  GSocket *socket = test_conn_get_socket (conn);
+
+  while (g_get_monotonic_time () < deadline)
+    {
+      gboolean has_data;
+
+      if (us_keepalive_client_left (socket, &has_data))
+        return TRUE;
+      g_main_context_iteration (NULL, FALSE);
+      g_usleep (1000);
+    }
+  return FALSE;
+}
+
+#define SHORT_LIMITS ", \"request_timeout_s\": 0.5, \"keepalive_timeout_s\": 0.5"
+
+/* Half a request header, then nothing (a slowloris client). */
+static void
+test_request_timeout (Fixture       *f,
+                      gconstpointer  data)
+{
+  static const char half[] = "POST /t/" TEST_TOKEN "/v1/messages HTTP/1.1\r\nHost: 127";
+  guint baseline = test_count_fds ();
+  TestConn *conn = test_conn_new (f->proxy);
+
+  test_conn_send (conn, half, strlen (half));
+  g_assert_true (closed_by_proxy (conn));
+  test_conn_free (conn);
+  g_assert_cmpuint (test_wait_for_fds (baseline), ==, baseline);
+}
+
+/* A kept-alive connection left idle is closed; one in use is not. */
+static void
+test_idle_timeout (Fixture       *f,
+                   gconstpointer  data)
+{
+  guint baseline = test_count_fds ();
+  TestConn *conn = test_conn_new (f->proxy);
+
+  for (guint i = 0; i < 5; i++)
+    {
+      assert_models_reply (conn);
+      g_usleep (200 * 1000);
+    }
+  g_assert_true (closed_by_proxy (conn));
+  test_conn_free (conn);
+  g_assert_cmpuint (test_wait_for_fds (baseline), ==, baseline);
+}
+
 /* Starting the proxy raises the soft descriptor limit to the hard one. */
 static void
 test_nofile_raised (void)
@@ -204,5 +259,9 @@ main (int argc, char *argv[])
               test_closed_connections_freed, fixture_tear_down);
   g_test_add ("/keepalive/flat-under-load", Fixture, NULL, fixture_set_up, test_flat_under_load, fixture_tear_down);
   g_test_add_func ("/keepalive/nofile-raised", test_nofile_raised);
+  g_test_add ("/keepalive/request-timeout", Fixture, SHORT_LIMITS, fixture_set_up, test_request_timeout,
+              fixture_tear_down);
+  g_test_add ("/keepalive/idle-timeout", Fixture, SHORT_LIMITS, fixture_set_up, test_idle_timeout,
+              fixture_tear_down);
   return g_test_run ();
 }

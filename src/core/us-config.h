@@ -138,6 +138,10 @@ const char        *us_config_get_token         (UsConfig     *self);
 char              *us_config_dup_client_url    (UsConfig     *self,
                                                 guint         port);
 gsize              us_config_get_max_body_bytes (UsConfig    *self);
+/* listen.request_timeout_s: a request's first byte to its last. */
+double             us_config_get_request_timeout_s (UsConfig *self);
+/* listen.keepalive_timeout_s: a kept-alive connection idle between requests. */
+double             us_config_get_keepalive_timeout_s (UsConfig *self);
 gboolean           us_config_get_routing       (UsConfig     *self);
 void               us_config_set_routing       (UsConfig     *self,
                                                 gboolean      routing);

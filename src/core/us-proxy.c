@@ -754,7 +754,8 @@ us_proxy_start (UsProxy  *self,
   self->server = soup_server_new ("server-header", "understudy ", NULL);
   soup_server_add_early_handler (self->server, NULL, early_handler, self, NULL);
   soup_server_add_handler (self->server, NULL, handler, self, NULL);
-  us_keepalive_guard (self->server);
+  us_keepalive_guard (self->server, us_config_get_request_timeout_s (self->config),
+                      us_config_get_keepalive_timeout_s (self->config));
   if (!soup_server_listen (self->server, socket_address, 0, error))
     return FALSE;
 
