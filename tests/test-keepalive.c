@@ -227,6 +227,41 @@ test_idle_timeout (Fixture       *f,
   g_assert_cmpuint (test_wait_for_fds (baseline), ==, baseline);
 }
 
+/* Above listen.max_connections a client gets 503 in its own format. */
+static void
+test_max_connections (Fixture       *f,
+                      gconstpointer  data)
+{
+  TestConn *conns[3];
+  g_autoptr(TestConn) extra = NULL;
+  g_autoptr(TestConn) later = NULL;
+  g_autoptr(TestReply) reply = NULL;
+  guint fds;
+
+  for (guint i = 0; i < 3; i++)
+    {
+      conns[i] = test_conn_new (f->proxy);
+      assert_models_reply (conns[i]);
+    }
+  fds = test_count_fds ();
+  extra = test_conn_new (f->proxy);
+  test_conn_request (extra, "POST", "/v1/chat/completions", "{}");
+  reply = test_conn_read_reply (extra);
+  g_assert_cmpuint (reply->status, ==, 503);
+  g_assert_cmpstr (soup_message_headers_get_one (reply->headers, "Connection"), ==, "close");
+  g_assert_nonnull (strstr (reply->body, "listen.max_connections"));
+  g_assert_nonnull (strstr (reply->body, "\"error\":{"));
+  g_clear_pointer (&extra, test_conn_free);
+
+  /* One leaves: there is room again. */
+  test_conn_free (conns[0]);
+  g_assert_cmpuint (test_wait_for_fds (fds - 2), ==, fds - 2);
+  later = test_conn_new (f->proxy);
+  assert_models_reply (later);
+  test_conn_free (conns[1]);
+  test_conn_free (conns[2]);
+}
+
 /* Starting the proxy raises the soft descriptor limit to the hard one. */
 static void
 test_nofile_raised (void)
@@ -261,6 +296,8 @@ main (int argc, char *argv[])
   g_test_add_func ("/keepalive/nofile-raised", test_nofile_raised);
   g_test_add ("/keepalive/request-timeout", Fixture, SHORT_LIMITS, fixture_set_up, test_request_timeout,
               fixture_tear_down);
+  g_test_add ("/keepalive/max-connections", Fixture, ", \"max_connections\": 3", fixture_set_up,
+              test_max_connections, fixture_tear_down);
   g_test_add ("/keepalive/idle-timeout", Fixture, SHORT_LIMITS, fixture_set_up, test_idle_timeout,
               fixture_tear_down);
   return g_test_run ();

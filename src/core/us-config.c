@@ -19,6 +19,7 @@
 /* A client sends its request at once; a half-sent one holds a descriptor. */
 #define DEFAULT_REQUEST_TIMEOUT_S 30
 #define DEFAULT_KEEPALIVE_TIMEOUT_S 60
+#define DEFAULT_MAX_CONNECTIONS 512
 #define TOKEN_BYTES 32
 
 /* Written on first save, so users see the knobs they can turn. */
@@ -97,6 +98,7 @@ struct _UsConfig
   gsize max_body_bytes;
   double request_timeout_s;
   double keepalive_timeout_s;
+  gsize max_connections;
   gboolean routing;
   GPtrArray *providers;
   GPtrArray *chains;
@@ -957,6 +959,7 @@ parse_listen (Check      *check,
   gint64 max_body_bytes = DEFAULT_MAX_BODY_BYTES;
   double request_timeout_s = DEFAULT_REQUEST_TIMEOUT_S;
   double keepalive_timeout_s = DEFAULT_KEEPALIVE_TIMEOUT_S;
+  gint64 max_connections = DEFAULT_MAX_CONNECTIONS;
 
   if (!get_object (check, root, "$", "listen", FALSE, &listen))
     return FALSE;
@@ -969,7 +972,8 @@ parse_listen (Check      *check,
       || !get_integer (check, listen, "$.listen", "max_body_bytes", 1, G_MAXSSIZE,
                        &max_body_bytes)
       || !get_positive_number (check, listen, "$.listen", "request_timeout_s", &request_timeout_s)
-      || !get_positive_number (check, listen, "$.listen", "keepalive_timeout_s", &keepalive_timeout_s))
+      || !get_positive_number (check, listen, "$.listen", "keepalive_timeout_s", &keepalive_timeout_s)
+      || !get_integer (check, listen, "$.listen", "max_connections", 1, G_MAXINT, &max_connections))
     return FALSE;
   if (token != NULL && !is_valid_token (token))
     return fail (check, "$.listen.token",
@@ -985,6 +989,7 @@ parse_listen (Check      *check,
   self->max_body_bytes = max_body_bytes;
   self->request_timeout_s = request_timeout_s;
   self->keepalive_timeout_s = keepalive_timeout_s;
+  self->max_connections = max_connections;
   return TRUE;
 }
 
@@ -1170,6 +1175,7 @@ us_config_init (UsConfig *self)
   self->max_body_bytes = DEFAULT_MAX_BODY_BYTES;
   self->request_timeout_s = DEFAULT_REQUEST_TIMEOUT_S;
   self->keepalive_timeout_s = DEFAULT_KEEPALIVE_TIMEOUT_S;
+  self->max_connections = DEFAULT_MAX_CONNECTIONS;
   self->routing = TRUE;
   self->providers = g_ptr_array_new_with_free_func (provider_config_free);
   self->chains = g_ptr_array_new_with_free_func (chain_config_free);
@@ -1434,6 +1440,13 @@ us_config_get_keepalive_timeout_s (UsConfig *self)
 {
   g_return_val_if_fail (US_IS_CONFIG (self), 0);
   return self->keepalive_timeout_s;
+}
+
+gsize
+us_config_get_max_connections (UsConfig *self)
+{
+  g_return_val_if_fail (US_IS_CONFIG (self), 0);
+  return self->max_connections;
 }
 
 gsize

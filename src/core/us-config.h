@@ -142,6 +142,8 @@ gsize              us_config_get_max_body_bytes (UsConfig    *self);
 double             us_config_get_request_timeout_s (UsConfig *self);
 /* listen.keepalive_timeout_s: a kept-alive connection idle between requests. */
 double             us_config_get_keepalive_timeout_s (UsConfig *self);
+/* listen.max_connections: open client connections; more get a 503. */
+gsize              us_config_get_max_connections (UsConfig *self);
 gboolean           us_config_get_routing       (UsConfig     *self);
 void               us_config_set_routing       (UsConfig     *self,
                                                 gboolean      routing);

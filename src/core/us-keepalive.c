@@ -16,11 +16,13 @@
 #include <errno.h>
 #include <sys/socket.h>
 
+/* Shared (GRcBox) by the server and every connection's socket. */
 typedef struct
 {
   double request_timeout_s;
   double idle_timeout_s;
   gboolean watch_eof;           /* libsoup < 3.4 */
+  guint n_connections;          /* sockets that sent a request, still open */
 } Guard;
 
 /* One per connection at a time, kept on its GSocket. */
@@ -162,6 +164,16 @@ start_watch (SoupServerMessage *msg,
   g_signal_connect_swapped (msg, "disconnected", G_CALLBACK (watch_free), watch);
 }
 
+static void
+on_socket_finalized (gpointer  data,
+                     GObject  *socket)
+{
+  Guard *guard = data;
+
+  guard->n_connections--;
+  g_rc_box_release (guard);
+}
+
 /* A request's first bytes: the idle wait is over, the request clock runs. */
 static void
 on_request_started (SoupServer        *server,
@@ -188,6 +200,8 @@ on_request_started (SoupServer        *server,
        * had: asked now, while it is there, libsoup keeps them. */
       soup_server_message_get_local_address (msg);
       soup_server_message_get_remote_address (msg);
+      guard->n_connections++;
+      g_object_weak_ref (G_OBJECT (socket), on_socket_finalized, g_rc_box_acquire (guard));
     }
   start_watch (msg, guard->request_timeout_s, FALSE);
 }
@@ -214,16 +228,24 @@ us_keepalive_guard (SoupServer *server,
                     double      request_timeout_s,
                     double      idle_timeout_s)
 {
-  Guard *guard = g_new0 (Guard, 1);
+  Guard *guard = g_rc_box_new0 (Guard);
 
   guard->request_timeout_s = request_timeout_s;
   guard->idle_timeout_s = idle_timeout_s;
   guard->watch_eof = soup_get_major_version () == 3 && soup_get_minor_version () < 4;
-  g_object_set_data_full (G_OBJECT (server), "us-keepalive-guard", guard, g_free);
+  g_object_set_data_full (G_OBJECT (server), "us-keepalive-guard", guard, g_rc_box_release);
   g_signal_connect (server, "request-started", G_CALLBACK (on_request_started), guard);
   g_signal_connect (server, "request-read", G_CALLBACK (on_request_read), guard);
   g_signal_connect (server, "request-finished", G_CALLBACK (on_request_done), guard);
   /* Mostly closed by libsoup right after (then "disconnected" ends the
    * watch); kept alive when only the status was 500. */
   g_signal_connect (server, "request-aborted", G_CALLBACK (on_request_done), guard);
+}
+
+guint
+us_keepalive_get_n_connections (SoupServer *server)
+{
+  Guard *guard = g_object_get_data (G_OBJECT (server), "us-keepalive-guard");
+
+  return guard ? guard->n_connections : 0;
 }

@@ -14,6 +14,9 @@ void     us_keepalive_guard       (SoupServer *server,
                                    double      request_timeout_s,
                                    double      idle_timeout_s);
 
+/* Open client connections that have sent a request. */
+guint    us_keepalive_get_n_connections (SoupServer *server);
+
 /* Peeks at @socket without blocking: TRUE when the peer has closed it (end
  * of file) or it broke; @has_data says a byte is waiting. */
 gboolean us_keepalive_client_left (GSocket    *socket,

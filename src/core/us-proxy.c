@@ -206,7 +206,10 @@ early_handler (SoupServer        *server,
   SoupMessageHeaders *headers = soup_server_message_get_request_headers (msg);
   const char *rest = strip_token (self, path);
 
-  if (!host_allowed (self, soup_message_headers_get_one (headers, "Host")))
+  if (us_keepalive_get_n_connections (server) > us_config_get_max_connections (self->config))
+    refuse (msg, path, SOUP_STATUS_SERVICE_UNAVAILABLE,
+            "Understudy: too many open connections (listen.max_connections)");
+  else if (!host_allowed (self, soup_message_headers_get_one (headers, "Host")))
     refuse (msg, path, SOUP_STATUS_FORBIDDEN, "Understudy: Host header is not a loopback name");
   else if (!origin_allowed (self, soup_message_headers_get_one (headers, "Origin")))
     refuse (msg, path, SOUP_STATUS_FORBIDDEN, "Understudy: requests from web pages are not allowed");
