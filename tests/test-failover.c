@@ -404,6 +404,27 @@ test_stream_overloaded_cools_down (Fixture       *f,
   g_assert_cmpuint (us_fake_provider_get_n_requests (f->primary), ==, 1);
 }
 
+/* The provider drops a kept-alive connection just as it is reused: the
+ * request failed before any byte, so it is sent once more, to the same
+ * model, on a new connection, and nothing fails over. */
+static void
+test_stale_connection_retried (Fixture       *f,
+                               gconstpointer  data)
+{
+  g_autoptr(TestReply) first = NULL;
+  g_autoptr(TestReply) second = NULL;
+
+  first = test_post (f->client, "/v1/messages", STREAM_BODY, NULL);
+  assert_served_by (f, first, "primary/claude-test", "1");
+  /* On the connection the first answer left open: read, close, nothing sent. */
+  us_fake_provider_push_behavior (f->primary, US_FAKE_RESET_BEFORE_FIRST_BYTE);
+  second = test_post (f->client, "/v1/messages", STREAM_BODY, NULL);
+  assert_served_by (f, second, "primary/claude-test", "1");
+  assert_attempts (f, (const char * const[]) { "primary:200:served", NULL });
+  g_assert_cmpuint (us_fake_provider_get_n_requests (f->primary), ==, 3);
+  g_assert_cmpuint (us_fake_provider_get_n_requests (f->fallback), ==, 0);
+}
+
 /* "retry-after: 0": retry now, so the next request asks the primary again. */
 static void
 test_retry_after_zero (Fixture       *f,
@@ -585,6 +606,7 @@ main (int   argc,
   ADD ("/failover/cooldown-and-recovery", test_cooldown_and_recovery);
   ADD ("/failover/stream-overloaded-cools-down", test_stream_overloaded_cools_down);
   ADD ("/failover/retry-after-zero", test_retry_after_zero);
+  ADD ("/failover/stale-connection-retried", test_stale_connection_retried);
   ADD ("/failover/routing-off", test_routing_off);
   ADD ("/failover/quota-threshold", test_quota_threshold);
   ADD ("/failover/client-leaves-mid-stream", test_client_leaves_mid_stream);

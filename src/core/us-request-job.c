@@ -60,6 +60,8 @@ struct _UsRequestJob
   guint timer;
   const char *timer_reason;     /* what the armed timer means */
   const char *timeout_reason;   /* set once it fired */
+  gboolean new_connection;      /* the upstream message opened its connection */
+  gboolean resent;              /* once, after a reused connection failed */
   gboolean streaming;
   UsStreamTranslator *translator;
   GString *held;                /* client bytes held until the commit point */
@@ -89,6 +91,8 @@ clear_attempt (UsRequestJob *self)
   self->provider = NULL;
   self->chain_model = NULL;
   self->timeout_reason = NULL;
+  self->new_connection = FALSE;
+  self->resent = FALSE;
 }
 
 static void
@@ -315,6 +319,7 @@ arm_timer (UsRequestJob *self,
 
 static void read_more (UsRequestJob *self);
 static void continue_stream (UsRequestJob *self);
+static SoupMessage *new_upstream (UsRequestJob *self, GError **error);
 
 /* Same format: the provider's own headers (request ids, rate limits) are
  * the client's business too. */
@@ -610,6 +615,24 @@ on_sent (GObject      *source,
     {
       g_autofree char *text = g_strdup_printf ("connection failed: %s", error->message);
 
+      /* A provider may close an idle connection just as it is reused, and
+       * libsoup resends only idempotent methods: this model never saw the
+       * request, so it gets it once more, on a new connection. */
+      if (!self->new_connection && !self->resent && self->timeout_reason == NULL &&
+          !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        {
+          g_autoptr(SoupMessage) again = new_upstream (self, NULL);
+
+          if (again != NULL)
+            {
+              self->resent = TRUE;
+              soup_message_add_flags (again, SOUP_MESSAGE_NEW_CONNECTION);
+              g_set_object (&self->upstream, again);
+              soup_session_send_async (SOUP_SESSION (source), self->upstream, G_PRIORITY_DEFAULT,
+                                       self->cancellable, on_sent, g_object_ref (self));
+              return;
+            }
+        }
       attempt_failed (self, 0, self->timeout_reason ? self->timeout_reason : text);
       return;
     }
@@ -694,15 +717,42 @@ attempt_body (UsRequestJob       *self,
   return json_to_bytes (node);
 }
 
+static void
+on_network_event (SoupMessage        *msg,
+                  GSocketClientEvent  event,
+                  GIOStream          *connection,
+                  UsRequestJob       *self)
+{
+  if (event == G_SOCKET_CLIENT_CONNECTING)
+    self->new_connection = TRUE;
+}
+
+/* This attempt's upstream message; NULL with @error. */
+static SoupMessage *
+new_upstream (UsRequestJob  *self,
+              GError       **error)
+{
+  const char *query = g_uri_get_query (soup_server_message_get_uri (self->msg));
+  g_autoptr(GBytes) body = attempt_body (self, self->chain_model, error);
+  SoupMessage *msg;
+
+  if (body == NULL)
+    return NULL;
+  msg = us_upstream_new_message (self->provider, self->client_fmt, self->count_tokens, query,
+                                 soup_server_message_get_request_headers (self->msg), body, error);
+  /* A reused connection never reports connecting. */
+  if (msg != NULL)
+    g_signal_connect_object (msg, "network-event", G_CALLBACK (on_network_event), self, 0);
+  return msg;
+}
+
 static gboolean
 start_attempt (UsRequestJob       *self,
                const UsChainModel *cm)
 {
   const UsProviderConfig *provider = us_config_lookup_provider (self->config, cm->provider);
   const char *requested = us_ir_request_get_model (self->ir);
-  g_autoptr(GBytes) body = NULL;
   g_autoptr(GError) error = NULL;
-  const char *query = g_uri_get_query (soup_server_message_get_uri (self->msg));
 
   self->provider = provider;
   self->chain_model = cm;
@@ -724,11 +774,7 @@ start_attempt (UsRequestJob       *self,
 
   self->n_tried++;
   self->attempt = us_request_entry_begin_attempt (self->entry, provider->id, self->model);
-  body = attempt_body (self, cm, &error);
-  if (body != NULL)
-    self->upstream = us_upstream_new_message (provider, self->client_fmt, self->count_tokens, query,
-                                              soup_server_message_get_request_headers (self->msg),
-                                              body, &error);
+  self->upstream = new_upstream (self, &error);
   if (self->upstream == NULL)
     {
       /* Not this model's fault to cool down: it was never asked. */
@@ -737,7 +783,6 @@ start_attempt (UsRequestJob       *self,
       clear_attempt (self);
       return FALSE;
     }
-
   self->cancellable = g_cancellable_new ();
   arm_timer (self, us_config_get_failover (self->config)->first_byte_timeout_s, "first-byte timeout");
   soup_session_send_async (us_proxy_get_session (self->proxy), self->upstream, G_PRIORITY_DEFAULT,
