@@ -6,6 +6,8 @@
 #   N=1000 C=16 bench/run.sh      # requests per case / in flight (short answer)
 #   LONG_N=200 bench/run.sh       # requests per case for the long answer
 #   BIG=100000000 bench/run.sh    # bytes of text in the memory case's answer
+#   GROWTH_N=20000 GROWTH_RUNS=3 bench/run.sh  # the repeated-load case
+#   PARTS="growth memory" bench/run.sh         # only some parts (default: all)
 #
 # Builds what it needs in build-bench/ (release) and a temp dir, starts the
 # fakes and `understudy --headless` on ephemeral loopback ports, prints
@@ -18,6 +20,9 @@ N=${N:-400}
 C=${C:-8}
 LONG_N=${LONG_N:-100}
 BIG=${BIG:-50000000}
+GROWTH_N=${GROWTH_N:-20000}
+GROWTH_RUNS=${GROWTH_RUNS:-3}
+PARTS=${PARTS:-short one long memory connections growth}
 W=20   # warm-up requests before each measured case
 WORK=$(mktemp -d /tmp/understudy-bench.XXXXXX)
 PIDS=()
@@ -123,7 +128,9 @@ header () {
 }
 
 # A failed request does not stop the run: the last column says so.
-load () { "$WORK/load" "$@" || true; }
+# A stalled load generator (its session waits 300 s per request) is cut
+# at LOAD_TIMEOUT seconds; its row then shows fewer ok.
+load () { timeout "${LOAD_TIMEOUT:-600}" "$WORK/load" "$@" || true; }
 
 # one NAME BASELINE "FAKE_PIDS" PROXY_PID LOAD_ARGS...: measures one case
 # (N requests, C in flight) and prints its row; an empty BASELINE makes the
@@ -266,12 +273,50 @@ EOF
   stop "$us"; stop "$a"
 }
 
+# ---- Load and memory over repeated runs -----------------------------------
+# One proxy, the short answer, GROWTH_RUNS runs of GROWTH_N requests at 8
+# and then 32 in flight: req/s of each run and the proxy's RSS after it.
+# Memory that grows per request shows as RSS rising run after run.
+bench_growth () {
+  local a us aport url r c
+  start_fake ga --format anthropic --text "$SHORT"; a=$PID; aport=$PORT
+  cat >"$WORK/config-growth.json" <<EOF
+{"version":1,"listen":{"host":"127.0.0.1","port":0,"token":"bench"},
+ "providers":[{"id":"a","kind":"anthropic","base_url":"http://127.0.0.1:$aport","auth":"none"}],
+ "chains":[{"id":"pass","match":["*"],"models":[{"provider":"a","model":"*"}]}]}
+EOF
+  start usgrowth "$LISTENING" "$UNDERSTUDY" --headless --config "$WORK/config-growth.json"; us=$PID
+  url=http://127.0.0.1:$PORT/t/bench/v1/messages
+  sleep 0.2
+  echo
+  echo "### Load over repeated runs: $GROWTH_RUNS × $GROWTH_N requests (short answer) per concurrency, one proxy"
+  echo
+  echo "| run | in flight | req/s | ok | proxy RSS after (MiB) | proxy descriptors after |"
+  echo "|---|---|---|---|---|---|"
+  echo "| idle | | | | $(awk '{ printf "%.1f", $1 / 1024 }' <<<"$(kib "$us" VmRSS)") | $(ls "/proc/$us/fd" | wc -l) |"
+  for c in 8 32; do
+    for r in $(seq "$GROWTH_RUNS"); do
+      RESULT=$(load -n "$GROWTH_N" -c "$c" -w 0 -u "$url")
+      alive "$us" "$a"
+      sleep 0.3   # let the load generator's connections close
+      echo "| $r | $c | $(field "$RESULT" rps) | $(field "$RESULT" ok)/$GROWTH_N | $(awk '{ printf "%.1f", $1 / 1024 }' <<<"$(kib "$us" VmRSS)") | $(ls "/proc/$us/fd" | wc -l) |"
+    done
+  done
+  stop "$us"; stop "$a"
+}
+
 SHORT="Hello from the bench — all good here."
 LONG=$(printf 'The quick brown fox jumps over the lazy dog. %.0s' $(seq 455))
 LONG=${LONG:0:20000}
 echo "## Understudy bench — $(nproc) cores, $(date -u +%F)"
-bench_table "Short answer (37 bytes of text)" "$SHORT" "$N" "$C"
-bench_table "Short answer, one request at a time" "$SHORT" "$N" 1
-bench_table "Long answer (20 KB of text: ~1900 events, 240 KB on the wire)" "$LONG" "$LONG_N" "$C"
-bench_memory
-bench_connections
+for part in $PARTS; do
+  case $part in
+    short) bench_table "Short answer (37 bytes of text)" "$SHORT" "$N" "$C" ;;
+    one) bench_table "Short answer, one request at a time" "$SHORT" "$N" 1 ;;
+    long) bench_table "Long answer (20 KB of text: ~1900 events, 240 KB on the wire)" "$LONG" "$LONG_N" "$C" ;;
+    memory) bench_memory ;;
+    connections) bench_connections ;;
+    growth) bench_growth ;;
+    *) echo "bench: unknown part $part" >&2; exit 2 ;;
+  esac
+done

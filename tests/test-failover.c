@@ -202,7 +202,8 @@ static const FailoverCase failover_cases[] = {
   { "404", "404", 404, "HTTP 404 model not found", TRUE },
   { "reset-before-first-byte", "reset", 0, "connection failed", TRUE },
   { "first-byte-timeout", "silence", 0, "first-byte timeout", TRUE },
-  { "idle-before-content", "silence-headers", 200, "idle timeout", TRUE },
+  /* Before content the clock is time to the first content (issue 10). */
+  { "silence-before-content", "silence-headers", 200, "first-byte timeout", TRUE },
   { "error-event-before-content", "error-before-content", 200, "stream error before content", TRUE },
 };
 
@@ -384,6 +385,61 @@ test_cooldown_and_recovery (Fixture       *f,
   g_assert_cmpuint (recovered, ==, 1);
 }
 
+/* An overloaded_error event before any content is a 529 in a stream's
+ * clothes: the model cools down as for a 529. */
+static void
+test_stream_overloaded_cools_down (Fixture       *f,
+                                   gconstpointer  data)
+{
+  g_autoptr(TestReply) first = NULL;
+  g_autoptr(TestReply) second = NULL;
+
+  us_fake_provider_push (f->primary, &(UsFakeStep) { .behavior = US_FAKE_STREAM_ERROR_BEFORE_CONTENT,
+                                                      .error_type = "overloaded_error" });
+  first = test_post (f->client, "/v1/messages", STREAM_BODY, NULL);
+  assert_served_by (f, first, "fallback/fallback-model", "2");
+  second = test_post (f->client, "/v1/messages", STREAM_BODY, NULL);
+  assert_served_by (f, second, "fallback/fallback-model", "1");
+  assert_attempts (f, (const char * const[]) { "primary:0:cooling down", "fallback:200:served", NULL });
+  g_assert_cmpuint (us_fake_provider_get_n_requests (f->primary), ==, 1);
+}
+
+/* The provider drops a kept-alive connection just as it is reused: the
+ * request failed before any byte, so it is sent once more, to the same
+ * model, on a new connection, and nothing fails over. */
+static void
+test_stale_connection_retried (Fixture       *f,
+                               gconstpointer  data)
+{
+  g_autoptr(TestReply) first = NULL;
+  g_autoptr(TestReply) second = NULL;
+
+  first = test_post (f->client, "/v1/messages", STREAM_BODY, NULL);
+  assert_served_by (f, first, "primary/claude-test", "1");
+  /* On the connection the first answer left open: read, close, nothing sent. */
+  us_fake_provider_push_behavior (f->primary, US_FAKE_RESET_BEFORE_FIRST_BYTE);
+  second = test_post (f->client, "/v1/messages", STREAM_BODY, NULL);
+  assert_served_by (f, second, "primary/claude-test", "1");
+  assert_attempts (f, (const char * const[]) { "primary:200:served", NULL });
+  g_assert_cmpuint (us_fake_provider_get_n_requests (f->primary), ==, 3);
+  g_assert_cmpuint (us_fake_provider_get_n_requests (f->fallback), ==, 0);
+}
+
+/* "retry-after: 0": retry now, so the next request asks the primary again. */
+static void
+test_retry_after_zero (Fixture       *f,
+                       gconstpointer  data)
+{
+  g_autoptr(TestReply) first = NULL;
+  g_autoptr(TestReply) second = NULL;
+
+  us_fake_provider_push_status (f->primary, 429, "0");
+  first = test_post (f->client, "/v1/messages", STREAM_BODY, NULL);
+  assert_served_by (f, first, "fallback/fallback-model", "2");
+  second = test_post (f->client, "/v1/messages", STREAM_BODY, NULL);
+  assert_served_by (f, second, "primary/claude-test", "1");
+}
+
 static void
 test_quota_threshold (Fixture       *f,
                       gconstpointer  data)
@@ -548,6 +604,9 @@ main (int   argc,
   ADD ("/failover/all-fail", test_all_fail);
   ADD ("/failover/connection-refused", test_connection_refused);
   ADD ("/failover/cooldown-and-recovery", test_cooldown_and_recovery);
+  ADD ("/failover/stream-overloaded-cools-down", test_stream_overloaded_cools_down);
+  ADD ("/failover/retry-after-zero", test_retry_after_zero);
+  ADD ("/failover/stale-connection-retried", test_stale_connection_retried);
   ADD ("/failover/routing-off", test_routing_off);
   ADD ("/failover/quota-threshold", test_quota_threshold);
   ADD ("/failover/client-leaves-mid-stream", test_client_leaves_mid_stream);

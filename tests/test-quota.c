@@ -50,6 +50,23 @@ test_verdicts (void)
     }
 }
 
+/* "retry-after: 0" is "retry now": no cooldown, though the problem is told. */
+static void
+test_retry_after_zero (void)
+{
+  g_autoptr(SoupMessageHeaders) zero = headers_of ((const char * const[]) { "retry-after", "0", NULL });
+  g_autoptr(SoupMessageHeaders) zero_ms = headers_of ((const char * const[]) { "retry-after-ms", "0", NULL });
+  UsVerdict v;
+
+  us_failover_judge (429, zero, &failover, &v);
+  g_assert_cmpint (v.kind, ==, US_VERDICT_NEXT);
+  g_assert_cmpfloat (v.cooldown_s, ==, 0);
+  g_assert_cmpstr (v.problem, ==, "rate limited");
+  us_failover_judge (529, zero_ms, &failover, &v);
+  g_assert_cmpfloat (v.cooldown_s, ==, 0);
+  g_assert_cmpstr (v.problem, ==, "overloaded");
+}
+
 static void
 test_retry_after (void)
 {
@@ -107,6 +124,7 @@ main (int   argc,
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/quota/verdicts", test_verdicts);
   g_test_add_func ("/quota/retry-after", test_retry_after);
+  g_test_add_func ("/quota/retry-after-zero", test_retry_after_zero);
   g_test_add_func ("/quota/windows", test_quota_windows);
   return g_test_run ();
 }

@@ -310,3 +310,214 @@ test_stream_text (const char *sse)
     }
   return g_string_free (text, FALSE);
 }
+
+struct _TestConn {
+  GSocket *socket;
+  guint port;
+  GString *in;              /* received, not yet returned */
+};
+
+TestConn *
+test_conn_new (UsProxy *proxy)
+{
+  TestConn *conn = g_new0 (TestConn, 1);
+  g_autoptr(GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  g_autoptr(GSocketAddress) address = g_inet_socket_address_new (loopback, us_proxy_get_port (proxy));
+  g_autoptr(GError) error = NULL;
+
+  conn->port = us_proxy_get_port (proxy);
+  conn->in = g_string_new (NULL);
+  conn->socket = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, &error);
+  g_assert_no_error (error);
+  /* The listening socket's backlog completes the handshake. */
+  g_socket_connect (conn->socket, address, NULL, &error);
+  g_assert_no_error (error);
+  g_socket_set_blocking (conn->socket, FALSE);
+  return conn;
+}
+
+void
+test_conn_free (TestConn *conn)
+{
+  g_socket_close (conn->socket, NULL);
+  g_object_unref (conn->socket);
+  g_string_free (conn->in, TRUE);
+  g_free (conn);
+}
+
+GSocket *
+test_conn_get_socket (TestConn *conn)
+{
+  return conn->socket;
+}
+
+void
+test_conn_send (TestConn   *conn,
+                const char *data,
+                gsize       len)
+{
+  while (len > 0)
+    {
+      g_autoptr(GError) error = NULL;
+      gssize n = g_socket_send (conn->socket, data, len, NULL, &error);
+
+      if (n < 0)
+        {
+          g_assert_error (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK);
+          g_main_context_iteration (NULL, TRUE);
+          continue;
+        }
+      data += n;
+      len -= n;
+    }
+}
+
+void
+test_conn_request (TestConn   *conn,
+                   const char *method,
+                   const char *path,
+                   const char *body)
+{
+  g_autofree char *head = g_strdup_printf ("%s /t/" TEST_TOKEN "%s HTTP/1.1\r\nHost: 127.0.0.1:%u\r\n"
+                                           "Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n",
+                                           method, path, conn->port, body ? strlen (body) : 0);
+
+  test_conn_send (conn, head, strlen (head));
+  if (body != NULL)
+    test_conn_send (conn, body, strlen (body));
+}
+
+/* Receives more bytes into conn->in; FALSE at end of file. */
+static gboolean
+conn_fill (TestConn *conn)
+{
+  char buf[16384];
+
+  for (;;)
+    {
+      g_autoptr(GError) error = NULL;
+      gssize n = g_socket_receive (conn->socket, buf, sizeof buf, NULL, &error);
+
+      if (n > 0)
+        {
+          g_string_append_len (conn->in, buf, n);
+          return TRUE;
+        }
+      if (n == 0)
+        return FALSE;
+      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
+        return FALSE;
+      g_main_context_iteration (NULL, TRUE);
+    }
+}
+
+/* The position just after the first "\r\n" at or after @from, filling as needed. */
+static gsize
+conn_line_end (TestConn *conn,
+               gsize     from)
+{
+  for (;;)
+    {
+      const char *nl = conn->in->len > from ? g_strstr_len (conn->in->str + from, conn->in->len - from, "\r\n") : NULL;
+
+      if (nl != NULL)
+        return nl - conn->in->str + 2;
+      g_assert_true (conn_fill (conn));
+    }
+}
+
+static void
+conn_need (TestConn *conn,
+           gsize     len)
+{
+  while (conn->in->len < len)
+    g_assert_true (conn_fill (conn));
+}
+
+TestReply *
+test_conn_read_reply (TestConn *conn)
+{
+  TestReply *reply = g_new0 (TestReply, 1);
+  g_autoptr(GString) body = g_string_new (NULL);
+  gsize end = 0, pos;
+  const char *blank;
+
+  while ((blank = g_strstr_len (conn->in->str, conn->in->len, "\r\n\r\n")) == NULL)
+    g_assert_true (conn_fill (conn));
+  end = blank - conn->in->str + 4;
+  reply->headers = soup_message_headers_new (SOUP_MESSAGE_HEADERS_RESPONSE);
+  g_assert_true (soup_headers_parse_response (conn->in->str, end, reply->headers, NULL, &reply->status, NULL));
+  g_string_erase (conn->in, 0, end);
+
+  if (soup_message_headers_get_encoding (reply->headers) == SOUP_ENCODING_CHUNKED)
+    {
+      pos = 0;
+      for (;;)
+        {
+          gsize line = conn_line_end (conn, pos);
+          gsize size = g_ascii_strtoull (conn->in->str + pos, NULL, 16);
+
+          if (size == 0)
+            {
+              conn_need (conn, line + 2);
+              g_string_erase (conn->in, 0, line + 2);
+              break;
+            }
+          conn_need (conn, line + size + 2);
+          g_string_append_len (body, conn->in->str + line, size);
+          pos = line + size + 2;
+          /* Keep the buffer small on long bodies. */
+          g_string_erase (conn->in, 0, pos);
+          pos = 0;
+        }
+    }
+  else
+    {
+      gsize length = soup_message_headers_get_content_length (reply->headers);
+
+      conn_need (conn, length);
+      g_string_append_len (body, conn->in->str, length);
+      g_string_erase (conn->in, 0, length);
+    }
+  reply->length = body->len;
+  reply->body = g_string_free (g_steal_pointer (&body), FALSE);
+  return reply;
+}
+
+guint
+test_count_fds (void)
+{
+  g_autoptr(GDir) dir = g_dir_open ("/proc/self/fd", 0, NULL);
+  guint n = 0;
+
+  g_assert_nonnull (dir);
+  while (g_dir_read_name (dir) != NULL)
+    n++;
+  return n - 1;   /* the directory's own */
+}
+
+gsize
+test_rss_kib (void)
+{
+  g_autofree char *status = NULL;
+  const char *line;
+
+  g_assert_true (g_file_get_contents ("/proc/self/status", &status, NULL, NULL));
+  line = strstr (status, "\nVmRSS:");
+  g_assert_nonnull (line);
+  return g_ascii_strtoull (line + strlen ("\nVmRSS:"), NULL, 10);
+}
+
+guint
+test_wait_for_fds (guint fds)
+{
+  gint64 deadline = g_get_monotonic_time () + 5 * G_USEC_PER_SEC;
+  guint n;
+
+  while ((n = test_count_fds ()) != fds && g_get_monotonic_time () < deadline)
+    {
+      g_main_context_iteration (NULL, FALSE);
+      g_usleep (1000);
+    }
+  return n;
+}

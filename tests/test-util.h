@@ -26,6 +26,7 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (TestReply, test_reply_free)
 
 TestClient *test_client_new    (UsProxy            *proxy);
 void        test_client_free   (TestClient         *client);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (TestClient, test_client_free)
 /* @path goes after /t/<token>; @headers is name, value, ..., NULL. */
 TestReply  *test_post          (TestClient         *client,
                                 const char         *path,
@@ -64,3 +65,29 @@ void        test_stream_wait_for (TestStream *stream,
 const char *test_stream_get_text (TestStream *stream);
 void        test_stream_free     (TestStream *stream);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (TestStream, test_stream_free)
+
+/* A raw HTTP/1.1 connection to the proxy, for what a SoupSession hides:
+ * keep-alive, reading slowly or not at all, closing at any moment. It
+ * spins the main context while it waits. */
+typedef struct _TestConn TestConn;
+TestConn   *test_conn_new        (UsProxy    *proxy);
+void        test_conn_free       (TestConn   *conn);
+/* Sends a request to /t/<token>@path (with @body when not NULL). */
+void        test_conn_request    (TestConn   *conn,
+                                  const char *method,
+                                  const char *path,
+                                  const char *body);
+void        test_conn_send       (TestConn   *conn,
+                                  const char *data,
+                                  gsize       len);
+/* One whole response (Content-Length or chunked); the body de-chunked. */
+TestReply  *test_conn_read_reply (TestConn   *conn);
+GSocket    *test_conn_get_socket (TestConn   *conn);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (TestConn, test_conn_free)
+
+/* This process's open descriptors and resident memory. */
+guint       test_count_fds       (void);
+gsize       test_rss_kib         (void);
+/* Spins the main context until @fds descriptors are open, for at most 5 s;
+ * returns the count reached. */
+guint       test_wait_for_fds    (guint       fds);

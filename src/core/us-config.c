@@ -16,6 +16,10 @@
 
 #define DEFAULT_PORT 7355
 #define DEFAULT_MAX_BODY_BYTES (32 * 1024 * 1024)
+/* A client sends its request at once; a half-sent one holds a descriptor. */
+#define DEFAULT_REQUEST_TIMEOUT_S 30
+#define DEFAULT_KEEPALIVE_TIMEOUT_S 60
+#define DEFAULT_MAX_CONNECTIONS 512
 #define TOKEN_BYTES 32
 
 /* Written on first save, so users see the knobs they can turn. */
@@ -92,6 +96,9 @@ struct _UsConfig
   guint port;
   char *token;
   gsize max_body_bytes;
+  double request_timeout_s;
+  double keepalive_timeout_s;
+  gsize max_connections;
   gboolean routing;
   gboolean notifications;
   GPtrArray *providers;
@@ -952,6 +959,9 @@ parse_listen (Check      *check,
   const char *token;
   gint64 port = DEFAULT_PORT;
   gint64 max_body_bytes = DEFAULT_MAX_BODY_BYTES;
+  double request_timeout_s = DEFAULT_REQUEST_TIMEOUT_S;
+  double keepalive_timeout_s = DEFAULT_KEEPALIVE_TIMEOUT_S;
+  gint64 max_connections = DEFAULT_MAX_CONNECTIONS;
 
   if (!get_object (check, root, "$", "listen", FALSE, &listen))
     return FALSE;
@@ -962,7 +972,10 @@ parse_listen (Check      *check,
       || !get_integer (check, listen, "$.listen", "port", 0, 65535, &port)
       || !get_string (check, listen, "$.listen", "token", FALSE, &token)
       || !get_integer (check, listen, "$.listen", "max_body_bytes", 1, G_MAXSSIZE,
-                       &max_body_bytes))
+                       &max_body_bytes)
+      || !get_positive_number (check, listen, "$.listen", "request_timeout_s", &request_timeout_s)
+      || !get_positive_number (check, listen, "$.listen", "keepalive_timeout_s", &keepalive_timeout_s)
+      || !get_integer (check, listen, "$.listen", "max_connections", 1, G_MAXINT, &max_connections))
     return FALSE;
   if (token != NULL && !is_valid_token (token))
     return fail (check, "$.listen.token",
@@ -976,6 +989,9 @@ parse_listen (Check      *check,
   self->port = port;
   self->token = g_strdup (token);
   self->max_body_bytes = max_body_bytes;
+  self->request_timeout_s = request_timeout_s;
+  self->keepalive_timeout_s = keepalive_timeout_s;
+  self->max_connections = max_connections;
   return TRUE;
 }
 
@@ -1162,6 +1178,9 @@ us_config_init (UsConfig *self)
   self->host = g_strdup ("127.0.0.1");
   self->port = DEFAULT_PORT;
   self->max_body_bytes = DEFAULT_MAX_BODY_BYTES;
+  self->request_timeout_s = DEFAULT_REQUEST_TIMEOUT_S;
+  self->keepalive_timeout_s = DEFAULT_KEEPALIVE_TIMEOUT_S;
+  self->max_connections = DEFAULT_MAX_CONNECTIONS;
   self->routing = TRUE;
   self->notifications = TRUE;
   self->providers = g_ptr_array_new_with_free_func (provider_config_free);
@@ -1479,6 +1498,27 @@ us_config_get_token (UsConfig *self)
   g_return_val_if_fail (US_IS_CONFIG (self), NULL);
 
   return self->token;
+}
+
+double
+us_config_get_request_timeout_s (UsConfig *self)
+{
+  g_return_val_if_fail (US_IS_CONFIG (self), 0);
+  return self->request_timeout_s;
+}
+
+double
+us_config_get_keepalive_timeout_s (UsConfig *self)
+{
+  g_return_val_if_fail (US_IS_CONFIG (self), 0);
+  return self->keepalive_timeout_s;
+}
+
+gsize
+us_config_get_max_connections (UsConfig *self)
+{
+  g_return_val_if_fail (US_IS_CONFIG (self), 0);
+  return self->max_connections;
 }
 
 gsize

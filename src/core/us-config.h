@@ -156,6 +156,12 @@ const char        *us_config_get_token         (UsConfig     *self);
 char              *us_config_dup_client_url    (UsConfig     *self,
                                                 guint         port);
 gsize              us_config_get_max_body_bytes (UsConfig    *self);
+/* listen.request_timeout_s: a request's first byte to its last. */
+double             us_config_get_request_timeout_s (UsConfig *self);
+/* listen.keepalive_timeout_s: a kept-alive connection idle between requests. */
+double             us_config_get_keepalive_timeout_s (UsConfig *self);
+/* listen.max_connections: open client connections; more get a 503. */
+gsize              us_config_get_max_connections (UsConfig *self);
 gboolean           us_config_get_routing       (UsConfig     *self);
 /* $.desktop.notifications, TRUE unless the user turned them off. */
 gboolean           us_config_get_notifications (UsConfig     *self);

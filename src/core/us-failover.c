@@ -183,10 +183,14 @@ us_failover_judge (guint                   status,
     {
     case 429:
     case 529:
+      /* "retry-after: 0" means retry now: no cooldown at all. */
       retry_after = us_failover_retry_after (headers);
       if (retry_after < 0)
-        retry_after = us_failover_quota_cooldown (headers, 1.0, 0);
-      verdict->cooldown_s = retry_after > 0 ? retry_after : failover->cooldown_s;
+        {
+          double quota = us_failover_quota_cooldown (headers, 1.0, 0);
+          retry_after = quota > 0 ? quota : failover->cooldown_s;
+        }
+      verdict->cooldown_s = retry_after;
       verdict->problem = status == 429 ? "rate limited" : "overloaded";
       return;
     case 401:

@@ -6,7 +6,11 @@
  */
 #include "us-proxy.h"
 
+#include <errno.h>
+#include <sys/resource.h>
+
 #include "us-client-watcher.h"
+#include "us-keepalive.h"
 #include "us-request-job.h"
 #include "us-router.h"
 #include "us-translate.h"
@@ -165,6 +169,46 @@ strip_token (UsProxy    *self,
   return end;
 }
 
+/* Claude Code probes the bare server before its first request. */
+static gboolean
+is_probe (const char *method,
+          const char *path,
+          const char *rest)
+{
+  return g_str_equal (method, "HEAD") &&
+         (g_str_equal (path, "/") || (rest != NULL && (*rest == '\0' || g_str_equal (rest, "/"))));
+}
+
+/* A refused request's body is read and dropped, not kept, and the
+ * connection ends with the answer: the sender may have more coming. */
+static void
+refuse (SoupServerMessage *msg,
+        const char        *path,
+        guint              status,
+        const char        *message)
+{
+  soup_message_body_set_accumulate (soup_server_message_get_request_body (msg), FALSE);
+  soup_message_body_truncate (soup_server_message_get_request_body (msg));
+  soup_message_headers_replace (soup_server_message_get_response_headers (msg), "Connection", "close");
+  respond_error (msg, format_for_path (path), status, message);
+}
+
+/* Counts a body as it arrives; over the limit it is refused there and
+ * then, whatever its encoding said. */
+static void
+on_request_chunk (SoupServerMessage *msg,
+                  GBytes            *chunk,
+                  UsProxy           *self)
+{
+  gsize total = GPOINTER_TO_SIZE (g_object_get_data (G_OBJECT (msg), "us-body-bytes")) + g_bytes_get_size (chunk);
+
+  g_object_set_data (G_OBJECT (msg), "us-body-bytes", GSIZE_TO_POINTER (total));
+  if (total > us_config_get_max_body_bytes (config_of (self)) && soup_server_message_get_status (msg) == 0)
+    refuse (msg, g_uri_get_path (soup_server_message_get_uri (msg)), SOUP_STATUS_REQUEST_ENTITY_TOO_LARGE,
+            "Understudy: request body is larger than listen.max_body_bytes");
+}
+
+/* Every check the headers allow, before any byte of the body is kept. */
 static void
 early_handler (SoupServer        *server,
                SoupServerMessage *msg,
@@ -174,18 +218,24 @@ early_handler (SoupServer        *server,
 {
   UsProxy *self = data;
   SoupMessageHeaders *headers = soup_server_message_get_request_headers (msg);
-  goffset length = soup_message_headers_get_content_length (headers);
+  const char *rest = strip_token (self, path);
 
-  /* libsoup 3.2's server never notices a kept-alive client closing its end
-   * and keeps the socket in CLOSE-WAIT forever; on loopback a connection per
-   * request costs next to nothing, a descriptor leak ends the proxy. */
-  soup_message_headers_replace (soup_server_message_get_response_headers (msg), "Connection", "close");
-
-  /* Refuse before reading the body, so a huge upload costs nothing. */
-  if (soup_message_headers_get_encoding (headers) == SOUP_ENCODING_CONTENT_LENGTH &&
-      length > (goffset) us_config_get_max_body_bytes (config_of (self)))
-    respond_error (msg, format_for_path (path), SOUP_STATUS_REQUEST_ENTITY_TOO_LARGE,
-                   "Understudy: request body is larger than listen.max_body_bytes");
+  if (us_keepalive_get_n_connections (server) > us_config_get_max_connections (config_of (self)))
+    refuse (msg, path, SOUP_STATUS_SERVICE_UNAVAILABLE,
+            "Understudy: too many open connections (listen.max_connections)");
+  else if (!host_allowed (self, soup_message_headers_get_one (headers, "Host")))
+    refuse (msg, path, SOUP_STATUS_FORBIDDEN, "Understudy: Host header is not a loopback name");
+  else if (!origin_allowed (self, soup_message_headers_get_one (headers, "Origin")))
+    refuse (msg, path, SOUP_STATUS_FORBIDDEN, "Understudy: requests from web pages are not allowed");
+  else if (rest == NULL && !is_probe (soup_server_message_get_method (msg), path, rest))
+    refuse (msg, path, SOUP_STATUS_UNAUTHORIZED,
+            "Understudy: missing or wrong access token in the URL (see `understudy status`)");
+  else if (soup_message_headers_get_encoding (headers) == SOUP_ENCODING_CONTENT_LENGTH &&
+           soup_message_headers_get_content_length (headers) > (goffset) us_config_get_max_body_bytes (config_of (self)))
+    refuse (msg, path, SOUP_STATUS_REQUEST_ENTITY_TOO_LARGE,
+            "Understudy: request body is larger than listen.max_body_bytes");
+  else
+    g_signal_connect_object (msg, "got-chunk", G_CALLBACK (on_request_chunk), self, 0);
 }
 
 /* ---- Status ------------------------------------------------------------ */
@@ -621,12 +671,6 @@ serve_model_request (UsProxy           *self,
   const char *client;
   UsRequestEntry *entry;
 
-  if (g_bytes_get_size (body) > us_config_get_max_body_bytes (config))
-    {
-      respond_error (msg, fmt, SOUP_STATUS_REQUEST_ENTITY_TOO_LARGE,
-                     "Understudy: request body is larger than listen.max_body_bytes");
-      return;
-    }
   root = us_translate_parse_json (body, &error);
   if (root == NULL)
     {
@@ -663,34 +707,16 @@ handler (SoupServer        *server,
          gpointer           data)
 {
   UsProxy *self = data;
-  SoupMessageHeaders *headers = soup_server_message_get_request_headers (msg);
   const char *method = soup_server_message_get_method (msg);
   const char *rest = strip_token (self, path);
   UsWireFormat fmt = format_for_path (path);
 
+  /* Host, Origin, token and size were checked by the early handler. */
   if (soup_server_message_get_status (msg) != 0)
-    return;   /* already refused by the early handler */
-
-  if (!host_allowed (self, soup_message_headers_get_one (headers, "Host")))
-    {
-      respond_error (msg, fmt, SOUP_STATUS_FORBIDDEN, "Understudy: Host header is not a loopback name");
-      return;
-    }
-  if (!origin_allowed (self, soup_message_headers_get_one (headers, "Origin")))
-    {
-      respond_error (msg, fmt, SOUP_STATUS_FORBIDDEN, "Understudy: requests from web pages are not allowed");
-      return;
-    }
-  /* Claude Code probes the bare server before its first request. */
-  if (g_str_equal (method, "HEAD") && (g_str_equal (path, "/") || (rest && (*rest == '\0' || g_str_equal (rest, "/")))))
+    return;
+  if (is_probe (method, path, rest))
     {
       soup_server_message_set_status (msg, SOUP_STATUS_OK, NULL);
-      return;
-    }
-  if (rest == NULL)
-    {
-      respond_error (msg, fmt, SOUP_STATUS_UNAUTHORIZED,
-                     "Understudy: missing or wrong access token in the URL (see `understudy status`)");
       return;
     }
 
@@ -920,6 +946,22 @@ us_proxy_new (UsConfig *config)
   return us_proxy_new_for_store (store);
 }
 
+/* Every client connection and every upstream one is a descriptor, and
+ * desktop sessions start with a soft limit of 1024 under a far higher
+ * hard one. */
+static void
+raise_nofile_limit (void)
+{
+  struct rlimit limit;
+
+  if (getrlimit (RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max)
+    {
+      limit.rlim_cur = limit.rlim_max;
+      if (setrlimit (RLIMIT_NOFILE, &limit) != 0)
+        g_warning ("Could not raise the open file limit: %s", g_strerror (errno));
+    }
+}
+
 gboolean
 us_proxy_start (UsProxy  *self,
                 GError  **error)
@@ -930,6 +972,7 @@ us_proxy_start (UsProxy  *self,
 
   UsConfig *config = config_of (self);
 
+  raise_nofile_limit ();
   address = g_inet_address_new_from_string (us_config_get_host (config));
   if (address == NULL)
     {
@@ -942,6 +985,8 @@ us_proxy_start (UsProxy  *self,
   self->server = soup_server_new ("server-header", "understudy ", NULL);
   soup_server_add_early_handler (self->server, NULL, early_handler, self, NULL);
   soup_server_add_handler (self->server, NULL, handler, self, NULL);
+  us_keepalive_guard (self->server, us_config_get_request_timeout_s (config),
+                      us_config_get_keepalive_timeout_s (config));
   if (!soup_server_listen (self->server, socket_address, 0, error))
     return FALSE;
 

@@ -10,10 +10,15 @@
 
 #include "us-continuity.h"
 #include "us-failover.h"
+#include "us-keepalive.h"
 #include "us-upstream.h"
 
 #define READ_CHUNK 16384
 #define MAX_WHOLE_BODY (64 * 1024 * 1024)
+/* A stream queues at most this much for a slow client before the upstream
+ * read waits, and reads again once the client is down to LOW_WATER. */
+#define HIGH_WATER (256 * 1024)
+#define LOW_WATER (64 * 1024)
 
 struct _UsRequestJob
 {
@@ -42,6 +47,10 @@ struct _UsRequestJob
   GString *failures;            /* "provider/model: reason; …" */
   gboolean client_gone;
   gboolean done;                /* the client has its whole answer */
+  gboolean finished;            /* the server message is over */
+  gsize queued;                 /* appended to the response, not yet written */
+  gboolean waiting_client;      /* upstream read paused; holds a reference */
+  GSource *client_watch;        /* the client's socket, until the commit point */
 
   /* The attempt in flight. */
   const UsProviderConfig *provider;
@@ -55,6 +64,8 @@ struct _UsRequestJob
   guint timer;
   const char *timer_reason;     /* what the armed timer means */
   const char *timeout_reason;   /* set once it fired */
+  gboolean new_connection;      /* the upstream message opened its connection */
+  gboolean resent;              /* once, after a reused connection failed */
   gboolean streaming;
   UsStreamTranslator *translator;
   GString *held;                /* client bytes held until the commit point */
@@ -67,6 +78,7 @@ struct _UsRequestJob
 G_DEFINE_FINAL_TYPE (UsRequestJob, us_request_job, G_TYPE_OBJECT)
 
 static void try_next (UsRequestJob *self);
+static void stop_client_watch (UsRequestJob *self);
 
 static void
 clear_attempt (UsRequestJob *self)
@@ -87,6 +99,8 @@ clear_attempt (UsRequestJob *self)
   self->provider = NULL;
   self->chain_model = NULL;
   self->timeout_reason = NULL;
+  self->new_connection = FALSE;
+  self->resent = FALSE;
 }
 
 static void
@@ -105,6 +119,7 @@ us_request_job_finalize (GObject *object)
   g_clear_pointer (&self->first_error, g_bytes_unref);
   g_clear_pointer (&self->first_headers, soup_message_headers_unref);
   g_clear_pointer (&self->order, g_array_unref);
+  stop_client_watch (self);
   g_string_free (self->failures, TRUE);
 
   G_OBJECT_CLASS (us_request_job_parent_class)->finalize (object);
@@ -148,6 +163,7 @@ answer_whole (UsRequestJob *self,
   const char *data = g_bytes_get_data (body, &len);
 
   self->done = TRUE;
+  stop_client_watch (self);
   add_understudy_headers (self, headers);
   soup_server_message_set_status (self->msg, status, NULL);
   soup_server_message_set_response (self->msg, "application/json", SOUP_MEMORY_COPY, data, len);
@@ -169,8 +185,9 @@ write_client (UsRequestJob *self,
               const char   *data,
               gsize         len)
 {
-  if (len == 0)
+  if (len == 0 || self->finished)
     return;
+  self->queued += len;
   soup_message_body_append (soup_server_message_get_response_body (self->msg), SOUP_MEMORY_COPY, data, len);
   soup_server_message_unpause (self->msg);
 }
@@ -354,6 +371,8 @@ arm_timer (UsRequestJob *self,
 /* ---- Reading the upstream response ------------------------------------- */
 
 static void read_more (UsRequestJob *self);
+static void continue_stream (UsRequestJob *self);
+static SoupMessage *new_upstream (UsRequestJob *self, GError **error);
 
 static void
 commit (UsRequestJob *self)
@@ -369,9 +388,52 @@ commit (UsRequestJob *self)
   soup_server_message_set_status (self->msg, SOUP_STATUS_OK, NULL);
 
   self->committed = TRUE;
+  /* From here on libsoup writes, and so notices a client that has gone. */
+  stop_client_watch (self);
   served (self);
   write_client (self, self->held->str, self->held->len);
   g_string_truncate (self->held, 0);
+}
+
+/* The client is the slow side: the upstream waits (and so does the idle
+ * timer, since the upstream is not the one idling) until the client has
+ * taken most of what is queued. */
+static void
+continue_stream (UsRequestJob *self)
+{
+  if (self->queued <= HIGH_WATER)
+    {
+      read_more (self);
+      return;
+    }
+  g_clear_handle_id (&self->timer, g_source_remove);
+  self->waiting_client = TRUE;
+  g_object_ref (self);
+}
+
+/* Drops the reference a paused read holds; may finalize @self. */
+static void
+stop_waiting (UsRequestJob *self)
+{
+  if (!self->waiting_client)
+    return;
+  self->waiting_client = FALSE;
+  g_object_unref (self);
+}
+
+static void
+on_wrote_body_data (SoupServerMessage *msg,
+                    guint              chunk_size,
+                    UsRequestJob      *self)
+{
+  self->queued -= MIN (self->queued, chunk_size);
+  if (self->waiting_client && self->queued <= LOW_WATER && self->stream != NULL)
+    {
+      g_object_ref (self);
+      stop_waiting (self);
+      read_more (self);
+      g_object_unref (self);
+    }
 }
 
 static void
@@ -387,6 +449,12 @@ stream_chunk (UsRequestJob *self,
   if (!self->committed && us_stream_translator_get_error (self->translator, &type, &message))
     {
       g_autofree char *reason = g_strdup_printf ("stream error before content: %s", type ? type : "error");
+
+      /* The in-stream forms of 529 and 429 cool the model down as those do. */
+      if (g_strcmp0 (type, "overloaded_error") == 0 || g_strcmp0 (type, "rate_limit_error") == 0)
+        us_health_cool_down (us_proxy_get_health (self->proxy), self->provider->id, self->chain_model->model,
+                             us_config_get_failover (self->config)->cooldown_s,
+                             g_str_equal (type, "overloaded_error") ? "overloaded" : "rate limited");
       attempt_failed (self, 200, reason);
       return;
     }
@@ -397,7 +465,7 @@ stream_chunk (UsRequestJob *self,
       write_client (self, self->held->str, self->held->len);
       g_string_truncate (self->held, 0);
     }
-  read_more (self);
+  continue_stream (self);
 }
 
 static void
@@ -567,7 +635,10 @@ on_read (GObject      *source,
 static void
 read_more (UsRequestJob *self)
 {
-  arm_timer (self, us_config_get_failover (self->config)->idle_timeout_s, "idle timeout");
+  /* Before the commit point the clock is time to the first content:
+   * comments, pings and message_start keep a stream open, not alive. */
+  if (!self->streaming || self->committed)
+    arm_timer (self, us_config_get_failover (self->config)->idle_timeout_s, "idle timeout");
   g_input_stream_read_bytes_async (self->stream, READ_CHUNK, G_PRIORITY_DEFAULT, self->cancellable,
                                    on_read, g_object_ref (self));
 }
@@ -589,6 +660,24 @@ on_sent (GObject      *source,
     {
       g_autofree char *text = g_strdup_printf ("connection failed: %s", error->message);
 
+      /* A provider may close an idle connection just as it is reused, and
+       * libsoup resends only idempotent methods: this model never saw the
+       * request, so it gets it once more, on a new connection. */
+      if (!self->new_connection && !self->resent && self->timeout_reason == NULL &&
+          !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        {
+          g_autoptr(SoupMessage) again = new_upstream (self, NULL);
+
+          if (again != NULL)
+            {
+              self->resent = TRUE;
+              soup_message_add_flags (again, SOUP_MESSAGE_NEW_CONNECTION);
+              g_set_object (&self->upstream, again);
+              soup_session_send_async (SOUP_SESSION (source), self->upstream, G_PRIORITY_DEFAULT,
+                                       self->cancellable, on_sent, g_object_ref (self));
+              return;
+            }
+        }
       attempt_failed (self, 0, self->timeout_reason ? self->timeout_reason : text);
       return;
     }
@@ -736,16 +825,44 @@ attempt_body (UsRequestJob       *self,
   return json_to_bytes (node);
 }
 
+static void
+on_network_event (SoupMessage        *msg,
+                  GSocketClientEvent  event,
+                  GIOStream          *connection,
+                  UsRequestJob       *self)
+{
+  if (event == G_SOCKET_CLIENT_CONNECTING)
+    self->new_connection = TRUE;
+}
+
+/* This attempt's upstream message; NULL with @error. */
+static SoupMessage *
+new_upstream (UsRequestJob  *self,
+              GError       **error)
+{
+  const char *query = g_uri_get_query (soup_server_message_get_uri (self->msg));
+  g_autoptr(GBytes) body = attempt_body (self, self->chain_model, error);
+  /* From the keyring's cache or key_env: never a keyring call here. */
+  const char *key = self->provider->auth == US_AUTH_KEY ? us_proxy_lookup_key (self->proxy, self->provider) : NULL;
+  SoupMessage *msg;
+
+  if (body == NULL)
+    return NULL;
+  msg = us_upstream_new_message (self->provider, key, self->client_fmt, self->count_tokens, query,
+                                 soup_server_message_get_request_headers (self->msg), body, error);
+  /* A reused connection never reports connecting. */
+  if (msg != NULL)
+    g_signal_connect_object (msg, "network-event", G_CALLBACK (on_network_event), self, 0);
+  return msg;
+}
+
 static gboolean
 start_attempt (UsRequestJob       *self,
                const UsChainModel *cm)
 {
   const UsProviderConfig *provider = us_config_lookup_provider (self->config, cm->provider);
   const char *requested = us_ir_request_get_model (self->ir);
-  g_autoptr(GBytes) body = NULL;
   g_autoptr(GError) error = NULL;
-  const char *query = g_uri_get_query (soup_server_message_get_uri (self->msg));
-  const char *key;
 
   self->provider = provider;
   self->chain_model = cm;
@@ -767,14 +884,8 @@ start_attempt (UsRequestJob       *self,
 
   self->n_tried++;
   self->attempt = us_request_entry_begin_attempt (self->entry, provider->id, self->model);
-  /* From the keyring's cache or key_env: never a keyring call here. */
-  key = provider->auth == US_AUTH_KEY ? us_proxy_lookup_key (self->proxy, provider) : NULL;
   self->credential = us_continuity_credential (provider, soup_server_message_get_request_headers (self->msg));
-  body = attempt_body (self, cm, &error);
-  if (body != NULL)
-    self->upstream = us_upstream_new_message (provider, key, self->client_fmt, self->count_tokens, query,
-                                              soup_server_message_get_request_headers (self->msg),
-                                              body, &error);
+  self->upstream = new_upstream (self, &error);
   if (self->upstream == NULL)
     {
       /* Not this model's fault to cool down: it was never asked. */
@@ -783,7 +894,6 @@ start_attempt (UsRequestJob       *self,
       clear_attempt (self);
       return FALSE;
     }
-
   self->cancellable = g_cancellable_new ();
   arm_timer (self, us_config_get_failover (self->config)->first_byte_timeout_s, "first-byte timeout");
   soup_session_send_async (us_proxy_get_session (self->proxy), self->upstream, G_PRIORITY_DEFAULT,
@@ -857,14 +967,79 @@ static void
 on_client_gone (SoupServerMessage *msg,
                 UsRequestJob      *self)
 {
-  if (self->client_gone || self->done)
+  g_autoptr(UsRequestJob) hold = g_object_ref (self);
+
+  stop_client_watch (self);
+  if (!self->client_gone && !self->done)
+    {
+      self->client_gone = TRUE;
+      /* A committed attempt served; only one still in flight is cut short. */
+      if (self->provider != NULL && !self->committed)
+        us_request_entry_end_attempt (self->entry, self->attempt, 0, "client closed the connection");
+      us_request_entry_finish (self->entry, 499, "client closed the connection");
+      clear_attempt (self);
+    }
+  stop_waiting (self);
+}
+
+/* A held (paused) message hears nothing of its client: libsoup notices a
+ * closed connection only when it writes. So until the commit point the
+ * job watches the socket itself, and a client that has gone stops the
+ * attempt before any fallback is asked. */
+static gboolean
+on_client_socket (GSocket      *socket,
+                  GIOCondition  condition,
+                  gpointer      data)
+{
+  g_autoptr(UsRequestJob) self = g_object_ref (data);
+  gboolean has_data;
+
+  if (!us_keepalive_client_left (socket, &has_data))
+    {
+      /* A pipelined request: libsoup's; nothing more to learn here. */
+      if (has_data)
+        g_clear_pointer (&self->client_watch, g_source_unref);
+      return has_data ? G_SOURCE_REMOVE : G_SOURCE_CONTINUE;
+    }
+  g_clear_pointer (&self->client_watch, g_source_unref);
+  on_client_gone (self->msg, self);
+  /* Let libsoup finish the message, and so close the connection. */
+  soup_server_message_set_status (self->msg, 499, "Client Closed Request");
+  soup_server_message_unpause (self->msg);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+start_client_watch (UsRequestJob *self)
+{
+  GSocket *socket = soup_server_message_get_socket (self->msg);
+
+  if (socket == NULL)
     return;
-  self->client_gone = TRUE;
-  /* A committed attempt served; only one still in flight is cut short. */
-  if (self->provider != NULL && !self->committed)
-    us_request_entry_end_attempt (self->entry, self->attempt, 0, "client closed the connection");
-  us_request_entry_finish (self->entry, 499, "client closed the connection");
-  clear_attempt (self);
+  self->client_watch = g_socket_create_source (socket, G_IO_IN | G_IO_HUP | G_IO_ERR, NULL);
+  g_source_set_callback (self->client_watch, G_SOURCE_FUNC (on_client_socket), self, NULL);
+  g_source_attach (self->client_watch, g_main_context_get_thread_default ());
+}
+
+static void
+stop_client_watch (UsRequestJob *self)
+{
+  if (self->client_watch == NULL)
+    return;
+  g_source_destroy (self->client_watch);
+  g_clear_pointer (&self->client_watch, g_source_unref);
+}
+
+/* Written out or broken off: nothing more goes to this message. */
+static void
+on_finished (SoupServerMessage *msg,
+             UsRequestJob      *self)
+{
+  g_autoptr(UsRequestJob) hold = g_object_ref (self);
+
+  on_client_gone (msg, self);
+  self->finished = TRUE;
+  g_signal_handlers_disconnect_by_data (msg, self);
 }
 
 void
@@ -896,5 +1071,8 @@ us_request_job_run (UsProxy             *proxy,
 
   self->order = chain_order (self);
   g_signal_connect_object (msg, "disconnected", G_CALLBACK (on_client_gone), self, 0);
+  g_signal_connect_object (msg, "finished", G_CALLBACK (on_finished), self, 0);
+  g_signal_connect_object (msg, "wrote-body-data", G_CALLBACK (on_wrote_body_data), self, 0);
+  start_client_watch (self);
   try_next (self);
 }
