@@ -98,7 +98,7 @@ on_file_error (UsConfigStore *store,
                const char    *message,
                gpointer       data)
 {
-  g_printerr ("understudy: %s (still running with the last valid configuration)\n", message);
+  g_printerr (_("understudy: %s (still running with the last valid configuration)\n"), message);
 }
 
 static int

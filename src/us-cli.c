@@ -389,7 +389,7 @@ read_key (const char  *provider_id,
     {
       if (tcgetattr (STDIN_FILENO, &saved) != 0)
         {
-          g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errno), "cannot read the terminal: %s",
+          g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errno), _("cannot read the terminal: %s"),
                        g_strerror (errno));
           return NULL;
         }
@@ -399,7 +399,8 @@ read_key (const char  *provider_id,
       /* Echo goes off before the prompt shows, so nothing typed after it
        * can be echoed (or flushed away). */
       tcsetattr (STDIN_FILENO, TCSAFLUSH, &quiet);
-      g_printerr ("Key for %s (not shown): ", provider_id);
+      /* Translators: the prompt for a key typed at a terminal; %s is a provider id. */
+      g_printerr (_("Key for %s (not shown): "), provider_id);
     }
   /* A terminal gives one line; a pipe may end with a newline or not. */
   while ((c = getchar ()) != EOF && !(tty && c == '\n'))
@@ -411,13 +412,13 @@ read_key (const char  *provider_id,
     g_string_truncate (key, key->len - 1);
   if (key->len == 0)
     {
-      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "the key is empty; nothing was stored");
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, _("the key is empty; nothing was stored"));
       return NULL;
     }
   if (strchr (key->str, '\n') != NULL || strchr (key->str, '\r') != NULL)
     {
       g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
-                           "the key has more than one line; give only the key");
+                           _("the key has more than one line; give only the key"));
       return NULL;
     }
   return g_steal_pointer (&key);
@@ -450,17 +451,18 @@ key_provider (UsConfig    *config,
               GError     **error)
 {
   const UsProviderConfig *provider = us_config_lookup_provider (config, provider_id);
-  const char *path = us_config_get_path (config) ? us_config_get_path (config) : "the config";
+  const char *path = us_config_get_path (config) ? us_config_get_path (config) : _("the config");
 
   if (provider == NULL)
     {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, "no provider \"%s\" in %s", provider_id, path);
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, _("no provider “%s” in %s"), provider_id, path);
       return NULL;
     }
   if (provider->auth != US_AUTH_KEY)
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                   "provider \"%s\" uses auth: %s; only auth: key providers take a key", provider_id,
+                   /* Translators: "auth: key" is a setting in the configuration file: keep it. */
+                   _("provider “%s” uses auth: %s; only auth: key providers take a key"), provider_id,
                    us_auth_mode_to_string (provider->auth));
       return NULL;
     }
@@ -487,8 +489,9 @@ keys_set (UsConfig   *config,
       g_printerr ("understudy: %s\n", error->message);
       return 1;
     }
-  g_print ("Stored the key for %s in the keyring%s.\n", provider_id,
-           tell_running (config, provider_id) ? "; the running Understudy uses it now" : "");
+  g_print (tell_running (config, provider_id) ? _("Stored the key for %s in the keyring; the running Understudy uses it now.\n")
+                                              : _("Stored the key for %s in the keyring.\n"),
+           provider_id);
   return 0;
 }
 
@@ -506,8 +509,9 @@ keys_delete (UsConfig   *config,
       g_printerr ("understudy: %s\n", error->message);
       return 1;
     }
-  g_print ("The keyring holds no key for %s now%s.\n", provider_id,
-           tell_running (config, provider_id) ? "; the running Understudy knows" : "");
+  g_print (tell_running (config, provider_id) ? _("The keyring holds no key for %s now; the running Understudy knows.\n")
+                                              : _("The keyring holds no key for %s now.\n"),
+           provider_id);
   return 0;
 }
 
@@ -532,7 +536,8 @@ keys_list (UsConfig *config)
   ids = g_strv_builder_end (builder);
   if (ids[0] == NULL)
     {
-      g_print ("No provider in %s uses auth: key.\n", us_config_get_path (config) ? us_config_get_path (config) : "the config");
+      /* Translators: "auth: key" is a setting in the configuration file: keep it. */
+      g_print (_("No provider in %s uses auth: key.\n"), us_config_get_path (config) ? us_config_get_path (config) : _("the config"));
       return 0;
     }
 
@@ -550,20 +555,20 @@ keys_list (UsConfig *config)
         continue;
       /* Whether there is a key and where from, never the key. */
       if (us_keyring_has_key (keyring, provider->id))
-        g_print ("  %-20s key in the keyring\n", provider->id);
+        g_print (_("  %-20s key in the keyring\n"), provider->id);
       else if (!loaded && env != NULL && *env != '\0')
-        g_print ("  %-20s keyring not readable; $%s is set\n", provider->id, provider->key_env);
+        g_print (_("  %-20s keyring not readable; $%s is set\n"), provider->id, provider->key_env);
       else if (!loaded && provider->key_env != NULL)
-        g_print ("  %-20s keyring not readable; $%s is not set either\n", provider->id, provider->key_env);
+        g_print (_("  %-20s keyring not readable; $%s is not set either\n"), provider->id, provider->key_env);
       else if (!loaded)
-        g_print ("  %-20s keyring not readable\n", provider->id);
+        g_print (_("  %-20s keyring not readable\n"), provider->id);
       else if (env != NULL && *env != '\0')
-        g_print ("  %-20s no key in the keyring; $%s is set\n", provider->id, provider->key_env);
+        g_print (_("  %-20s no key in the keyring; $%s is set\n"), provider->id, provider->key_env);
       else if (provider->key_env != NULL)
-        g_print ("  %-20s no key: run `understudy keys set %s`, or set $%s\n", provider->id, provider->id,
+        g_print (_("  %-20s no key: run `understudy keys set %s`, or set $%s\n"), provider->id, provider->id,
                  provider->key_env);
       else
-        g_print ("  %-20s no key: run `understudy keys set %s`\n", provider->id, provider->id);
+        g_print (_("  %-20s no key: run `understudy keys set %s`\n"), provider->id, provider->id);
     }
   return 0;
 }
@@ -579,8 +584,9 @@ cmd_keys (UsConfig          *config,
     return keys_delete (config, args[2]);
   if (n_args == 2 && g_str_equal (args[1], "list"))
     return keys_list (config);
-  g_printerr ("Usage: understudy keys set|delete PROVIDER\n"
-              "       understudy keys list\n");
+  /* Translators: keep the commands; translate PROVIDER. */
+  g_printerr (_("Usage: understudy keys set|delete PROVIDER\n"
+                "       understudy keys list\n"));
   return 2;
 }
 

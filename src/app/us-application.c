@@ -8,6 +8,7 @@
  * which edits the store) all flip and show the same switch.
  */
 #include <glib-unix.h>
+#include <glib/gi18n.h>
 
 #include "us-application.h"
 #include "us-notifier.h"
@@ -146,11 +147,13 @@ describe_model (UsHealth           *health,
       g_autoptr(GDateTime) local = utc ? g_date_time_to_local (utc) : NULL;
       g_autofree char *time = local ? g_date_time_format (local, "%H:%M") : g_strdup ("?");
 
-      return g_strdup_printf ("%s/%s — cooling down until %s", model->provider, model->model, time);
+      /* Translators: a tray menu line: provider/model — cooling down until 14:05. */
+      return g_strdup_printf (_("%s/%s — cooling down until %s"), model->provider, model->model, time);
     }
   if (g_str_equal (state, "problem"))
-    return g_strdup_printf ("%s/%s — %s", model->provider, model->model, reason ? reason : "problem");
-  return g_strdup_printf ("%s/%s — OK", model->provider, model->model);
+    return g_strdup_printf ("%s/%s — %s", model->provider, model->model, reason ? reason : _("problem"));
+  /* Translators: a tray menu line: provider/model — OK (healthy). */
+  return g_strdup_printf (_("%s/%s — OK"), model->provider, model->model);
 }
 
 /* The tray lists the first chain, the one most requests take. */
@@ -237,7 +240,7 @@ us_application_startup (GApplication *app)
     {
       UsConfig *config = us_config_store_get_config (self->store);
 
-      self->proxy_error = g_strdup_printf ("Cannot listen on %s:%u: %s", us_config_get_host (config),
+      self->proxy_error = g_strdup_printf (_("Cannot listen on %s:%u: %s"), us_config_get_host (config),
                                            us_config_get_port (config), error->message);
       g_printerr ("understudy: %s\n", self->proxy_error);
     }

@@ -7,6 +7,8 @@
  * The row never edits anything: it emits "move-row" / "remove-row" and the
  * page turns them into config store edits.
  */
+#include <glib/gi18n.h>
+
 #include "us-chain-row.h"
 
 struct _UsChainRow
@@ -78,10 +80,12 @@ update_countdown (UsChainRow *self)
   g_autofree char *text = NULL;
 
   if (left_s >= 3600)
-    text = g_strdup_printf ("Cooling down · %" G_GINT64_FORMAT ":%02d:%02d", left_s / 3600,
+    /* Translators: a countdown, hours:minutes:seconds. */
+    text = g_strdup_printf (_("Cooling down · %lld:%02d:%02d"), (long long) (left_s / 3600),
                             (int) (left_s / 60 % 60), (int) (left_s % 60));
   else
-    text = g_strdup_printf ("Cooling down · %d:%02d", (int) MAX (left_s, 0) / 60, (int) MAX (left_s, 0) % 60);
+    /* Translators: a countdown, minutes:seconds. */
+    text = g_strdup_printf (_("Cooling down · %d:%02d"), (int) MAX (left_s, 0) / 60, (int) MAX (left_s, 0) % 60);
   gtk_label_set_label (self->health_label, text);
 }
 
@@ -136,19 +140,20 @@ us_chain_row_update_health (UsChainRow *self)
                                   : g_get_real_time ();
       set_health_style (self, "warning");
       update_countdown (self);
-      description = g_strdup_printf ("Cooling down%s%s", reason ? ": " : "", reason ? reason : "");
+      description = reason ? g_strdup_printf (_("Cooling down: %s"), reason) : g_strdup (_("Cooling down"));
     }
   else if (g_str_equal (state, "problem"))
     {
       set_health_style (self, "error");
-      gtk_label_set_label (self->health_label, reason ? reason : "Problem");
-      description = g_strdup_printf ("Problem: %s", reason ? reason : "unknown");
+      gtk_label_set_label (self->health_label, reason ? reason : _("Problem"));
+      description = g_strdup_printf (_("Problem: %s"), reason ? reason : _("unknown"));
     }
   else
     {
       set_health_style (self, "success");
-      gtk_label_set_label (self->health_label, "OK");
-      description = g_strdup ("Healthy");
+      /* Translators: a model's health, shown beside it. */
+      gtk_label_set_label (self->health_label, _("OK"));
+      description = g_strdup (_("Healthy"));
     }
   /* Health changes with every request served: touch only what differs. */
   if (g_strcmp0 (gtk_widget_get_tooltip_text (GTK_WIDGET (self->health_label)), description) != 0)
@@ -404,9 +409,10 @@ us_chain_row_new (const char         *chain_id,
   self->health = health ? g_object_ref (health) : NULL;
 
   adw_preferences_row_set_title (ADW_PREFERENCES_ROW (self),
-                                 as_requested ? "The model the client asks for" : model->model);
+                                 as_requested ? _("The model the client asks for") : model->model);
   adw_action_row_set_subtitle (ADW_ACTION_ROW (self), model->provider);
-  label = g_strdup_printf ("%u. %s from %s", index + 1, as_requested ? "The model the client asks for" : model->model,
+  /* Translators: an accessible label: "2. glm-4.6 from zai" (position, model, provider). */
+  label = g_strdup_printf (_("%u. %s from %s"), index + 1, as_requested ? _("The model the client asks for") : model->model,
                            model->provider);
   gtk_accessible_update_property (GTK_ACCESSIBLE (self), GTK_ACCESSIBLE_PROPERTY_LABEL, label, -1);
 

@@ -5,6 +5,8 @@
  * store edit. The store then publishes a new snapshot and the page draws
  * it again, so the window, the file and the proxy never disagree.
  */
+#include <glib/gi18n.h>
+
 #include "us-chains-page.h"
 #include "us-chain-row.h"
 #include "us-config-store.h"
@@ -136,19 +138,19 @@ open_add_dialog (UsChainsPage *self,
   add->store = g_object_ref (self->store);
   add->chain_id = g_strdup (chain_id);
   add->providers = GTK_DROP_DOWN (gtk_drop_down_new (G_LIST_MODEL (g_object_ref (ids)), NULL));
-  gtk_accessible_update_property (GTK_ACCESSIBLE (add->providers), GTK_ACCESSIBLE_PROPERTY_LABEL, "Provider", -1);
+  gtk_accessible_update_property (GTK_ACCESSIBLE (add->providers), GTK_ACCESSIBLE_PROPERTY_LABEL, _("Provider"), -1);
   add->model = GTK_ENTRY (gtk_entry_new ());
-  gtk_entry_set_placeholder_text (add->model, "Model name, e.g. glm-4.6");
+  gtk_entry_set_placeholder_text (add->model, _("Model name, e.g. glm-4.6"));
   gtk_entry_set_activates_default (add->model, TRUE);
-  gtk_accessible_update_property (GTK_ACCESSIBLE (add->model), GTK_ACCESSIBLE_PROPERTY_LABEL, "Model name", -1);
+  gtk_accessible_update_property (GTK_ACCESSIBLE (add->model), GTK_ACCESSIBLE_PROPERTY_LABEL, _("Model name"), -1);
   gtk_box_append (GTK_BOX (box), GTK_WIDGET (add->providers));
   gtk_box_append (GTK_BOX (box), GTK_WIDGET (add->model));
 
-  dialog = adw_message_dialog_new (GTK_WINDOW (gtk_widget_get_root (GTK_WIDGET (self))), "Add Model", NULL);
+  dialog = adw_message_dialog_new (GTK_WINDOW (gtk_widget_get_root (GTK_WIDGET (self))), _("Add Model"), NULL);
   adw_message_dialog_format_body (ADW_MESSAGE_DIALOG (dialog),
-                                  "The new model goes to the end of “%s”; drag it where it belongs.", chain_id);
+                                  _("The new model goes to the end of “%s”; drag it where it belongs."), chain_id);
   adw_message_dialog_set_extra_child (ADW_MESSAGE_DIALOG (dialog), box);
-  adw_message_dialog_add_responses (ADW_MESSAGE_DIALOG (dialog), "cancel", "_Cancel", "add", "_Add", NULL);
+  adw_message_dialog_add_responses (ADW_MESSAGE_DIALOG (dialog), "cancel", _("_Cancel"), "add", _("_Add"), NULL);
   adw_message_dialog_set_response_appearance (ADW_MESSAGE_DIALOG (dialog), "add", ADW_RESPONSE_SUGGESTED);
   adw_message_dialog_set_default_response (ADW_MESSAGE_DIALOG (dialog), "add");
   adw_message_dialog_set_close_response (ADW_MESSAGE_DIALOG (dialog), "cancel");
@@ -183,10 +185,10 @@ new_add_row (const char *chain_id)
   GtkWidget *row = adw_action_row_new ();
   GtkWidget *icon = gtk_image_new_from_icon_name ("list-add-symbolic");
 
-  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), "Add Model…");
+  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), _("Add Model…"));
   gtk_list_box_row_set_activatable (GTK_LIST_BOX_ROW (row), TRUE);
   adw_action_row_add_prefix (ADW_ACTION_ROW (row), icon);
-  gtk_accessible_update_property (GTK_ACCESSIBLE (row), GTK_ACCESSIBLE_PROPERTY_LABEL, "Add model", -1);
+  gtk_accessible_update_property (GTK_ACCESSIBLE (row), GTK_ACCESSIBLE_PROPERTY_LABEL, _("Add model"), -1);
   g_object_set_data_full (G_OBJECT (row), "us-chain-id", g_strdup (chain_id), g_free);
   return row;
 }
@@ -197,11 +199,11 @@ new_empty_state (UsChainsPage        *self,
                  const UsChainConfig *chain)
 {
   GtkWidget *status = adw_status_page_new ();
-  GtkWidget *button = gtk_button_new_with_mnemonic ("_Add Model…");
+  GtkWidget *button = gtk_button_new_with_mnemonic (_("_Add Model…"));
 
-  adw_status_page_set_title (ADW_STATUS_PAGE (status), "Add a fallback model");
+  adw_status_page_set_title (ADW_STATUS_PAGE (status), _("Add a fallback model"));
   adw_status_page_set_description (ADW_STATUS_PAGE (status),
-                                   "With a second model, requests go on when the first is rate limited or down.");
+                                   _("With a second model, requests go on when the first is rate limited or down."));
   gtk_widget_add_css_class (status, "compact");
   gtk_widget_set_halign (button, GTK_ALIGN_CENTER);
   gtk_widget_add_css_class (button, "pill");
@@ -222,10 +224,11 @@ new_chain_group (UsChainsPage        *self,
   UsHealth *health = us_proxy_get_health (self->proxy);
   g_autofree char *matches = chain->match && chain->match[0] ? g_strjoinv (", ", chain->match) : NULL;
   g_autofree char *description = NULL;
-  g_autofree char *list_label = g_strdup_printf ("Models of chain %s, tried in order", chain->id);
+  g_autofree char *list_label = g_strdup_printf (_("Models of chain %s, tried in order"), chain->id);
 
-  description = matches ? g_strdup_printf ("For %s. Tried top to bottom.", matches)
-                        : g_strdup ("Tried top to bottom.");
+  /* Translators: %s lists the model names a chain answers for, e.g. "claude-*, gpt-5". */
+  description = matches ? g_strdup_printf (_("For %s. Tried top to bottom."), matches)
+                        : g_strdup (_("Tried top to bottom."));
   adw_preferences_group_set_title (ADW_PREFERENCES_GROUP (group), chain->id);
   adw_preferences_group_set_description (ADW_PREFERENCES_GROUP (group), description);
 

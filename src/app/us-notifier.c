@@ -5,6 +5,8 @@
  * episode ends, so a user never finds a stale failover message next to
  * the news that it is over.
  */
+#include <glib/gi18n.h>
+
 #include "us-notifier.h"
 
 #include <libnotify/notify.h>
@@ -72,10 +74,10 @@ add_actions (UsNotifier         *self,
              gboolean            with_pause)
 {
   notify_notification_clear_actions (notification);
-  notify_notification_add_action (notification, "default", "Open", on_open, self, NULL);
-  notify_notification_add_action (notification, "open", "Open", on_open, self, NULL);
+  notify_notification_add_action (notification, "default", _("Open"), on_open, self, NULL);
+  notify_notification_add_action (notification, "open", _("Open"), on_open, self, NULL);
   if (with_pause)
-    notify_notification_add_action (notification, "pause", "Pause routing", on_pause, self, NULL);
+    notify_notification_add_action (notification, "pause", _("Pause routing"), on_pause, self, NULL);
 }
 
 /* ---- Showing ------------------------------------------------------------ */
@@ -158,18 +160,52 @@ show (UsNotifier         *self,
 
 /* ---- Episodes ----------------------------------------------------------- */
 
-/* "is rate limited", or "failed (HTTP 503)" for reasons that are not a state. */
-static char *
-describe_state (const char *reason)
-{
-  static const char * const states[] = { "rate limited", "overloaded", "cooling down", "timed out", NULL };
+/* One whole sentence per reason, so each language can order its parts:
+ * the failed model, the time it rests until (if known), the one serving. */
+typedef struct {
+  const char *reason;       /* as UsEpisodes reports it */
+  const char *until_format; /* failed, clock, serving */
+  const char *format;       /* failed, serving */
+} EpisodeSummary;
 
-  if (g_strv_contains (states, reason))
-    return g_strdup_printf ("is %s", reason);
+static const EpisodeSummary episode_summaries[] = {
+  /* Translators: "claude-opus-4-5 is rate limited until 14:05 — now serving glm-4.6". */
+  { "rate limited", N_("%s is rate limited until %s — now serving %s"),
+    /* Translators: "claude-opus-4-5 is rate limited — now serving glm-4.6". */
+    N_("%s is rate limited — now serving %s") },
+  /* Translators: the provider reported it is overloaded; %s are model, clock time, model. */
+  { "overloaded", N_("%s is overloaded until %s — now serving %s"),
+    N_("%s is overloaded — now serving %s") },
+  { "cooling down", N_("%s is cooling down until %s — now serving %s"),
+    N_("%s is cooling down — now serving %s") },
+  { "timed out", N_("%s timed out and rests until %s — now serving %s"),
+    N_("%s timed out — now serving %s") },
   /* Switched away from before the plan's hard limit (us_failover_quota_cooldown). */
-  if (g_str_equal (reason, "quota threshold reached"))
-    return g_strdup ("is near its plan limit");
-  return g_strdup_printf ("failed (%s)", reason);
+  { "quota threshold reached", N_("%s is near its plan limit until %s — now serving %s"),
+    N_("%s is near its plan limit — now serving %s") },
+};
+
+static char *
+episode_summary (const char *failed,
+                 const char *reason,
+                 const char *clock,
+                 const char *serving)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (episode_summaries); i++)
+    {
+      const EpisodeSummary *s = &episode_summaries[i];
+
+      if (!g_str_equal (reason, s->reason))
+        continue;
+      return clock ? g_strdup_printf (_(s->until_format), failed, clock, serving)
+                   : g_strdup_printf (_(s->format), failed, serving);
+    }
+  /* Any other reason ("HTTP 503", "key rejected") is shown as it is. */
+  return clock
+    /* Translators: "claude-opus-4-5 failed (HTTP 503) until 14:05 — now serving glm-4.6". */
+    ? g_strdup_printf (_("%s failed (%s) until %s — now serving %s"), failed, reason, clock, serving)
+    /* Translators: "claude-opus-4-5 failed (HTTP 503) — now serving glm-4.6". */
+    : g_strdup_printf (_("%s failed (%s) — now serving %s"), failed, reason, serving);
 }
 
 static void
@@ -180,7 +216,6 @@ on_started (UsEpisodes *episodes,
             const char *serving,
             UsNotifier *self)
 {
-  g_autofree char *state = describe_state (reason);
   g_autofree char *summary = NULL;
   g_autofree char *body = NULL;
 
@@ -192,12 +227,12 @@ on_started (UsEpisodes *episodes,
       g_autoptr(GDateTime) when = g_date_time_new_from_unix_local (until);
       g_autofree char *clock = g_date_time_format (when, "%H:%M");
 
-      summary = g_strdup_printf ("%s %s until %s — now serving %s", short_name (failed), state, clock,
-                                 short_name (serving));
+      summary = episode_summary (short_name (failed), reason, clock, short_name (serving));
     }
   else
-    summary = g_strdup_printf ("%s %s — now serving %s", short_name (failed), state, short_name (serving));
-  body = g_strdup_printf ("Requests go to %s until %s answers again.", serving, failed);
+    summary = episode_summary (short_name (failed), reason, NULL, short_name (serving));
+  /* Translators: both are "provider/model". */
+  body = g_strdup_printf (_("Requests go to %s until %s answers again."), serving, failed);
 
   if (self->episode == NULL)
     self->episode = notification_new (self);
@@ -216,8 +251,8 @@ on_ended (UsEpisodes *episodes,
   if (!self->enabled)
     return;
 
-  summary = g_strdup_printf ("%s is serving again", short_name (model));
-  body = g_strdup_printf ("Requests go to %s again.", model);
+  summary = g_strdup_printf (_("%s is serving again"), short_name (model));
+  body = g_strdup_printf (_("Requests go to %s again."), model);
   if (self->episode == NULL)
     self->episode = notification_new (self);
   add_actions (self, self->episode, FALSE);
@@ -241,9 +276,11 @@ on_key_rejected (UsEpisodes *episodes,
 
   name = g_strdup (provider);
   name[0] = g_ascii_toupper (name[0]);
-  summary = g_strdup_printf ("%s rejected its key", name);
-  body = g_strdup_printf ("Store a new key with “understudy keys set %s” or on Understudy's Providers page; "
-                          "until then its requests go to the next model in the chain.", provider);
+  /* Translators: %s is a provider, e.g. "Anthropic". */
+  summary = g_strdup_printf (_("%s rejected its key"), name);
+  /* Translators: keep the command "understudy keys set %s" as it is. */
+  body = g_strdup_printf (_("Store a new key with “understudy keys set %s” or on Understudy's Providers page; "
+                            "until then its requests go to the next model in the chain."), provider);
   notification = notification_new (self);
   notify_notification_set_urgency (notification, NOTIFY_URGENCY_CRITICAL);
   add_actions (self, notification, FALSE);

@@ -5,6 +5,8 @@
  * short timeout applies them in one go. A burst of requests then costs one
  * view update per batch instead of one per request and per attempt.
  */
+#include <glib/gi18n.h>
+
 #include "us-requests-page.h"
 
 #define BATCH_MS 250
@@ -59,9 +61,9 @@ format_attempts (UsRequestEntry *entry)
       g_string_append_printf (text, "%u. %s/%s — ", i + 1, a->provider, a->model);
       if (a->status != 0)
         g_string_append_printf (text, "%u ", a->status);
-      g_string_append (text, a->reason ? a->reason : "served");
+      g_string_append (text, a->reason ? a->reason : _("served"));
       if (a->latency_ms > 0)
-        g_string_append_printf (text, " (%" G_GINT64_FORMAT " ms)", a->latency_ms);
+        g_string_append_printf (text, _(" (%lld ms)"), (long long) a->latency_ms);
     }
   return g_string_free (text, FALSE);
 }
@@ -107,7 +109,8 @@ refresh_cell (GtkListItem *item)
                                 us_request_entry_get_served_model (entry));
       else
         {
-          text = g_strdup (state == US_REQUEST_FAILED ? "none" : "…");
+          /* Translators: served by no model. */
+          text = g_strdup (state == US_REQUEST_FAILED ? _("none") : "…");
           style = "dim-label";
         }
       break;
@@ -115,14 +118,14 @@ refresh_cell (GtkListItem *item)
       {
         guint n = us_request_entry_get_n_attempts (entry);
         GtkPopover *popover = gtk_menu_button_get_popover (GTK_MENU_BUTTON (child));
-        g_autofree char *name = g_strdup_printf ("%u attempt%s", n, n == 1 ? "" : "s");
+        g_autofree char *name = g_strdup_printf (ngettext ("%u attempt", "%u attempts", n), n);
 
         /* The details exist only once someone opened them. */
         if (popover != NULL)
           {
             g_autofree char *details = format_attempts (entry);
 
-            gtk_label_set_label (GTK_LABEL (gtk_popover_get_child (popover)), n ? details : "No attempt yet");
+            gtk_label_set_label (GTK_LABEL (gtk_popover_get_child (popover)), n ? details : _("No attempt yet"));
           }
         /* Setting a menu button's label replaces its child: only on a change. */
         if (g_strcmp0 (gtk_menu_button_get_label (GTK_MENU_BUTTON (child)), name) != 0)
@@ -137,11 +140,12 @@ refresh_cell (GtkListItem *item)
       switch (state)
         {
         case US_REQUEST_PENDING:
-          text = g_strdup ("trying");
+          /* Translators: a request's status while it waits for a model. */
+          text = g_strdup (_("trying"));
           style = "dim-label";
           break;
         case US_REQUEST_STREAMING:
-          text = g_strdup ("streaming");
+          text = g_strdup (_("streaming"));
           break;
         case US_REQUEST_DONE:
           text = g_strdup_printf ("%u", us_request_entry_get_status (entry));
@@ -158,7 +162,7 @@ refresh_cell (GtkListItem *item)
       break;
     case COLUMN_TTFT:
       if (us_request_entry_get_first_byte_ms (entry) >= 0)
-        text = g_strdup_printf ("%" G_GINT64_FORMAT " ms", us_request_entry_get_first_byte_ms (entry));
+        text = g_strdup_printf (_("%lld ms"), (long long) us_request_entry_get_first_byte_ms (entry));
       else
         {
           text = g_strdup ("—");
@@ -167,8 +171,9 @@ refresh_cell (GtkListItem *item)
       break;
     case COLUMN_TOKENS:
       if (us_request_entry_get_input_tokens (entry) || us_request_entry_get_output_tokens (entry))
-        text = g_strdup_printf ("%" G_GINT64_FORMAT " in · %" G_GINT64_FORMAT " out",
-                                us_request_entry_get_input_tokens (entry), us_request_entry_get_output_tokens (entry));
+        /* Translators: input and output tokens of a request. */
+        text = g_strdup_printf (_("%lld in · %lld out"), (long long) us_request_entry_get_input_tokens (entry),
+                                (long long) us_request_entry_get_output_tokens (entry));
       else
         {
           text = g_strdup ("—");
@@ -195,7 +200,7 @@ create_attempts_popover (GtkMenuButton *button,
 
   gtk_label_set_xalign (GTK_LABEL (details), 0);
   gtk_label_set_selectable (GTK_LABEL (details), TRUE);
-  gtk_label_set_label (GTK_LABEL (details), text && *text ? text : "No attempt yet");
+  gtk_label_set_label (GTK_LABEL (details), text && *text ? text : _("No attempt yet"));
   gtk_popover_set_child (GTK_POPOVER (popover), details);
   gtk_menu_button_set_popover (button, popover);
 }
@@ -219,7 +224,7 @@ on_setup (GtkSignalListItemFactory *factory,
       gtk_widget_add_css_class (child, "flat");
       /* No tooltip: setting one per recycled cell costs an X round trip. */
       gtk_accessible_update_property (GTK_ACCESSIBLE (child), GTK_ACCESSIBLE_PROPERTY_DESCRIPTION,
-                                      "Each model tried, and why it did not serve", -1);
+                                      _("Each model tried, and why it did not serve"), -1);
     }
   else
     {

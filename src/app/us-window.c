@@ -4,6 +4,8 @@
  * tray, the notifications and the command line use) and the model serving
  * right now; the view stack holds one page per thing a person manages.
  */
+#include <glib/gi18n.h>
+
 #include "us-window.h"
 #include "us-chains-page.h"
 #include "us-clients-page.h"
@@ -42,13 +44,16 @@ update_serving (UsWindow *self)
   g_autofree char *tooltip = NULL;
 
   if (serving == NULL)
-    text = g_strdup ("Nothing served yet");
+    text = g_strdup (_("Nothing served yet"));
   else if (failing_over)
-    text = g_strdup_printf ("Failing over · %s", model);
+    /* Translators: the window header while a fallback serves; %s is a model. */
+    text = g_strdup_printf (_("Failing over · %s"), model);
   else
-    text = g_strdup_printf ("Serving %s", model);
+    /* Translators: the window header; %s is the model serving requests. */
+    text = g_strdup_printf (_("Serving %s"), model);
   tooltip = serving == NULL ? g_strdup (text)
-          : g_strdup_printf ("%s %s", failing_over ? "Failing over: the primary is out, serving" : "Serving", serving);
+          /* Translators: %s is "provider/model". */
+          : g_strdup_printf (failing_over ? _("Failing over: the primary is out, serving %s") : _("Serving %s"), serving);
 
   /* Episodes notify on every request; a tooltip change costs an X round
    * trip, so only a real change touches the widgets. */
@@ -107,11 +112,11 @@ us_window_constructed (GObject *object)
   /* The pages need the proxy at construction, so they are made here
    * rather than in the template. */
   add_page (self, g_object_new (US_TYPE_CHAINS_PAGE, "proxy", self->proxy, NULL),
-            "chains", "Chains", "view-list-symbolic");
-  add_page (self, us_providers_page_new (self->proxy), "providers", "Providers", "network-server-symbolic");
+            "chains", _("Chains"), "view-list-symbolic");
+  add_page (self, us_providers_page_new (self->proxy), "providers", _("Providers"), "network-server-symbolic");
   add_page (self, g_object_new (US_TYPE_REQUESTS_PAGE, "log", us_proxy_get_log (self->proxy), NULL),
-            "requests", "Requests", "network-transmit-receive-symbolic");
-  add_page (self, us_clients_page_new (self->proxy), "clients", "Clients", "utilities-terminal-symbolic");
+            "requests", _("Requests"), "network-transmit-receive-symbolic");
+  add_page (self, us_clients_page_new (self->proxy), "clients", _("Clients"), "utilities-terminal-symbolic");
 
   g_signal_connect_object (us_proxy_get_store (self->proxy), "file-error", G_CALLBACK (on_file_error), self, 0);
   if (self->episodes != NULL)
