@@ -9,7 +9,7 @@
 
 #include "us-requests-page.h"
 
-#define BATCH_MS 250
+#define BATCH_MS 1000
 
 typedef enum {
   COLUMN_TIME,
