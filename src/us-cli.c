@@ -120,7 +120,15 @@ print_status (UsConfig *config,
           g_autofree char *name = g_strdup_printf ("%s/%s", str_member (m, "provider"), str_member (m, "model"));
           const char *state = str_member (h, "state");
 
-          if (g_strcmp0 (state, "cooldown") == 0)
+          if (g_strcmp0 (str_member (h, "circuit"), "open") == 0)
+            {
+              g_autofree char *at = local_time (str_member (h, "circuit_probe_at"));
+              g_print (_("  %u. %-40s circuit open, probed again at %s (%s)\n"), j + 1, name, at,
+                       str_member (h, "reason"));
+            }
+          else if (g_strcmp0 (str_member (h, "circuit"), "half-open") == 0)
+            g_print (_("  %u. %-40s circuit half-open, a probe is testing it\n"), j + 1, name);
+          else if (g_strcmp0 (state, "cooldown") == 0)
             {
               g_autofree char *until = local_time (str_member (h, "cooldown_until"));
               g_print (_("  %u. %-40s cooling down until %s (%s)\n"), j + 1, name, until, str_member (h, "reason"));

@@ -283,6 +283,18 @@ static const InvalidCase invalid_cases[] = {
     "$.failover.quota_threshold", "(got 0)" },
   { "quota-above-one", DOC (PROVIDERS ", " CHAINS ", 'failover': {'quota_threshold': 1.5}"),
     "$.failover.quota_threshold", "expected a number greater than 0 and at most 1 (got 1.5)" },
+  { "circuit-failures-zero", DOC (PROVIDERS ", " CHAINS ", 'failover': {'circuit_failures': 0}"),
+    "$.failover.circuit_failures", "(got 0)" },
+  { "circuit-failures-fraction", DOC (PROVIDERS ", " CHAINS ", 'failover': {'circuit_failures': 2.5}"),
+    "$.failover.circuit_failures", "an integer > 0" },
+  { "circuit-rate-above-one", DOC (PROVIDERS ", " CHAINS ", 'failover': {'circuit_error_rate': 2}"),
+    "$.failover.circuit_error_rate", "at most 1 (got 2)" },
+  { "circuit-window-negative", DOC (PROVIDERS ", " CHAINS ", 'failover': {'circuit_window_s': -1}"),
+    "$.failover.circuit_window_s", "a number > 0" },
+  { "circuit-min-requests-text", DOC (PROVIDERS ", " CHAINS ", 'failover': {'circuit_min_requests': '3'}"),
+    "$.failover.circuit_min_requests", "an integer > 0" },
+  { "circuit-open-zero", DOC (PROVIDERS ", " CHAINS ", 'failover': {'circuit_open_s': 0}"),
+    "$.failover.circuit_open_s", "a number > 0" },
 };
 
 static void
@@ -385,6 +397,11 @@ test_defaults (void)
   g_assert_cmpfloat (failover->idle_timeout_s, ==, 120);
   g_assert_cmpfloat (failover->cooldown_s, ==, 60);
   g_assert_cmpfloat (failover->quota_threshold, ==, 0.95);
+  g_assert_cmpint (failover->circuit_failures, ==, 5);
+  g_assert_cmpfloat (failover->circuit_error_rate, ==, 0.5);
+  g_assert_cmpfloat (failover->circuit_window_s, ==, 60);
+  g_assert_cmpint (failover->circuit_min_requests, ==, 10);
+  g_assert_cmpfloat (failover->circuit_open_s, ==, 30);
 }
 
 /* Fields a user leaves out get their documented defaults. */
@@ -475,7 +492,8 @@ static const char full_config[] =
   "   'chain': 'default'},"
   "  {'when': {}, 'chain': 'default'}],"
   " 'failover': {'first_byte_timeout_s': 0.3, 'idle_timeout_s': 2, 'cooldown_s': 1.5,"
-  "   'quota_threshold': 1}}";
+  "   'quota_threshold': 1, 'circuit_failures': 3, 'circuit_error_rate': 0.25,"
+  "   'circuit_window_s': 120, 'circuit_min_requests': 20, 'circuit_open_s': 7.5}}";
 
 static void
 test_full (void)
@@ -537,6 +555,11 @@ test_full (void)
   g_assert_cmpfloat (failover->idle_timeout_s, ==, 2);
   g_assert_cmpfloat (failover->cooldown_s, ==, 1.5);
   g_assert_cmpfloat (failover->quota_threshold, ==, 1);
+  g_assert_cmpint (failover->circuit_failures, ==, 3);
+  g_assert_cmpfloat (failover->circuit_error_rate, ==, 0.25);
+  g_assert_cmpfloat (failover->circuit_window_s, ==, 120);
+  g_assert_cmpint (failover->circuit_min_requests, ==, 20);
+  g_assert_cmpfloat (failover->circuit_open_s, ==, 7.5);
 }
 
 static void

@@ -1014,10 +1014,23 @@ parse_failover (Check      *check,
                                &f->idle_timeout_s)
       || !get_positive_number (check, failover, "$.failover", "cooldown_s", &f->cooldown_s)
       || !get_positive_number (check, failover, "$.failover", "quota_threshold",
-                               &f->quota_threshold))
+                               &f->quota_threshold)
+      || !get_integer (check, failover, "$.failover", "circuit_failures", 1, G_MAXINT64,
+                       &f->circuit_failures)
+      || !get_positive_number (check, failover, "$.failover", "circuit_error_rate",
+                               &f->circuit_error_rate)
+      || !get_positive_number (check, failover, "$.failover", "circuit_window_s",
+                               &f->circuit_window_s)
+      || !get_integer (check, failover, "$.failover", "circuit_min_requests", 1, G_MAXINT64,
+                       &f->circuit_min_requests)
+      || !get_positive_number (check, failover, "$.failover", "circuit_open_s",
+                               &f->circuit_open_s))
     return FALSE;
   if (f->quota_threshold > 1)
     return fail_member (check, failover, "$.failover", "quota_threshold",
+                        "a number greater than 0 and at most 1");
+  if (f->circuit_error_rate > 1)
+    return fail_member (check, failover, "$.failover", "circuit_error_rate",
                         "a number greater than 0 and at most 1");
   return TRUE;
 }
@@ -1191,6 +1204,11 @@ us_config_init (UsConfig *self)
     .idle_timeout_s = 120,
     .cooldown_s = 60,
     .quota_threshold = 0.95,
+    .circuit_failures = 5,
+    .circuit_error_rate = 0.5,
+    .circuit_window_s = 60,
+    .circuit_min_requests = 10,
+    .circuit_open_s = 30,
   };
 }
 

@@ -73,6 +73,7 @@ struct _UsRequestJob
   GByteArray *whole;
   UsProduced *produced;         /* signed content and tool calls it made */
   char *credential;             /* which credential it answered, hashed */
+  gboolean probing;             /* it is the probe of a half-open circuit */
 };
 
 G_DEFINE_FINAL_TYPE (UsRequestJob, us_request_job, G_TYPE_OBJECT)
@@ -96,6 +97,9 @@ clear_attempt (UsRequestJob *self)
   g_clear_pointer (&self->model, g_free);
   g_clear_pointer (&self->produced, us_produced_free);
   g_clear_pointer (&self->credential, g_free);
+  if (self->probing)
+    us_health_circuit_release (us_proxy_get_health (self->proxy), self->provider->id, self->chain_model->model);
+  self->probing = FALSE;
   self->provider = NULL;
   self->chain_model = NULL;
   self->timeout_reason = NULL;
@@ -253,6 +257,8 @@ served (UsRequestJob *self)
   us_request_entry_end_attempt (self->entry, self->attempt, soup_message_get_status (self->upstream), NULL);
   us_request_entry_set_served (self->entry, self->provider->id, self->model);
   us_health_mark_ok (health, self->provider->id, self->chain_model->model);
+  us_health_circuit_record (health, self->provider->id, self->chain_model->model, fo, TRUE);
+  self->probing = FALSE;
 
   /* Switch before the hard limit: this request is served, the next goes on. */
   quota = us_failover_quota_cooldown (headers, fo->quota_threshold, fo->cooldown_s);
@@ -281,15 +287,32 @@ note_failure (UsRequestJob *self,
   g_string_append_printf (self->failures, "%s/%s: %s", self->provider->id, self->model, reason);
 }
 
+/* @model_fault: the failure says the model is not working (not that it
+ * cannot take this one request), which counts towards its circuit. */
+static void
+attempt_failed_full (UsRequestJob *self,
+                     guint         status,
+                     const char   *reason,
+                     gboolean      model_fault)
+{
+  if (model_fault)
+    {
+      us_health_circuit_record (us_proxy_get_health (self->proxy), self->provider->id, self->chain_model->model,
+                                us_config_get_failover (self->config), FALSE);
+      self->probing = FALSE;
+    }
+  us_request_entry_end_attempt (self->entry, self->attempt, status, reason);
+  note_failure (self, reason);
+  clear_attempt (self);
+  try_next (self);
+}
+
 static void
 attempt_failed (UsRequestJob *self,
                 guint         status,
                 const char   *reason)
 {
-  us_request_entry_end_attempt (self->entry, self->attempt, status, reason);
-  note_failure (self, reason);
-  clear_attempt (self);
-  try_next (self);
+  attempt_failed_full (self, status, reason, TRUE);
 }
 
 static void
@@ -501,11 +524,15 @@ whole_error (UsRequestJob *self,
   SoupMessageHeaders *headers = soup_message_get_response_headers (self->upstream);
   g_autoptr(GBytes) body = g_byte_array_free_to_bytes (g_steal_pointer (&self->whole));
   g_autofree char *reason = NULL;
+  gboolean overflow;
   UsVerdict verdict;
 
   us_failover_judge (status, headers, fo, &verdict);
 
-  if (verdict.kind == US_VERDICT_REQUEST_ERROR && self->n_tried == 1)
+  /* Over the window is this model's limit, not a bad request: a model
+   * further down may have room, even when this is the first one. */
+  overflow = verdict.kind == US_VERDICT_REQUEST_ERROR && us_error_is_context_overflow (self->fmt, status, body);
+  if (verdict.kind == US_VERDICT_REQUEST_ERROR && !overflow && self->n_tried == 1)
     {
       /* A bad request is bad everywhere: the client gets it unchanged. */
       g_autoptr(GBytes) client_body = us_translate_error (self->fmt, self->client_fmt, status, body);
@@ -530,9 +557,10 @@ whole_error (UsRequestJob *self,
   else if (verdict.problem != NULL)
     us_health_mark (health, self->provider->id, self->chain_model->model, verdict.problem);
 
-  reason = g_strdup_printf ("HTTP %u%s%s", status, verdict.problem ? " " : "",
-                            verdict.problem ? verdict.problem : "cannot take this request");
-  attempt_failed (self, status, reason);
+  reason = g_strdup_printf ("HTTP %u %s", status,
+                            overflow ? "over its context window"
+                            : verdict.problem ? verdict.problem : "cannot take this request");
+  attempt_failed_full (self, status, reason, verdict.kind != US_VERDICT_REQUEST_ERROR);
 }
 
 static void
@@ -856,6 +884,31 @@ new_upstream (UsRequestJob  *self,
   return msg;
 }
 
+/* Would the request, its estimated input plus the output it may get, not
+ * fit the model's window? Then it is skipped without being asked, and
+ * the request log says so. */
+static gboolean
+over_context_window (UsRequestJob       *self,
+                     const UsChainModel *cm)
+{
+  gint64 output = us_ir_request_get_max_tokens (self->ir);
+  gint64 needed;
+  g_autofree char *reason = NULL;
+
+  if (cm->context_tokens <= 0)
+    return FALSE;
+  if (cm->max_output_tokens > 0 && (output <= 0 || output > cm->max_output_tokens))
+    output = cm->max_output_tokens;
+  needed = us_ir_request_estimate_input_tokens (self->ir) + output;
+  if (needed <= cm->context_tokens)
+    return FALSE;
+  reason = g_strdup_printf ("over its context window: ~%" G_GINT64_FORMAT " tokens", needed);
+  us_request_entry_add_skipped (self->entry, self->provider->id, self->model, reason);
+  /* An exhausted chain's answer says why this one was not asked. */
+  note_failure (self, reason);
+  return TRUE;
+}
+
 static gboolean
 start_attempt (UsRequestJob       *self,
                const UsChainModel *cm)
@@ -875,9 +928,21 @@ start_attempt (UsRequestJob       *self,
       clear_attempt (self);
       return FALSE;
     }
+  if (self->failover && over_context_window (self, cm))
+    {
+      clear_attempt (self);
+      return FALSE;
+    }
   if (self->failover && us_health_is_cooling (us_proxy_get_health (self->proxy), provider->id, cm->model))
     {
       us_request_entry_add_skipped (self->entry, provider->id, self->model, "cooling down");
+      clear_attempt (self);
+      return FALSE;
+    }
+  if (self->failover && !us_health_circuit_admit (us_proxy_get_health (self->proxy), provider->id, cm->model,
+                                                  us_config_get_failover (self->config), &self->probing))
+    {
+      us_request_entry_add_skipped (self->entry, provider->id, self->model, "circuit open");
       clear_attempt (self);
       return FALSE;
     }
