@@ -246,6 +246,9 @@ static const InvalidCase invalid_cases[] = {
   { "price-cache-type",
     WITH_MODEL (MODEL ", 'price': {'input': 3, 'output': 15, 'cache_read': 'x'}}"),
     "$.chains[0].models[0].price.cache_read", "expected a number (got \"x\")" },
+  { "price-cache-write-negative",
+    WITH_MODEL (MODEL ", 'price': {'input': 3, 'output': 15, 'cache_write': -1}}"),
+    "$.chains[0].models[0].price.cache_write", "a number ≥ 0" },
   { "model-budget-per", WITH_MODEL (MODEL ", 'budget': {'requests': 5, 'per': 'year'}}"),
     "$.chains[0].models[0].budget.per", "(got \"year\")" },
 
@@ -485,7 +488,7 @@ static const char full_config[] =
   "    {'provider': 'ollama', 'model': 'qwen3-coder'}]},"
   "  {'id': 'background', 'match': ['*haiku*', 'gpt-*-mini'], 'models': ["
   "    {'provider': 'ollama', 'model': 'qwen3-coder',"
-  "     'price': {'input': 1, 'output': 2, 'cache_read': 0.1}}]}],"
+  "     'price': {'input': 1, 'output': 2, 'cache_read': 0.1, 'cache_write': 1.25}}]}],"
   " 'rules': ["
   "  {'when': {'client': 'claude-code', 'model': '*haiku*'}, 'chain': 'background'},"
   "  {'when': {'min_input_tokens': 100000, 'thinking': true, 'images': false, 'tools': true},"
@@ -530,6 +533,7 @@ test_full (void)
   g_assert_cmpfloat (model->price->input, ==, 0.27);
   g_assert_cmpfloat (model->price->output, ==, 1.1);
   g_assert_cmpfloat (model->price->cache_read, ==, 0.27);
+  g_assert_cmpfloat (model->price->cache_write, ==, 0.27);
   g_assert_cmpfloat (model->budget->usd, ==, 5);
   g_assert_cmpfloat (model->budget->requests, ==, 100);
   g_assert_cmpint (model->budget->per, ==, US_BUDGET_PER_DAY);
@@ -538,6 +542,7 @@ test_full (void)
   g_assert_cmpstrv (chain->match, ((const char *[]) { "*haiku*", "gpt-*-mini", NULL }));
   model = g_ptr_array_index (chain->models, 0);
   g_assert_cmpfloat (model->price->cache_read, ==, 0.1);
+  g_assert_cmpfloat (model->price->cache_write, ==, 1.25);
 
   g_assert_cmpuint (us_config_get_rules (config)->len, ==, 3);
   rule = g_ptr_array_index (us_config_get_rules (config), 0);

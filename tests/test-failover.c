@@ -1,6 +1,7 @@
 /* test-failover.c: the proxy against fake Anthropic providers, one case per
  * failover rule, asserting what the client received and what the status API
  * recorded. */
+#include <glib/gstdio.h>
 #include <libsoup/soup.h>
 
 #include "us-fake-provider.h"
@@ -17,6 +18,9 @@ typedef struct {
   UsFakeProvider *fallback;
   UsProxy *proxy;
   TestClient *client;
+  char *json;          /* the proxy's config, to start it again */
+  char *state_dir;     /* its own XDG_STATE_HOME, or NULL for the shared one */
+  char *saved_state;   /* the XDG_STATE_HOME to put back */
 } Fixture;
 
 static void
@@ -46,6 +50,7 @@ fixture_set_up_full (Fixture    *f,
 
   f->proxy = test_proxy_new (json);
   f->client = test_client_new (f->proxy);
+  f->json = g_steal_pointer (&json);
 }
 
 static void
@@ -70,6 +75,24 @@ fixture_tear_down (Fixture       *f,
   g_clear_object (&f->proxy);
   g_clear_object (&f->primary);
   g_clear_object (&f->fallback);
+  g_free (f->json);
+  if (f->state_dir != NULL)
+    {
+      g_autofree char *dir = g_build_filename (f->state_dir, "understudy", NULL);
+      g_autofree char *spend = g_build_filename (dir, "spend.json", NULL);
+      g_autofree char *provenance = g_build_filename (dir, "provenance.json", NULL);
+
+      g_remove (spend);
+      g_remove (provenance);
+      g_rmdir (dir);
+      g_rmdir (f->state_dir);
+      g_free (f->state_dir);
+      if (f->saved_state != NULL)
+        g_setenv ("XDG_STATE_HOME", f->saved_state, TRUE);
+      else
+        g_unsetenv ("XDG_STATE_HOME");
+      g_free (f->saved_state);
+    }
 }
 
 /* The request's single entry in the status API (the newest). */
@@ -771,6 +794,118 @@ test_context_error_first_model (Fixture       *f,
   g_assert_cmpstr (json_object_get_string_member (health, "state"), ==, "ok");
 }
 
+#define PRICE ", \"price\": { \"input\": 3, \"output\": 15, \"cache_read\": 0.3, \"cache_write\": 3.75 }"
+
+/* A state directory of its own: spend persists, and must start at zero. */
+static void
+spend_set_up (Fixture       *f,
+              gconstpointer  data)
+{
+  g_autofree char *primary = g_strconcat (PRICE, data, NULL);
+
+  f->saved_state = g_strdup (g_getenv ("XDG_STATE_HOME"));
+  f->state_dir = g_dir_make_tmp ("understudy-spend-XXXXXX", NULL);
+  g_setenv ("XDG_STATE_HOME", f->state_dir, TRUE);
+  fixture_set_up_full (f, NULL, primary);
+}
+
+static JsonObject *
+spend_of (JsonObject *status,
+          const char *provider)
+{
+  JsonArray *models = json_object_get_array_member (json_object_get_object_member (status, "spend"), "models");
+
+  for (guint i = 0; i < json_array_get_length (models); i++)
+    {
+      JsonObject *m = json_array_get_object_element (models, i);
+
+      if (g_str_equal (json_object_get_string_member (m, "provider"), provider))
+        return m;
+    }
+  return NULL;
+}
+
+/* The recorded cost is the tokens the provider reported times the price. */
+static void
+test_cost (Fixture       *f,
+           gconstpointer  data)
+{
+  g_autoptr(TestReply) stream = NULL, whole = NULL;
+  g_autoptr(JsonNode) holder = NULL;
+  JsonObject *request, *today, *model;
+  double total = 0;
+
+  stream = test_post (f->client, "/v1/messages", STREAM_BODY, NULL);
+  whole = test_post (f->client, "/v1/messages", WHOLE_BODY, NULL);
+  holder = us_proxy_status_to_json (f->proxy);
+  for (guint i = 0; i < 2; i++)
+    {
+      const UsFakeRequest *sent = us_fake_provider_get_request (f->primary, 1 - i);
+      gint64 in, out;
+
+      request = json_array_get_object_element (json_object_get_array_member (json_node_get_object (holder), "requests"), i);
+      in = json_object_get_int_member (request, "input_tokens");
+      out = json_object_get_int_member (request, "output_tokens");
+      /* The fake counts a quarter of the body it got as input tokens. */
+      g_assert_cmpint (in, ==, (gint64) g_bytes_get_size (sent->body) / 4);
+      g_assert_cmpint (out, >, 0);
+      g_assert_cmpfloat_with_epsilon (json_object_get_double_member (request, "cost_usd"),
+                                      (in * 3.0 + out * 15.0) / 1e6, 1e-12);
+      total += json_object_get_double_member (request, "cost_usd");
+    }
+
+  today = json_object_get_object_member (json_object_get_object_member (json_node_get_object (holder), "spend"), "today");
+  g_assert_cmpfloat_with_epsilon (json_object_get_double_member (today, "usd"), total, 1e-12);
+  g_assert_cmpint (json_object_get_int_member (today, "requests"), ==, 2);
+  model = spend_of (json_node_get_object (holder), "primary");
+  g_assert_nonnull (model);
+  g_assert_cmpint (json_object_get_int_member (json_object_get_object_member (model, "today"), "requests"), ==, 2);
+  g_assert_cmpfloat_with_epsilon (json_object_get_double_member (json_object_get_object_member (model, "week"), "usd"),
+                                  total, 1e-12);
+  /* The fallback has no price: its requests cost nothing known. */
+  g_assert_null (spend_of (json_node_get_object (holder), "fallback"));
+}
+
+/* A money budget switches models once reached, and still does after a restart. */
+static void
+test_money_budget (Fixture       *f,
+                   gconstpointer  data)
+{
+  g_autoptr(TestReply) first = NULL, second = NULL, third = NULL;
+  g_autofree char *spend_path = g_build_filename (f->state_dir, "understudy", "spend.json", NULL);
+
+  first = test_post (f->client, "/v1/messages", STREAM_BODY, NULL);
+  assert_served_by (f, first, "primary/claude-test", "1");
+  second = test_post (f->client, "/v1/messages", STREAM_BODY, NULL);
+  assert_served_by (f, second, "fallback/fallback-model", "1");
+  assert_attempts (f, (const char * const[]) { "primary:0:over budget: $", "fallback:200:served", NULL });
+
+  /* Written off the main loop a moment later. */
+  for (guint i = 0; i < 50 && !g_file_test (spend_path, G_FILE_TEST_EXISTS); i++)
+    test_spin_ms (100);
+  g_assert_true (g_file_test (spend_path, G_FILE_TEST_EXISTS));
+
+  test_client_free (f->client);
+  g_clear_object (&f->proxy);
+  f->proxy = test_proxy_new (f->json);
+  f->client = test_client_new (f->proxy);
+  third = test_post (f->client, "/v1/messages", STREAM_BODY, NULL);
+  assert_served_by (f, third, "fallback/fallback-model", "1");
+  assert_attempts (f, (const char * const[]) { "primary:0:over budget: $", "fallback:200:served", NULL });
+  g_assert_cmpuint (us_fake_provider_get_n_requests (f->primary), ==, 1);
+}
+
+/* Request and token budgets count the same way. */
+static void
+test_request_budget (Fixture       *f,
+                     gconstpointer  data)
+{
+  for (guint i = 0; i < 2; i++)
+    post_served_by (f, "primary/claude-test", "1");
+  post_served_by (f, "fallback/fallback-model", "1");
+  assert_attempts (f, (const char * const[]) { "primary:0:over budget: 2 of 2 requests a week", "fallback:200:served", NULL });
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -800,6 +935,11 @@ main (int   argc,
   ADD ("/status/api", test_status_api);
   g_test_add ("/failover/context-window-skip", Fixture, NULL, context_set_up, test_context_window_skip, fixture_tear_down);
   g_test_add ("/failover/context-error-first-model", Fixture, NULL, context_set_up, test_context_error_first_model, fixture_tear_down);
+  g_test_add ("/spend/cost", Fixture, "", spend_set_up, test_cost, fixture_tear_down);
+  g_test_add ("/spend/money-budget", Fixture, ", \"budget\": { \"usd\": 0.000001, \"per\": \"day\" }",
+              spend_set_up, test_money_budget, fixture_tear_down);
+  g_test_add ("/spend/request-budget", Fixture, ", \"budget\": { \"requests\": 2, \"per\": \"week\" }",
+              spend_set_up, test_request_budget, fixture_tear_down);
   g_test_add ("/failover/circuit-failures-in-row", Fixture, CIRCUIT_IN_ROW, circuit_set_up, test_circuit_failures_in_row, fixture_tear_down);
   g_test_add ("/failover/circuit-error-rate", Fixture, CIRCUIT_RATE, circuit_set_up, test_circuit_error_rate, fixture_tear_down);
   g_test_add ("/failover/circuit-probe-released", Fixture, CIRCUIT_IN_ROW, circuit_set_up, test_circuit_probe_released, fixture_tear_down);

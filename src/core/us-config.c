@@ -559,8 +559,8 @@ parse_price (Check       *check,
   JsonObject *object = NULL;
   g_autofree char *path = g_strdup_printf ("%s.price", parent_path);
   g_autofree UsPrice *price = g_new0 (UsPrice, 1);
-  const char *keys[] = { "input", "output", "cache_read" };
-  double *fields[] = { &price->input, &price->output, &price->cache_read };
+  const char *keys[] = { "input", "output", "cache_read", "cache_write" };
+  double *fields[] = { &price->input, &price->output, &price->cache_read, &price->cache_write };
 
   *out = NULL;
   if (!get_object (check, parent, parent_path, "price", FALSE, &object))
@@ -570,8 +570,8 @@ parse_price (Check       *check,
 
   for (guint i = 0; i < G_N_ELEMENTS (keys); i++)
     {
-      /* Without cache_read, charge the input price: over- rather than
-       * under-counting keeps a budget on the safe side. */
+      /* Without cache_read or cache_write, charge the input price: no
+       * guess at a provider's cache pricing the user did not state. */
       gboolean required = i < 2;
 
       *fields[i] = -1;
@@ -583,6 +583,8 @@ parse_price (Check       *check,
     }
   if (price->cache_read < 0)
     price->cache_read = price->input;
+  if (price->cache_write < 0)
+    price->cache_write = price->input;
 
   *out = g_steal_pointer (&price);
   return TRUE;

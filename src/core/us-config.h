@@ -56,6 +56,7 @@ typedef struct {
   double input;
   double output;
   double cache_read;     /* defaults to @input when not given */
+  double cache_write;    /* defaults to @input when not given */
 } UsPrice;
 
 typedef struct {

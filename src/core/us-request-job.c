@@ -237,13 +237,30 @@ copy_upstream_headers (UsRequestJob *self)
 
 /* ---- Recording --------------------------------------------------------- */
 
+/* Tokens, cost, and the model's spend that budgets count. */
 static void
 record_usage (UsRequestJob  *self,
               const UsUsage *usage)
 {
-  if (usage != NULL)
-    us_request_entry_set_usage (self->entry, usage->input_tokens + usage->cache_read_tokens + usage->cache_write_tokens,
-                                usage->output_tokens);
+  const UsPrice *price = self->chain_model->price;
+  UsUsage none = { 0 };
+  double usd = 0;
+
+  if (usage == NULL)
+    usage = &none;
+  us_request_entry_set_usage (self->entry, usage->input_tokens + usage->cache_read_tokens + usage->cache_write_tokens,
+                              usage->output_tokens);
+  if (price != NULL)
+    {
+      usd = us_price_cost (price, usage->input_tokens, usage->output_tokens,
+                           usage->cache_read_tokens, usage->cache_write_tokens);
+      us_request_entry_set_cost (self->entry, usd);
+    }
+  /* Counting tokens is not spending them. */
+  if (!self->count_tokens)
+    us_spend_record (us_proxy_get_spend (self->proxy), self->provider->id, self->chain_model->model,
+                     usage->input_tokens + usage->cache_read_tokens + usage->cache_write_tokens
+                     + usage->output_tokens, usd);
 }
 
 static void
@@ -909,6 +926,26 @@ over_context_window (UsRequestJob       *self,
   return TRUE;
 }
 
+/* A model, or its provider, that reached a local budget counts as out of
+ * quota until the day or week is over. */
+static gboolean
+over_budget (UsRequestJob       *self,
+             const UsChainModel *cm)
+{
+  UsSpend *spend = us_proxy_get_spend (self->proxy);
+  g_autofree char *reason = NULL;
+
+  if (cm->budget != NULL)
+    reason = us_spend_check_budget (spend, self->provider->id, cm->model, cm->budget);
+  if (reason == NULL && self->provider->budget != NULL)
+    reason = us_spend_check_budget (spend, self->provider->id, NULL, self->provider->budget);
+  if (reason == NULL)
+    return FALSE;
+  us_request_entry_add_skipped (self->entry, self->provider->id, self->model, reason);
+  note_failure (self, reason);
+  return TRUE;
+}
+
 static gboolean
 start_attempt (UsRequestJob       *self,
                const UsChainModel *cm)
@@ -929,6 +966,11 @@ start_attempt (UsRequestJob       *self,
       return FALSE;
     }
   if (self->failover && over_context_window (self, cm))
+    {
+      clear_attempt (self);
+      return FALSE;
+    }
+  if (self->failover && over_budget (self, cm))
     {
       clear_attempt (self);
       return FALSE;
