@@ -13,6 +13,10 @@ typedef enum {
   US_REQUEST_FAILED,     /* the client got an error */
 } UsRequestState;
 
+/* In an attempt's reason: the request did not fit the model's window (a
+ * trait of the request, not a failing model). */
+#define US_REASON_CONTEXT_WINDOW "over its context window"
+
 typedef struct {
   char   *provider;
   char   *model;

@@ -495,7 +495,7 @@ stream_chunk (UsRequestJob *self,
         us_health_cool_down (us_proxy_get_health (self->proxy), self->provider->id, self->chain_model->model,
                              us_config_get_failover (self->config)->cooldown_s,
                              g_str_equal (type, "overloaded_error") ? "overloaded" : "rate limited");
-      attempt_failed (self, 200, reason);
+      attempt_failed_full (self, 200, reason, g_strcmp0 (type, "rate_limit_error") != 0);
       return;
     }
   if (!self->committed && us_stream_translator_has_content (self->translator))
@@ -575,9 +575,13 @@ whole_error (UsRequestJob *self,
     us_health_mark (health, self->provider->id, self->chain_model->model, verdict.problem);
 
   reason = g_strdup_printf ("HTTP %u %s", status,
-                            overflow ? "over its context window"
+                            overflow ? US_REASON_CONTEXT_WINDOW
                             : verdict.problem ? verdict.problem : "cannot take this request");
-  attempt_failed_full (self, status, reason, verdict.kind != US_VERDICT_REQUEST_ERROR);
+  /* Only breakage counts towards the circuit: a rate limit is quota, which
+   * the cooldown handles until its reset, and a rejected key, billing or
+   * a wrong model name are marked for the user to fix, and must serve as
+   * soon as they are fixed. */
+  attempt_failed_full (self, status, reason, status >= 500 || status == 408);
 }
 
 static void
@@ -919,7 +923,7 @@ over_context_window (UsRequestJob       *self,
   needed = us_ir_request_estimate_input_tokens (self->ir) + output;
   if (needed <= cm->context_tokens)
     return FALSE;
-  reason = g_strdup_printf ("over its context window: ~%" G_GINT64_FORMAT " tokens", needed);
+  reason = g_strdup_printf (US_REASON_CONTEXT_WINDOW ": ~%" G_GINT64_FORMAT " tokens", needed);
   us_request_entry_add_skipped (self->entry, self->provider->id, self->model, reason);
   /* An exhausted chain's answer says why this one was not asked. */
   note_failure (self, reason);
