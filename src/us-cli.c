@@ -93,6 +93,38 @@ print_attempts (JsonArray *attempts)
     }
 }
 
+/* Today's and the last days' totals, and each model's day and week. */
+static void
+print_spend (JsonObject *spend)
+{
+  JsonObject *today = json_object_get_object_member (spend, "today");
+  JsonArray *days = json_object_get_array_member (spend, "days");
+  JsonArray *models = json_object_get_array_member (spend, "models");
+
+  g_print (_("\nSpend today (%s): $%.4f, %lld requests, %lld tokens\n"), str_member (today, "date"),
+           json_object_get_double_member (today, "usd"),
+           (long long) json_object_get_int_member (today, "requests"),
+           (long long) json_object_get_int_member (today, "tokens"));
+  for (guint i = 0; i < json_array_get_length (models); i++)
+    {
+      JsonObject *m = json_array_get_object_element (models, i);
+      JsonObject *day = json_object_get_object_member (m, "today");
+      JsonObject *week = json_object_get_object_member (m, "week");
+      g_autofree char *name = g_strdup_printf ("%s/%s", str_member (m, "provider"), str_member (m, "model"));
+
+      g_print (_("  %-40s today $%.4f (%lld requests), this week $%.4f (%lld requests)\n"), name,
+               json_object_get_double_member (day, "usd"), (long long) json_object_get_int_member (day, "requests"),
+               json_object_get_double_member (week, "usd"), (long long) json_object_get_int_member (week, "requests"));
+    }
+  for (guint i = 1; i < json_array_get_length (days) && i < 8; i++)
+    {
+      JsonObject *d = json_array_get_object_element (days, i);
+
+      g_print (_("  %s: $%.4f, %lld requests\n"), str_member (d, "date"), json_object_get_double_member (d, "usd"),
+               (long long) json_object_get_int_member (d, "requests"));
+    }
+}
+
 static void
 print_status (UsConfig *config,
               JsonNode *status)
@@ -120,7 +152,14 @@ print_status (UsConfig *config,
           g_autofree char *name = g_strdup_printf ("%s/%s", str_member (m, "provider"), str_member (m, "model"));
           const char *state = str_member (h, "state");
 
-          if (g_strcmp0 (state, "cooldown") == 0)
+          if (g_strcmp0 (str_member (h, "circuit"), "open") == 0)
+            {
+              g_autofree char *at = local_time (str_member (h, "circuit_probe_at"));
+              g_print (_("  %u. %-40s circuit open, probed again at %s\n"), j + 1, name, at);
+            }
+          else if (g_strcmp0 (str_member (h, "circuit"), "half-open") == 0)
+            g_print (_("  %u. %-40s circuit half-open, a probe is testing it\n"), j + 1, name);
+          else if (g_strcmp0 (state, "cooldown") == 0)
             {
               g_autofree char *until = local_time (str_member (h, "cooldown_until"));
               g_print (_("  %u. %-40s cooling down until %s (%s)\n"), j + 1, name, until, str_member (h, "reason"));
@@ -131,6 +170,9 @@ print_status (UsConfig *config,
             g_print (_("  %u. %-40s ok\n"), j + 1, name);
         }
     }
+
+  if (json_object_has_member (root, "spend"))
+    print_spend (json_object_get_object_member (root, "spend"));
 
   g_print ("\n%s\n", _("Recent requests (newest first)"));
   if (json_array_get_length (requests) == 0)
@@ -148,6 +190,8 @@ print_status (UsConfig *config,
                (long long) json_object_get_int_member (r, "status"),
                (long long) json_object_get_int_member (r, "input_tokens"),
                (long long) json_object_get_int_member (r, "output_tokens"));
+      if (json_object_get_member (r, "cost_usd") != NULL && !json_object_get_null_member (r, "cost_usd"))
+        g_print (_("    cost $%.6f\n"), json_object_get_double_member (r, "cost_usd"));
       print_attempts (json_object_get_array_member (r, "attempts"));
     }
 }

@@ -246,6 +246,9 @@ static const InvalidCase invalid_cases[] = {
   { "price-cache-type",
     WITH_MODEL (MODEL ", 'price': {'input': 3, 'output': 15, 'cache_read': 'x'}}"),
     "$.chains[0].models[0].price.cache_read", "expected a number (got \"x\")" },
+  { "price-cache-write-negative",
+    WITH_MODEL (MODEL ", 'price': {'input': 3, 'output': 15, 'cache_write': -1}}"),
+    "$.chains[0].models[0].price.cache_write", "a number ≥ 0" },
   { "model-budget-per", WITH_MODEL (MODEL ", 'budget': {'requests': 5, 'per': 'year'}}"),
     "$.chains[0].models[0].budget.per", "(got \"year\")" },
 
@@ -283,6 +286,18 @@ static const InvalidCase invalid_cases[] = {
     "$.failover.quota_threshold", "(got 0)" },
   { "quota-above-one", DOC (PROVIDERS ", " CHAINS ", 'failover': {'quota_threshold': 1.5}"),
     "$.failover.quota_threshold", "expected a number greater than 0 and at most 1 (got 1.5)" },
+  { "circuit-failures-zero", DOC (PROVIDERS ", " CHAINS ", 'failover': {'circuit_failures': 0}"),
+    "$.failover.circuit_failures", "(got 0)" },
+  { "circuit-failures-fraction", DOC (PROVIDERS ", " CHAINS ", 'failover': {'circuit_failures': 2.5}"),
+    "$.failover.circuit_failures", "an integer > 0" },
+  { "circuit-rate-above-one", DOC (PROVIDERS ", " CHAINS ", 'failover': {'circuit_error_rate': 2}"),
+    "$.failover.circuit_error_rate", "at most 1 (got 2)" },
+  { "circuit-window-negative", DOC (PROVIDERS ", " CHAINS ", 'failover': {'circuit_window_s': -1}"),
+    "$.failover.circuit_window_s", "a number > 0" },
+  { "circuit-min-requests-text", DOC (PROVIDERS ", " CHAINS ", 'failover': {'circuit_min_requests': '3'}"),
+    "$.failover.circuit_min_requests", "an integer > 0" },
+  { "circuit-open-zero", DOC (PROVIDERS ", " CHAINS ", 'failover': {'circuit_open_s': 0}"),
+    "$.failover.circuit_open_s", "a number > 0" },
 };
 
 static void
@@ -385,6 +400,11 @@ test_defaults (void)
   g_assert_cmpfloat (failover->idle_timeout_s, ==, 120);
   g_assert_cmpfloat (failover->cooldown_s, ==, 60);
   g_assert_cmpfloat (failover->quota_threshold, ==, 0.95);
+  g_assert_cmpint (failover->circuit_failures, ==, 5);
+  g_assert_cmpfloat (failover->circuit_error_rate, ==, 0.5);
+  g_assert_cmpfloat (failover->circuit_window_s, ==, 60);
+  g_assert_cmpint (failover->circuit_min_requests, ==, 10);
+  g_assert_cmpfloat (failover->circuit_open_s, ==, 30);
 }
 
 /* Fields a user leaves out get their documented defaults. */
@@ -468,14 +488,15 @@ static const char full_config[] =
   "    {'provider': 'ollama', 'model': 'qwen3-coder'}]},"
   "  {'id': 'background', 'match': ['*haiku*', 'gpt-*-mini'], 'models': ["
   "    {'provider': 'ollama', 'model': 'qwen3-coder',"
-  "     'price': {'input': 1, 'output': 2, 'cache_read': 0.1}}]}],"
+  "     'price': {'input': 1, 'output': 2, 'cache_read': 0.1, 'cache_write': 1.25}}]}],"
   " 'rules': ["
   "  {'when': {'client': 'claude-code', 'model': '*haiku*'}, 'chain': 'background'},"
   "  {'when': {'min_input_tokens': 100000, 'thinking': true, 'images': false, 'tools': true},"
   "   'chain': 'default'},"
   "  {'when': {}, 'chain': 'default'}],"
   " 'failover': {'first_byte_timeout_s': 0.3, 'idle_timeout_s': 2, 'cooldown_s': 1.5,"
-  "   'quota_threshold': 1}}";
+  "   'quota_threshold': 1, 'circuit_failures': 3, 'circuit_error_rate': 0.25,"
+  "   'circuit_window_s': 120, 'circuit_min_requests': 20, 'circuit_open_s': 7.5}}";
 
 static void
 test_full (void)
@@ -512,6 +533,7 @@ test_full (void)
   g_assert_cmpfloat (model->price->input, ==, 0.27);
   g_assert_cmpfloat (model->price->output, ==, 1.1);
   g_assert_cmpfloat (model->price->cache_read, ==, 0.27);
+  g_assert_cmpfloat (model->price->cache_write, ==, 0.27);
   g_assert_cmpfloat (model->budget->usd, ==, 5);
   g_assert_cmpfloat (model->budget->requests, ==, 100);
   g_assert_cmpint (model->budget->per, ==, US_BUDGET_PER_DAY);
@@ -520,6 +542,7 @@ test_full (void)
   g_assert_cmpstrv (chain->match, ((const char *[]) { "*haiku*", "gpt-*-mini", NULL }));
   model = g_ptr_array_index (chain->models, 0);
   g_assert_cmpfloat (model->price->cache_read, ==, 0.1);
+  g_assert_cmpfloat (model->price->cache_write, ==, 1.25);
 
   g_assert_cmpuint (us_config_get_rules (config)->len, ==, 3);
   rule = g_ptr_array_index (us_config_get_rules (config), 0);
@@ -537,6 +560,11 @@ test_full (void)
   g_assert_cmpfloat (failover->idle_timeout_s, ==, 2);
   g_assert_cmpfloat (failover->cooldown_s, ==, 1.5);
   g_assert_cmpfloat (failover->quota_threshold, ==, 1);
+  g_assert_cmpint (failover->circuit_failures, ==, 3);
+  g_assert_cmpfloat (failover->circuit_error_rate, ==, 0.25);
+  g_assert_cmpfloat (failover->circuit_window_s, ==, 120);
+  g_assert_cmpint (failover->circuit_min_requests, ==, 20);
+  g_assert_cmpfloat (failover->circuit_open_s, ==, 7.5);
 }
 
 static void

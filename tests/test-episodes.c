@@ -245,6 +245,23 @@ test_reason_quota (void)
   harness_free (h);
 }
 
+/* A request too long for the primary is that request's trait, not a
+ * failing model: no episode, and the primary keeps serving the rest. */
+static void
+test_context_overflow_no_episode (void)
+{
+  Harness *h = harness_new (NULL, NULL);
+
+  us_fake_provider_push (h->pair->primary, &(UsFakeStep) { .behavior = US_FAKE_STATUS, .status = 400,
+                                                           .error_message = "prompt is too long: 210000 tokens > 200000 maximum" });
+  test_pair_request (h->pair, "zai/glm-4.6");
+  g_assert_cmpuint (h->n_started, ==, 0);
+  g_assert_false (us_episodes_get_failing_over (h->pair->episodes));
+  test_pair_request (h->pair, "anthropic/claude-opus-4-5");
+  g_assert_cmpuint (h->n_ended, ==, 0);
+  harness_free (h);
+}
+
 static void
 test_reason_server_error (void)
 {
@@ -297,6 +314,7 @@ main (int   argc,
   g_test_add_func ("/episodes/key-rejected", test_key_rejected);
   g_test_add_func ("/episodes/reason/quota", test_reason_quota);
   g_test_add_func ("/episodes/reason/server-error", test_reason_server_error);
+  g_test_add_func ("/episodes/context-overflow", test_context_overflow_no_episode);
   g_test_add_func ("/episodes/reason/refused", test_reason_refused);
   return g_test_run ();
 }

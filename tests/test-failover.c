@@ -1,6 +1,7 @@
 /* test-failover.c: the proxy against fake Anthropic providers, one case per
  * failover rule, asserting what the client received and what the status API
  * recorded. */
+#include <glib/gstdio.h>
 #include <libsoup/soup.h>
 
 #include "us-fake-provider.h"
@@ -17,11 +18,15 @@ typedef struct {
   UsFakeProvider *fallback;
   UsProxy *proxy;
   TestClient *client;
+  char *json;          /* the proxy's config, to start it again */
+  char *state_dir;     /* its own XDG_STATE_HOME, or NULL for the shared one */
+  char *saved_state;   /* the XDG_STATE_HOME to put back */
 } Fixture;
 
 static void
-fixture_set_up_with (Fixture    *f,
-                     const char *extra_failover)
+fixture_set_up_full (Fixture    *f,
+                     const char *extra_failover,
+                     const char *extra_primary)
 {
   g_autofree char *json = NULL;
 
@@ -36,15 +41,23 @@ fixture_set_up_with (Fixture    *f,
     "    { \"id\": \"primary\", \"kind\": \"anthropic\", \"base_url\": \"%s\", \"auth\": \"passthrough\" },"
     "    { \"id\": \"fallback\", \"kind\": \"anthropic\", \"base_url\": \"%s\", \"auth\": \"key\", \"key_env\": \"US_TEST_FALLBACK_KEY\" } ],"
     "  \"chains\": [ { \"id\": \"default\", \"match\": [\"*\"], \"models\": ["
-    "    { \"provider\": \"primary\", \"model\": \"*\" },"
+    "    { \"provider\": \"primary\", \"model\": \"*\" %s },"
     "    { \"provider\": \"fallback\", \"model\": \"fallback-model\" } ] } ],"
     "  \"failover\": { \"first_byte_timeout_s\": 0.5, \"idle_timeout_s\": 0.5, \"cooldown_s\": 30 %s } }",
     us_fake_provider_get_base_url (f->primary), us_fake_provider_get_base_url (f->fallback),
-    extra_failover ? extra_failover : "");
+    extra_primary ? extra_primary : "", extra_failover ? extra_failover : "");
   g_setenv ("US_TEST_FALLBACK_KEY", TEST_FALLBACK_KEY, TRUE);
 
   f->proxy = test_proxy_new (json);
   f->client = test_client_new (f->proxy);
+  f->json = g_steal_pointer (&json);
+}
+
+static void
+fixture_set_up_with (Fixture    *f,
+                     const char *extra_failover)
+{
+  fixture_set_up_full (f, extra_failover, NULL);
 }
 
 static void
@@ -62,6 +75,24 @@ fixture_tear_down (Fixture       *f,
   g_clear_object (&f->proxy);
   g_clear_object (&f->primary);
   g_clear_object (&f->fallback);
+  g_free (f->json);
+  if (f->state_dir != NULL)
+    {
+      g_autofree char *dir = g_build_filename (f->state_dir, "understudy", NULL);
+      g_autofree char *spend = g_build_filename (dir, "spend.json", NULL);
+      g_autofree char *provenance = g_build_filename (dir, "provenance.json", NULL);
+
+      g_remove (spend);
+      g_remove (provenance);
+      g_rmdir (dir);
+      g_rmdir (f->state_dir);
+      g_free (f->state_dir);
+      if (f->saved_state != NULL)
+        g_setenv ("XDG_STATE_HOME", f->saved_state, TRUE);
+      else
+        g_unsetenv ("XDG_STATE_HOME");
+      g_free (f->saved_state);
+    }
 }
 
 /* The request's single entry in the status API (the newest). */
@@ -584,6 +615,297 @@ test_events_stream (Fixture       *f,
   g_assert_nonnull (strstr (test_stream_get_text (events), "event: request\ndata: {\"id\":"));
 }
 
+/* @data: the circuit settings under test. */
+static void
+circuit_set_up (Fixture       *f,
+                gconstpointer  data)
+{
+  fixture_set_up_with (f, data);
+}
+
+/* Five in a row open it; a rate over the (default) minimum of 10 never does here. */
+#define CIRCUIT_IN_ROW ", \"circuit_failures\": 5, \"circuit_open_s\": 0.5"
+/* Half of at least four answers open it; failures in a row never do here. */
+#define CIRCUIT_RATE ", \"circuit_failures\": 100, \"circuit_error_rate\": 0.5, \"circuit_min_requests\": 4"
+
+/* The primary's circuit as the status API shows it. */
+static char *
+primary_circuit (Fixture *f)
+{
+  g_autoptr(JsonNode) root = us_proxy_status_to_json (f->proxy);
+  JsonArray *chains = json_object_get_array_member (json_node_get_object (root), "chains");
+  JsonArray *models = json_object_get_array_member (json_array_get_object_element (chains, 0), "models");
+  JsonObject *health = json_object_get_object_member (json_array_get_object_element (models, 0), "health");
+
+  return g_strdup (json_object_get_string_member (health, "circuit"));
+}
+
+static void
+post_served_by (Fixture    *f,
+                const char *served,
+                const char *attempts)
+{
+  g_autoptr(TestReply) reply = test_post (f->client, "/v1/messages", STREAM_BODY, NULL);
+
+  g_assert_cmpuint (reply->status, ==, 200);
+  assert_served_by (f, reply, served, attempts);
+}
+
+static void
+test_circuit_failures_in_row (Fixture       *f,
+                              gconstpointer  data)
+{
+  g_autofree char *closed = NULL, *open = NULL, *reopened = NULL, *healed = NULL;
+
+  /* Five failures in a row (no cooldown: server errors) open it. */
+  for (guint i = 0; i < 5; i++)
+    {
+      us_fake_provider_push_status (f->primary, 500, NULL);
+      post_served_by (f, "fallback/fallback-model", "2");
+    }
+  post_served_by (f, "fallback/fallback-model", "1");
+  assert_attempts (f, (const char * const[]) { "primary:0:circuit open", "fallback:200:served", NULL });
+  g_assert_cmpuint (us_fake_provider_get_n_requests (f->primary), ==, 5);
+  open = primary_circuit (f);
+  g_assert_cmpstr (open, ==, "open");
+
+  /* After the interval one probe goes; its failure opens it again. */
+  test_spin_ms (600);
+  us_fake_provider_push_status (f->primary, 500, NULL);
+  post_served_by (f, "fallback/fallback-model", "2");
+  g_assert_cmpuint (us_fake_provider_get_n_requests (f->primary), ==, 6);
+  post_served_by (f, "fallback/fallback-model", "1");
+  assert_attempts (f, (const char * const[]) { "primary:0:circuit open", "fallback:200:served", NULL });
+  reopened = primary_circuit (f);
+  g_assert_cmpstr (reopened, ==, "open");
+
+  /* The next probe succeeds: closed, and the primary serves again. */
+  test_spin_ms (600);
+  post_served_by (f, "primary/claude-test", "1");
+  healed = primary_circuit (f);
+  g_assert_cmpstr (healed, ==, "closed");
+  post_served_by (f, "primary/claude-test", "1");
+  g_assert_cmpuint (us_fake_provider_get_n_requests (f->primary), ==, 8);
+}
+
+/* Failures that never come five in a row still open it by their rate. */
+static void
+test_circuit_error_rate (Fixture       *f,
+                         gconstpointer  data)
+{
+  g_autofree char *circuit = NULL;
+
+  us_fake_provider_push_status (f->primary, 500, NULL);
+  post_served_by (f, "fallback/fallback-model", "2");
+  post_served_by (f, "primary/claude-test", "1");
+  us_fake_provider_push_status (f->primary, 500, NULL);
+  post_served_by (f, "fallback/fallback-model", "2");
+  circuit = primary_circuit (f);
+  g_assert_cmpstr (circuit, ==, "closed");
+  /* The fourth answer reaches the minimum: 3 failures of 4. */
+  us_fake_provider_push_status (f->primary, 500, NULL);
+  post_served_by (f, "fallback/fallback-model", "2");
+  post_served_by (f, "fallback/fallback-model", "1");
+  assert_attempts (f, (const char * const[]) { "primary:0:circuit open", "fallback:200:served", NULL });
+  g_assert_cmpuint (us_fake_provider_get_n_requests (f->primary), ==, 4);
+}
+
+/* A bad request says nothing of the model: the probe is given up, and
+ * the next request probes instead of finding the circuit stuck. */
+static void
+test_circuit_probe_released (Fixture       *f,
+                             gconstpointer  data)
+{
+  g_autoptr(TestReply) bad = NULL;
+
+  for (guint i = 0; i < 5; i++)
+    {
+      us_fake_provider_push_status (f->primary, 500, NULL);
+      post_served_by (f, "fallback/fallback-model", "2");
+    }
+  test_spin_ms (600);
+  us_fake_provider_push_status (f->primary, 400, NULL);
+  bad = test_post (f->client, "/v1/messages", STREAM_BODY, NULL);
+  g_assert_cmpuint (bad->status, ==, 400);
+  post_served_by (f, "primary/claude-test", "1");
+}
+
+/* The primary has room for 1000 tokens, the fallback for any request. */
+static void
+context_set_up (Fixture       *f,
+                gconstpointer  data)
+{
+  fixture_set_up_full (f, NULL, ", \"context_tokens\": 1000");
+}
+
+static char *
+long_body (guint chars,
+           guint max_tokens)
+{
+  g_autofree char *text = g_strnfill (chars, 'a');
+
+  return g_strdup_printf ("{\"model\":\"claude-test\",\"max_tokens\":%u,\"stream\":true,"
+                          "\"messages\":[{\"role\":\"user\",\"content\":\"%s\"}]}", max_tokens, text);
+}
+
+static void
+test_context_window_skip (Fixture       *f,
+                          gconstpointer  data)
+{
+  g_autofree char *fits = long_body (2000, 64);
+  g_autofree char *input_too_long = long_body (8000, 64);
+  g_autofree char *output_too_long = long_body (2000, 900);
+  g_autoptr(TestReply) a = NULL, b = NULL, c = NULL;
+
+  a = test_post (f->client, "/v1/messages", fits, NULL);
+  assert_served_by (f, a, "primary/claude-test", "1");
+
+  b = test_post (f->client, "/v1/messages", input_too_long, NULL);
+  assert_served_by (f, b, "fallback/fallback-model", "1");
+  assert_attempts (f, (const char * const[]) { "primary:0:over its context window: ~20", "fallback:200:served", NULL });
+
+  /* The output it may get counts too: ~500 in + 900 out > 1000. */
+  c = test_post (f->client, "/v1/messages", output_too_long, NULL);
+  assert_served_by (f, c, "fallback/fallback-model", "1");
+  assert_attempts (f, (const char * const[]) { "primary:0:over its context window: ~1", "fallback:200:served", NULL });
+  g_assert_cmpuint (us_fake_provider_get_n_requests (f->primary), ==, 1);
+}
+
+/* A context-length error is the model's limit, not a bad request: the
+ * chain goes on even from the first model, and the model is not marked. */
+static void
+test_context_error_first_model (Fixture       *f,
+                                gconstpointer  data)
+{
+  g_autoptr(TestReply) reply = NULL;
+  g_autoptr(JsonNode) root = NULL;
+  JsonObject *health;
+
+  us_fake_provider_push (f->primary, &(UsFakeStep) { .behavior = US_FAKE_STATUS, .status = 400,
+                                                     .error_message = "prompt is too long: 210000 tokens > 200000 maximum" });
+  reply = test_post (f->client, "/v1/messages", STREAM_BODY, NULL);
+  assert_served_by (f, reply, "fallback/fallback-model", "2");
+  assert_attempts (f, (const char * const[]) { "primary:400:HTTP 400 over its context window", "fallback:200:served", NULL });
+
+  root = us_proxy_status_to_json (f->proxy);
+  health = json_object_get_object_member (
+    json_array_get_object_element (json_object_get_array_member (json_array_get_object_element (
+      json_object_get_array_member (json_node_get_object (root), "chains"), 0), "models"), 0), "health");
+  g_assert_cmpstr (json_object_get_string_member (health, "state"), ==, "ok");
+}
+
+#define PRICE ", \"price\": { \"input\": 3, \"output\": 15, \"cache_read\": 0.3, \"cache_write\": 3.75 }"
+
+/* A state directory of its own: spend persists, and must start at zero. */
+static void
+spend_set_up (Fixture       *f,
+              gconstpointer  data)
+{
+  g_autofree char *primary = g_strconcat (PRICE, data, NULL);
+
+  f->saved_state = g_strdup (g_getenv ("XDG_STATE_HOME"));
+  f->state_dir = g_dir_make_tmp ("understudy-spend-XXXXXX", NULL);
+  g_setenv ("XDG_STATE_HOME", f->state_dir, TRUE);
+  fixture_set_up_full (f, NULL, primary);
+}
+
+static JsonObject *
+spend_of (JsonObject *status,
+          const char *provider)
+{
+  JsonArray *models = json_object_get_array_member (json_object_get_object_member (status, "spend"), "models");
+
+  for (guint i = 0; i < json_array_get_length (models); i++)
+    {
+      JsonObject *m = json_array_get_object_element (models, i);
+
+      if (g_str_equal (json_object_get_string_member (m, "provider"), provider))
+        return m;
+    }
+  return NULL;
+}
+
+/* The recorded cost is the tokens the provider reported times the price. */
+static void
+test_cost (Fixture       *f,
+           gconstpointer  data)
+{
+  g_autoptr(TestReply) stream = NULL, whole = NULL;
+  g_autoptr(JsonNode) holder = NULL;
+  JsonObject *request, *today, *model;
+  double total = 0;
+
+  stream = test_post (f->client, "/v1/messages", STREAM_BODY, NULL);
+  whole = test_post (f->client, "/v1/messages", WHOLE_BODY, NULL);
+  holder = us_proxy_status_to_json (f->proxy);
+  for (guint i = 0; i < 2; i++)
+    {
+      const UsFakeRequest *sent = us_fake_provider_get_request (f->primary, 1 - i);
+      gint64 in, out;
+
+      request = json_array_get_object_element (json_object_get_array_member (json_node_get_object (holder), "requests"), i);
+      in = json_object_get_int_member (request, "input_tokens");
+      out = json_object_get_int_member (request, "output_tokens");
+      /* The fake counts a quarter of the body it got as input tokens. */
+      g_assert_cmpint (in, ==, (gint64) g_bytes_get_size (sent->body) / 4);
+      g_assert_cmpint (out, >, 0);
+      g_assert_cmpfloat_with_epsilon (json_object_get_double_member (request, "cost_usd"),
+                                      (in * 3.0 + out * 15.0) / 1e6, 1e-12);
+      total += json_object_get_double_member (request, "cost_usd");
+    }
+
+  today = json_object_get_object_member (json_object_get_object_member (json_node_get_object (holder), "spend"), "today");
+  g_assert_cmpfloat_with_epsilon (json_object_get_double_member (today, "usd"), total, 1e-12);
+  g_assert_cmpint (json_object_get_int_member (today, "requests"), ==, 2);
+  model = spend_of (json_node_get_object (holder), "primary");
+  g_assert_nonnull (model);
+  g_assert_cmpint (json_object_get_int_member (json_object_get_object_member (model, "today"), "requests"), ==, 2);
+  g_assert_cmpfloat_with_epsilon (json_object_get_double_member (json_object_get_object_member (model, "week"), "usd"),
+                                  total, 1e-12);
+  /* The fallback has no price: its requests cost nothing known. */
+  g_assert_null (spend_of (json_node_get_object (holder), "fallback"));
+}
+
+/* A money budget switches models once reached, and still does after a restart. */
+static void
+test_money_budget (Fixture       *f,
+                   gconstpointer  data)
+{
+  g_autoptr(TestReply) first = NULL, second = NULL, third = NULL;
+  g_autofree char *spend_path = g_build_filename (f->state_dir, "understudy", "spend.json", NULL);
+
+  first = test_post (f->client, "/v1/messages", STREAM_BODY, NULL);
+  assert_served_by (f, first, "primary/claude-test", "1");
+  second = test_post (f->client, "/v1/messages", STREAM_BODY, NULL);
+  assert_served_by (f, second, "fallback/fallback-model", "1");
+  assert_attempts (f, (const char * const[]) { "primary:0:over budget: $", "fallback:200:served", NULL });
+
+  /* Written off the main loop a moment later. */
+  for (guint i = 0; i < 50 && !g_file_test (spend_path, G_FILE_TEST_EXISTS); i++)
+    test_spin_ms (100);
+  g_assert_true (g_file_test (spend_path, G_FILE_TEST_EXISTS));
+
+  test_client_free (f->client);
+  g_clear_object (&f->proxy);
+  f->proxy = test_proxy_new (f->json);
+  f->client = test_client_new (f->proxy);
+  third = test_post (f->client, "/v1/messages", STREAM_BODY, NULL);
+  assert_served_by (f, third, "fallback/fallback-model", "1");
+  assert_attempts (f, (const char * const[]) { "primary:0:over budget: $", "fallback:200:served", NULL });
+  g_assert_cmpuint (us_fake_provider_get_n_requests (f->primary), ==, 1);
+}
+
+/* Request and token budgets count the same way. */
+static void
+test_request_budget (Fixture       *f,
+                     gconstpointer  data)
+{
+  for (guint i = 0; i < 2; i++)
+    post_served_by (f, "primary/claude-test", "1");
+  post_served_by (f, "fallback/fallback-model", "1");
+  assert_attempts (f, (const char * const[]) { "primary:0:over budget: 2 of 2 requests a week", "fallback:200:served", NULL });
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -611,6 +933,16 @@ main (int   argc,
   ADD ("/failover/quota-threshold", test_quota_threshold);
   ADD ("/failover/client-leaves-mid-stream", test_client_leaves_mid_stream);
   ADD ("/status/api", test_status_api);
+  g_test_add ("/failover/context-window-skip", Fixture, NULL, context_set_up, test_context_window_skip, fixture_tear_down);
+  g_test_add ("/failover/context-error-first-model", Fixture, NULL, context_set_up, test_context_error_first_model, fixture_tear_down);
+  g_test_add ("/spend/cost", Fixture, "", spend_set_up, test_cost, fixture_tear_down);
+  g_test_add ("/spend/money-budget", Fixture, ", \"budget\": { \"usd\": 0.000001, \"per\": \"day\" }",
+              spend_set_up, test_money_budget, fixture_tear_down);
+  g_test_add ("/spend/request-budget", Fixture, ", \"budget\": { \"requests\": 2, \"per\": \"week\" }",
+              spend_set_up, test_request_budget, fixture_tear_down);
+  g_test_add ("/failover/circuit-failures-in-row", Fixture, CIRCUIT_IN_ROW, circuit_set_up, test_circuit_failures_in_row, fixture_tear_down);
+  g_test_add ("/failover/circuit-error-rate", Fixture, CIRCUIT_RATE, circuit_set_up, test_circuit_error_rate, fixture_tear_down);
+  g_test_add ("/failover/circuit-probe-released", Fixture, CIRCUIT_IN_ROW, circuit_set_up, test_circuit_probe_released, fixture_tear_down);
   ADD ("/status/events", test_events_stream);
 #undef ADD
 

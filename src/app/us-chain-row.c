@@ -113,6 +113,7 @@ us_chain_row_update_health (UsChainRow *self)
   const char *state;
   const char *reason;
   const char *until;
+  const char *circuit;
   g_autofree char *description = NULL;
 
   g_return_if_fail (US_IS_CHAIN_ROW (self));
@@ -130,9 +131,25 @@ us_chain_row_update_health (UsChainRow *self)
   state = json_object_get_string_member_with_default (health, "state", "ok");
   reason = json_object_get_string_member_with_default (health, "reason", NULL);
   until = json_object_get_string_member_with_default (health, "cooldown_until", NULL);
+  circuit = json_object_get_string_member_with_default (health, "circuit", "closed");
 
   gtk_widget_set_visible (GTK_WIDGET (self->health_label), TRUE);
-  if (g_str_equal (state, "cooldown") && until != NULL)
+  /* An open circuit skips the model whatever else is known of it. */
+  if (g_str_equal (circuit, "open"))
+    {
+      set_health_style (self, "error");
+      /* Translators: a model's health: it failed too often and is skipped for a while. */
+      gtk_label_set_label (self->health_label, _("Circuit open"));
+      description = g_strdup_printf (_("Skipped after repeated failures: %s"), reason ? reason : _("unknown"));
+    }
+  else if (g_str_equal (circuit, "half-open"))
+    {
+      set_health_style (self, "warning");
+      /* Translators: a model's health: one trial request is testing whether it works again. */
+      gtk_label_set_label (self->health_label, _("Half-open"));
+      description = g_strdup (_("A trial request is testing whether it works again"));
+    }
+  else if (g_str_equal (state, "cooldown") && until != NULL)
     {
       g_autoptr(GDateTime) dt = g_date_time_new_from_iso8601 (until, NULL);
 

@@ -559,8 +559,8 @@ parse_price (Check       *check,
   JsonObject *object = NULL;
   g_autofree char *path = g_strdup_printf ("%s.price", parent_path);
   g_autofree UsPrice *price = g_new0 (UsPrice, 1);
-  const char *keys[] = { "input", "output", "cache_read" };
-  double *fields[] = { &price->input, &price->output, &price->cache_read };
+  const char *keys[] = { "input", "output", "cache_read", "cache_write" };
+  double *fields[] = { &price->input, &price->output, &price->cache_read, &price->cache_write };
 
   *out = NULL;
   if (!get_object (check, parent, parent_path, "price", FALSE, &object))
@@ -570,8 +570,8 @@ parse_price (Check       *check,
 
   for (guint i = 0; i < G_N_ELEMENTS (keys); i++)
     {
-      /* Without cache_read, charge the input price: over- rather than
-       * under-counting keeps a budget on the safe side. */
+      /* Without cache_read or cache_write, charge the input price: no
+       * guess at a provider's cache pricing the user did not state. */
       gboolean required = i < 2;
 
       *fields[i] = -1;
@@ -583,6 +583,8 @@ parse_price (Check       *check,
     }
   if (price->cache_read < 0)
     price->cache_read = price->input;
+  if (price->cache_write < 0)
+    price->cache_write = price->input;
 
   *out = g_steal_pointer (&price);
   return TRUE;
@@ -1014,10 +1016,23 @@ parse_failover (Check      *check,
                                &f->idle_timeout_s)
       || !get_positive_number (check, failover, "$.failover", "cooldown_s", &f->cooldown_s)
       || !get_positive_number (check, failover, "$.failover", "quota_threshold",
-                               &f->quota_threshold))
+                               &f->quota_threshold)
+      || !get_integer (check, failover, "$.failover", "circuit_failures", 1, G_MAXINT64,
+                       &f->circuit_failures)
+      || !get_positive_number (check, failover, "$.failover", "circuit_error_rate",
+                               &f->circuit_error_rate)
+      || !get_positive_number (check, failover, "$.failover", "circuit_window_s",
+                               &f->circuit_window_s)
+      || !get_integer (check, failover, "$.failover", "circuit_min_requests", 1, G_MAXINT64,
+                       &f->circuit_min_requests)
+      || !get_positive_number (check, failover, "$.failover", "circuit_open_s",
+                               &f->circuit_open_s))
     return FALSE;
   if (f->quota_threshold > 1)
     return fail_member (check, failover, "$.failover", "quota_threshold",
+                        "a number greater than 0 and at most 1");
+  if (f->circuit_error_rate > 1)
+    return fail_member (check, failover, "$.failover", "circuit_error_rate",
                         "a number greater than 0 and at most 1");
   return TRUE;
 }
@@ -1191,6 +1206,11 @@ us_config_init (UsConfig *self)
     .idle_timeout_s = 120,
     .cooldown_s = 60,
     .quota_threshold = 0.95,
+    .circuit_failures = 5,
+    .circuit_error_rate = 0.5,
+    .circuit_window_s = 60,
+    .circuit_min_requests = 10,
+    .circuit_open_s = 30,
   };
 }
 

@@ -56,6 +56,7 @@ typedef struct {
   double input;
   double output;
   double cache_read;     /* defaults to @input when not given */
+  double cache_write;    /* defaults to @input when not given */
 } UsPrice;
 
 typedef struct {
@@ -100,6 +101,15 @@ typedef struct {
   double idle_timeout_s;
   double cooldown_s;
   double quota_threshold;
+  /* The circuit breaker (us-circuit.h): it opens after circuit_failures
+   * failures in a row, or when at least circuit_min_requests answers in
+   * the last circuit_window_s failed at circuit_error_rate or more; it
+   * lets a probe through after circuit_open_s. */
+  gint64 circuit_failures;
+  double circuit_error_rate;
+  double circuit_window_s;
+  gint64 circuit_min_requests;
+  double circuit_open_s;
 } UsFailoverConfig;
 
 #define US_TYPE_CONFIG (us_config_get_type ())

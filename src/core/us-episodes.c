@@ -131,10 +131,17 @@ note_served (UsEpisodes     *self,
       g_signal_emit (self, signals[ENDED], 0, served);
     }
 
-  /* Served by the first model the chain offered: no failover here. */
-  if (n < 2)
+  /* Served by the first model the chain offered: no failover here. Models
+   * passed over because this request was too long for them are not
+   * failing either. */
+  for (guint i = 0; i < n; i++)
+    {
+      first = us_request_entry_get_attempt (entry, i);
+      if (first->reason == NULL || strstr (first->reason, US_REASON_CONTEXT_WINDOW) == NULL)
+        break;
+    }
+  if (n < 2 || first->reason == NULL)
     return;
-  first = us_request_entry_get_attempt (entry, 0);
   failed = g_strconcat (first->provider, "/", first->model, NULL);
   if (g_str_equal (failed, served))
     return;

@@ -1,9 +1,12 @@
 /* us-health.c: what the proxy knows about each model's recent failures. */
 #include "us-health.h"
 
+#include "us-circuit.h"
+
 typedef struct {
   gint64 cooldown_until_us;   /* real time; 0 = none */
   char *problem;
+  UsCircuit *circuit;
 } ModelHealth;
 
 struct _UsHealth
@@ -24,6 +27,7 @@ model_health_free (gpointer data)
   ModelHealth *h = data;
 
   g_free (h->problem);
+  us_circuit_free (h->circuit);
   g_free (h);
 }
 
@@ -72,6 +76,7 @@ lookup (UsHealth   *self,
   if (h == NULL && create)
     {
       h = g_new0 (ModelHealth, 1);
+      h->circuit = us_circuit_new ();
       g_hash_table_insert (self->models, g_steal_pointer (&key), h);
     }
   return h;
@@ -142,10 +147,13 @@ us_health_mark_ok (UsHealth   *self,
                    const char *provider,
                    const char *model)
 {
-  g_autofree char *key = g_strconcat (provider, "\n", model, NULL);
+  ModelHealth *h = lookup (self, provider, model, FALSE);
 
-  if (!g_hash_table_remove (self->models, key))
+  /* The circuit stays: it has its own way back (us_health_circuit_record). */
+  if (h == NULL || (h->problem == NULL && h->cooldown_until_us == 0))
     return FALSE;
+  g_clear_pointer (&h->problem, g_free);
+  h->cooldown_until_us = 0;
   g_signal_emit (self, signals[CHANGED], 0, provider, model);
   g_signal_emit (self, signals[RECOVERED], 0, provider, model);
   return TRUE;
@@ -165,6 +173,19 @@ us_health_to_json (UsHealth   *self,
   json_builder_add_string_value (b, cooling ? "cooldown" : (h && h->problem) ? "problem" : "ok");
   json_builder_set_member_name (b, "reason");
   json_builder_add_string_value (b, h ? h->problem : NULL);
+  json_builder_set_member_name (b, "circuit");
+  json_builder_add_string_value (b, us_circuit_state_to_string (h ? us_circuit_get_state (h->circuit)
+                                                                  : US_CIRCUIT_CLOSED));
+  json_builder_set_member_name (b, "circuit_probe_at");
+  if (h != NULL && us_circuit_get_probe_at (h->circuit) > 0)
+    {
+      g_autoptr(GDateTime) at = g_date_time_new_from_unix_utc (us_circuit_get_probe_at (h->circuit) / G_USEC_PER_SEC);
+      g_autofree char *text = g_date_time_format_iso8601 (at);
+
+      json_builder_add_string_value (b, text);
+    }
+  else
+    json_builder_add_null_value (b);
   json_builder_set_member_name (b, "cooldown_until");
   if (cooling)
     {
@@ -178,4 +199,47 @@ us_health_to_json (UsHealth   *self,
     json_builder_add_null_value (b);
   json_builder_end_object (b);
   return json_builder_get_root (b);
+}
+
+gboolean
+us_health_circuit_admit (UsHealth               *self,
+                         const char             *provider,
+                         const char             *model,
+                         const UsFailoverConfig *config,
+                         gboolean               *probe)
+{
+  ModelHealth *h = lookup (self, provider, model, FALSE);
+  gboolean admitted;
+
+  *probe = FALSE;
+  if (h == NULL)
+    return TRUE;
+  admitted = us_circuit_admit (h->circuit, config, g_get_real_time (), probe);
+  if (*probe)
+    g_signal_emit (self, signals[CHANGED], 0, provider, model);
+  return admitted;
+}
+
+void
+us_health_circuit_record (UsHealth               *self,
+                          const char             *provider,
+                          const char             *model,
+                          const UsFailoverConfig *config,
+                          gboolean                ok)
+{
+  ModelHealth *h = lookup (self, provider, model, !ok);
+
+  if (h != NULL && us_circuit_record (h->circuit, config, g_get_real_time (), ok))
+    g_signal_emit (self, signals[CHANGED], 0, provider, model);
+}
+
+void
+us_health_circuit_release (UsHealth   *self,
+                           const char *provider,
+                           const char *model)
+{
+  ModelHealth *h = lookup (self, provider, model, FALSE);
+
+  if (h != NULL)
+    us_circuit_release (h->circuit);
 }

@@ -4,6 +4,8 @@
 #include <glib-object.h>
 #include <json-glib/json-glib.h>
 
+#include "us-config.h"
+
 G_BEGIN_DECLS
 
 #define US_TYPE_HEALTH (us_health_get_type ())
@@ -37,7 +39,26 @@ void        us_health_mark           (UsHealth   *self,
 gboolean    us_health_mark_ok        (UsHealth   *self,
                                       const char *provider,
                                       const char *model);
-/* {"state": "ok"|"cooldown"|"problem", "reason": …, "cooldown_until": RFC 3339|null} */
+/* The circuit breaker (us-circuit.h), per model. May a request go to it?
+ * @probe: it goes as the half-open probe, whose outcome must be recorded
+ * or released. */
+gboolean    us_health_circuit_admit  (UsHealth               *self,
+                                      const char             *provider,
+                                      const char             *model,
+                                      const UsFailoverConfig *config,
+                                      gboolean               *probe);
+/* An answer from the model that says whether it works (@ok) or not. */
+void        us_health_circuit_record (UsHealth               *self,
+                                      const char             *provider,
+                                      const char             *model,
+                                      const UsFailoverConfig *config,
+                                      gboolean                ok);
+/* A probe that ended without saying anything of the model. */
+void        us_health_circuit_release (UsHealth              *self,
+                                      const char             *provider,
+                                      const char             *model);
+/* {"state": "ok"|"cooldown"|"problem", "reason": …, "cooldown_until": RFC 3339|null,
+ *  "circuit": "closed"|"open"|"half-open", "circuit_probe_at": RFC 3339|null} */
 JsonNode   *us_health_to_json        (UsHealth   *self,
                                       const char *provider,
                                       const char *model);

@@ -31,6 +31,7 @@ struct _UsProxy
   GHashTable *key_loads;    /* provider id → number of keyring loads in flight */
   GPtrArray *key_waiters;   /* GTask*, task data: the provider id it waits for */
   UsProvenance *provenance;     /* who produced which signed content */
+  UsSpend *spend;               /* what each model served, per day */
   guint port;
   char *bound_host;         /* what us_proxy_start listened on */
   guint bound_port;         /* the configured port then (0 = any) */
@@ -299,6 +300,9 @@ us_proxy_status_to_json (UsProxy *self)
       json_builder_end_object (b);
     }
   json_builder_end_array (b);
+
+  json_builder_set_member_name (b, "spend");
+  json_builder_add_value (b, us_spend_to_json (self->spend));
 
   json_builder_set_member_name (b, "requests");
   json_builder_add_value (b, us_request_log_to_json (self->log, STATUS_REQUESTS));
@@ -809,6 +813,7 @@ us_proxy_dispose (GObject *object)
   g_clear_pointer (&self->key_loads, g_hash_table_unref);
   g_clear_pointer (&self->key_waiters, g_ptr_array_unref);
   g_clear_object (&self->provenance);
+  g_clear_object (&self->spend);
   g_clear_object (&self->watcher);
   g_clear_object (&self->store);
   g_clear_pointer (&self->bound_host, g_free);
@@ -910,6 +915,10 @@ us_proxy_init (UsProxy *self)
   /* Loaded now, before serving: never a file read on the request path. */
   path = us_provenance_default_path ();
   self->provenance = us_provenance_new (path, US_PROVENANCE_DEFAULT_CAPACITY);
+  g_free (path);
+  /* Likewise: budgets hold across restarts. */
+  path = us_spend_default_path ();
+  self->spend = us_spend_new (path);
   self->subscribers = g_ptr_array_new_with_free_func (g_object_unref);
   /* Timeouts are the job's (first byte, idle), not the session's; many
    * concurrent streams go to the same provider host. */
@@ -1034,6 +1043,12 @@ UsProvenance *
 us_proxy_get_provenance (UsProxy *self)
 {
   return self->provenance;
+}
+
+UsSpend *
+us_proxy_get_spend (UsProxy *self)
+{
+  return self->spend;
 }
 
 UsHealth *

@@ -6,6 +6,7 @@
 #include "us-health.h"
 #include "us-keyring.h"
 #include "us-provenance.h"
+#include "us-spend.h"
 #include "us-request-log.h"
 
 G_BEGIN_DECLS
@@ -30,6 +31,7 @@ UsConfigStore *us_proxy_get_store   (UsProxy      *self);
 UsRequestLog *us_proxy_get_log      (UsProxy      *self);
 UsHealth     *us_proxy_get_health   (UsProxy      *self);
 UsProvenance *us_proxy_get_provenance (UsProxy    *self);
+UsSpend      *us_proxy_get_spend    (UsProxy      *self);
 SoupSession  *us_proxy_get_session  (UsProxy      *self);
 /* The keyring the proxy's auth: key providers take their keys from. Their
  * keys are loaded (asynchronously) at us_proxy_start() and again whenever

@@ -23,6 +23,7 @@ struct _UsRequestEntry
   gint64 total_ms;        /* -1 until finished */
   gint64 input_tokens;
   gint64 output_tokens;
+  double cost_usd;        /* < 0 while unknown (no price) */
 };
 
 G_DEFINE_FINAL_TYPE (UsRequestEntry, us_request_entry, G_TYPE_OBJECT)
@@ -114,6 +115,7 @@ us_request_entry_init (UsRequestEntry *self)
   self->attempt_start_us = g_array_new (FALSE, TRUE, sizeof (gint64));
   self->first_byte_ms = -1;
   self->total_ms = -1;
+  self->cost_usd = -1;
 }
 
 UsRequestEntry *
@@ -343,6 +345,19 @@ us_request_entry_set_usage (UsRequestEntry *self,
 }
 
 void
+us_request_entry_set_cost (UsRequestEntry *self,
+                           double          usd)
+{
+  self->cost_usd = usd;
+}
+
+double
+us_request_entry_get_cost (UsRequestEntry *self)
+{
+  return self->cost_usd;
+}
+
+void
 us_request_entry_finish (UsRequestEntry *self,
                          guint           status,
                          const char     *error)
@@ -416,6 +431,11 @@ us_request_entry_to_json (UsRequestEntry *self)
   json_builder_add_int_value (b, self->input_tokens);
   json_builder_set_member_name (b, "output_tokens");
   json_builder_add_int_value (b, self->output_tokens);
+  json_builder_set_member_name (b, "cost_usd");
+  if (self->cost_usd >= 0)
+    json_builder_add_double_value (b, self->cost_usd);
+  else
+    json_builder_add_null_value (b);
 
   json_builder_set_member_name (b, "attempts");
   json_builder_begin_array (b);

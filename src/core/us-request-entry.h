@@ -13,6 +13,10 @@ typedef enum {
   US_REQUEST_FAILED,     /* the client got an error */
 } UsRequestState;
 
+/* In an attempt's reason: the request did not fit the model's window (a
+ * trait of the request, not a failing model). */
+#define US_REASON_CONTEXT_WINDOW "over its context window"
+
 typedef struct {
   char   *provider;
   char   *model;
@@ -80,6 +84,11 @@ void            us_request_entry_mark_first_byte (UsRequestEntry *self);
 void            us_request_entry_set_usage      (UsRequestEntry *self,
                                                  gint64          input_tokens,
                                                  gint64          output_tokens);
+/* What the request cost in USD (its tokens times the model's price). */
+void            us_request_entry_set_cost       (UsRequestEntry *self,
+                                                 double          usd);
+/* < 0 when not known (the model has no price). */
+double          us_request_entry_get_cost       (UsRequestEntry *self);
 void            us_request_entry_finish         (UsRequestEntry *self,
                                                  guint           status,
                                                  const char     *error);

@@ -73,6 +73,7 @@ struct _UsRequestJob
   GByteArray *whole;
   UsProduced *produced;         /* signed content and tool calls it made */
   char *credential;             /* which credential it answered, hashed */
+  gboolean probing;             /* it is the probe of a half-open circuit */
 };
 
 G_DEFINE_FINAL_TYPE (UsRequestJob, us_request_job, G_TYPE_OBJECT)
@@ -96,6 +97,9 @@ clear_attempt (UsRequestJob *self)
   g_clear_pointer (&self->model, g_free);
   g_clear_pointer (&self->produced, us_produced_free);
   g_clear_pointer (&self->credential, g_free);
+  if (self->probing)
+    us_health_circuit_release (us_proxy_get_health (self->proxy), self->provider->id, self->chain_model->model);
+  self->probing = FALSE;
   self->provider = NULL;
   self->chain_model = NULL;
   self->timeout_reason = NULL;
@@ -233,13 +237,30 @@ copy_upstream_headers (UsRequestJob *self)
 
 /* ---- Recording --------------------------------------------------------- */
 
+/* Tokens, cost, and the model's spend that budgets count. */
 static void
 record_usage (UsRequestJob  *self,
               const UsUsage *usage)
 {
-  if (usage != NULL)
-    us_request_entry_set_usage (self->entry, usage->input_tokens + usage->cache_read_tokens + usage->cache_write_tokens,
-                                usage->output_tokens);
+  const UsPrice *price = self->chain_model->price;
+  UsUsage none = { 0 };
+  double usd = 0;
+
+  if (usage == NULL)
+    usage = &none;
+  us_request_entry_set_usage (self->entry, usage->input_tokens + usage->cache_read_tokens + usage->cache_write_tokens,
+                              usage->output_tokens);
+  if (price != NULL)
+    {
+      usd = us_price_cost (price, usage->input_tokens, usage->output_tokens,
+                           usage->cache_read_tokens, usage->cache_write_tokens);
+      us_request_entry_set_cost (self->entry, usd);
+    }
+  /* Counting tokens is not spending them. */
+  if (!self->count_tokens)
+    us_spend_record (us_proxy_get_spend (self->proxy), self->provider->id, self->chain_model->model,
+                     usage->input_tokens + usage->cache_read_tokens + usage->cache_write_tokens
+                     + usage->output_tokens, usd);
 }
 
 static void
@@ -253,6 +274,8 @@ served (UsRequestJob *self)
   us_request_entry_end_attempt (self->entry, self->attempt, soup_message_get_status (self->upstream), NULL);
   us_request_entry_set_served (self->entry, self->provider->id, self->model);
   us_health_mark_ok (health, self->provider->id, self->chain_model->model);
+  us_health_circuit_record (health, self->provider->id, self->chain_model->model, fo, TRUE);
+  self->probing = FALSE;
 
   /* Switch before the hard limit: this request is served, the next goes on. */
   quota = us_failover_quota_cooldown (headers, fo->quota_threshold, fo->cooldown_s);
@@ -281,15 +304,32 @@ note_failure (UsRequestJob *self,
   g_string_append_printf (self->failures, "%s/%s: %s", self->provider->id, self->model, reason);
 }
 
+/* @model_fault: the failure says the model is not working (not that it
+ * cannot take this one request), which counts towards its circuit. */
+static void
+attempt_failed_full (UsRequestJob *self,
+                     guint         status,
+                     const char   *reason,
+                     gboolean      model_fault)
+{
+  if (model_fault)
+    {
+      us_health_circuit_record (us_proxy_get_health (self->proxy), self->provider->id, self->chain_model->model,
+                                us_config_get_failover (self->config), FALSE);
+      self->probing = FALSE;
+    }
+  us_request_entry_end_attempt (self->entry, self->attempt, status, reason);
+  note_failure (self, reason);
+  clear_attempt (self);
+  try_next (self);
+}
+
 static void
 attempt_failed (UsRequestJob *self,
                 guint         status,
                 const char   *reason)
 {
-  us_request_entry_end_attempt (self->entry, self->attempt, status, reason);
-  note_failure (self, reason);
-  clear_attempt (self);
-  try_next (self);
+  attempt_failed_full (self, status, reason, TRUE);
 }
 
 static void
@@ -455,7 +495,7 @@ stream_chunk (UsRequestJob *self,
         us_health_cool_down (us_proxy_get_health (self->proxy), self->provider->id, self->chain_model->model,
                              us_config_get_failover (self->config)->cooldown_s,
                              g_str_equal (type, "overloaded_error") ? "overloaded" : "rate limited");
-      attempt_failed (self, 200, reason);
+      attempt_failed_full (self, 200, reason, g_strcmp0 (type, "rate_limit_error") != 0);
       return;
     }
   if (!self->committed && us_stream_translator_has_content (self->translator))
@@ -501,11 +541,15 @@ whole_error (UsRequestJob *self,
   SoupMessageHeaders *headers = soup_message_get_response_headers (self->upstream);
   g_autoptr(GBytes) body = g_byte_array_free_to_bytes (g_steal_pointer (&self->whole));
   g_autofree char *reason = NULL;
+  gboolean overflow;
   UsVerdict verdict;
 
   us_failover_judge (status, headers, fo, &verdict);
 
-  if (verdict.kind == US_VERDICT_REQUEST_ERROR && self->n_tried == 1)
+  /* Over the window is this model's limit, not a bad request: a model
+   * further down may have room, even when this is the first one. */
+  overflow = verdict.kind == US_VERDICT_REQUEST_ERROR && us_error_is_context_overflow (self->fmt, status, body);
+  if (verdict.kind == US_VERDICT_REQUEST_ERROR && !overflow && self->n_tried == 1)
     {
       /* A bad request is bad everywhere: the client gets it unchanged. */
       g_autoptr(GBytes) client_body = us_translate_error (self->fmt, self->client_fmt, status, body);
@@ -530,9 +574,14 @@ whole_error (UsRequestJob *self,
   else if (verdict.problem != NULL)
     us_health_mark (health, self->provider->id, self->chain_model->model, verdict.problem);
 
-  reason = g_strdup_printf ("HTTP %u%s%s", status, verdict.problem ? " " : "",
-                            verdict.problem ? verdict.problem : "cannot take this request");
-  attempt_failed (self, status, reason);
+  reason = g_strdup_printf ("HTTP %u %s", status,
+                            overflow ? US_REASON_CONTEXT_WINDOW
+                            : verdict.problem ? verdict.problem : "cannot take this request");
+  /* Only breakage counts towards the circuit: a rate limit is quota, which
+   * the cooldown handles until its reset, and a rejected key, billing or
+   * a wrong model name are marked for the user to fix, and must serve as
+   * soon as they are fixed. */
+  attempt_failed_full (self, status, reason, status >= 500 || status == 408);
 }
 
 static void
@@ -856,6 +905,51 @@ new_upstream (UsRequestJob  *self,
   return msg;
 }
 
+/* Would the request, its estimated input plus the output it may get, not
+ * fit the model's window? Then it is skipped without being asked, and
+ * the request log says so. */
+static gboolean
+over_context_window (UsRequestJob       *self,
+                     const UsChainModel *cm)
+{
+  gint64 output = us_ir_request_get_max_tokens (self->ir);
+  gint64 needed;
+  g_autofree char *reason = NULL;
+
+  if (cm->context_tokens <= 0)
+    return FALSE;
+  if (cm->max_output_tokens > 0 && (output <= 0 || output > cm->max_output_tokens))
+    output = cm->max_output_tokens;
+  needed = us_ir_request_estimate_input_tokens (self->ir) + output;
+  if (needed <= cm->context_tokens)
+    return FALSE;
+  reason = g_strdup_printf (US_REASON_CONTEXT_WINDOW ": ~%" G_GINT64_FORMAT " tokens", needed);
+  us_request_entry_add_skipped (self->entry, self->provider->id, self->model, reason);
+  /* An exhausted chain's answer says why this one was not asked. */
+  note_failure (self, reason);
+  return TRUE;
+}
+
+/* A model, or its provider, that reached a local budget counts as out of
+ * quota until the day or week is over. */
+static gboolean
+over_budget (UsRequestJob       *self,
+             const UsChainModel *cm)
+{
+  UsSpend *spend = us_proxy_get_spend (self->proxy);
+  g_autofree char *reason = NULL;
+
+  if (cm->budget != NULL)
+    reason = us_spend_check_budget (spend, self->provider->id, cm->model, cm->budget);
+  if (reason == NULL && self->provider->budget != NULL)
+    reason = us_spend_check_budget (spend, self->provider->id, NULL, self->provider->budget);
+  if (reason == NULL)
+    return FALSE;
+  us_request_entry_add_skipped (self->entry, self->provider->id, self->model, reason);
+  note_failure (self, reason);
+  return TRUE;
+}
+
 static gboolean
 start_attempt (UsRequestJob       *self,
                const UsChainModel *cm)
@@ -875,9 +969,26 @@ start_attempt (UsRequestJob       *self,
       clear_attempt (self);
       return FALSE;
     }
+  if (self->failover && over_context_window (self, cm))
+    {
+      clear_attempt (self);
+      return FALSE;
+    }
+  if (self->failover && over_budget (self, cm))
+    {
+      clear_attempt (self);
+      return FALSE;
+    }
   if (self->failover && us_health_is_cooling (us_proxy_get_health (self->proxy), provider->id, cm->model))
     {
       us_request_entry_add_skipped (self->entry, provider->id, self->model, "cooling down");
+      clear_attempt (self);
+      return FALSE;
+    }
+  if (self->failover && !us_health_circuit_admit (us_proxy_get_health (self->proxy), provider->id, cm->model,
+                                                  us_config_get_failover (self->config), &self->probing))
+    {
+      us_request_entry_add_skipped (self->entry, provider->id, self->model, "circuit open");
       clear_attempt (self);
       return FALSE;
     }

@@ -456,6 +456,43 @@ test_cooldown_countdown (Fixture       *f,
   g_assert_true (g_str_has_prefix (gtk_label_get_label (label), "Cooling down · 1:2"));
 }
 
+/* A model whose circuit opened says so, and so does its half-open probe. */
+static void
+test_circuit_state (Fixture       *f,
+                    gconstpointer  data)
+{
+  GtkWidget *page = us_window_get_page (f->window, "chains");
+  UsHealth *health = us_proxy_get_health (f->proxy);
+  /* Opens after two failures, and lets a probe through at once. */
+  const UsFailoverConfig circuit = { .circuit_failures = 2, .circuit_error_rate = 1, .circuit_window_s = 60,
+                                     .circuit_min_requests = 100, .circuit_open_s = 0.001 };
+  GtkLabel *label;
+  gboolean probe;
+
+  g_assert_null (find_label_prefix (page, "Circuit open"));
+  us_health_mark (health, "fallback", "fallback-model", "server error");
+  us_health_circuit_record (health, "fallback", "fallback-model", &circuit, FALSE);
+  g_assert_null (find_label_prefix (page, "Circuit open"));
+  us_health_circuit_record (health, "fallback", "fallback-model", &circuit, FALSE);
+  label = find_label_prefix (page, "Circuit open");
+  g_assert_nonnull (label);
+  g_assert_true (gtk_widget_has_css_class (GTK_WIDGET (label), "error"));
+  g_assert_cmpstr (gtk_widget_get_tooltip_text (GTK_WIDGET (label)), ==,
+                   "Skipped after repeated failures: server error");
+
+  g_usleep (2000);
+  g_assert_true (us_health_circuit_admit (health, "fallback", "fallback-model", &circuit, &probe));
+  g_assert_true (probe);
+  label = find_label_prefix (page, "Half-open");
+  g_assert_nonnull (label);
+  g_assert_true (gtk_widget_has_css_class (GTK_WIDGET (label), "warning"));
+
+  us_health_circuit_record (health, "fallback", "fallback-model", &circuit, TRUE);
+  us_health_mark_ok (health, "fallback", "fallback-model");
+  g_assert_null (find_label_prefix (page, "Half-open"));
+  g_assert_null (find_label_prefix (page, "Circuit open"));
+}
+
 static gboolean
 label_shown (GtkWidget  *widget,
              const char *text)
@@ -719,6 +756,7 @@ main (int   argc,
   ADD ("/window/keyboard-reorders", test_keyboard_reorders);
   ADD ("/window/add-and-remove", test_add_and_remove);
   ADD ("/window/cooldown-countdown", test_cooldown_countdown);
+  ADD ("/window/circuit-state", test_circuit_state);
   ADD ("/window/requests-live", test_requests_live);
   ADD ("/window/accessible-names", test_accessible_names);
   return g_test_run ();

@@ -23,8 +23,8 @@ static const struct {
   { "timeout_error", "server_error", "timeout" },
 };
 
-static gboolean
-is_context_overflow (const char *message)
+gboolean
+us_openai_is_context_overflow (const char *message)
 {
   g_autofree char *lower = message ? g_ascii_strdown (message, -1) : NULL;
 
@@ -40,7 +40,7 @@ us_openai_error_code_for (const char *anthropic_type,
                           const char *message)
 {
   /* Codex compacts its history on this code, whoever ran out of room. */
-  if (is_context_overflow (message))
+  if (us_openai_is_context_overflow (message))
     return "context_length_exceeded";
   for (gsize i = 0; i < G_N_ELEMENTS (error_map); i++)
     if (g_strcmp0 (error_map[i].anthropic, anthropic_type) == 0)

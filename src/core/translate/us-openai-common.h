@@ -24,6 +24,9 @@ JsonObject *us_openai_error_object  (const char *type,
 const char *us_openai_error_type_to_anthropic (const char *type,
                                                const char *code,
                                                guint       status);
+/* Does an error message say the prompt did not fit the model's window
+ * ("prompt is too long", "context length", …)? */
+gboolean    us_openai_is_context_overflow (const char *message);
 const char *us_openai_error_code_for (const char *anthropic_type,
                                       const char *message);
 

@@ -4,6 +4,7 @@
 
 #include "us-translate.h"
 #include "us-format.h"
+#include "us-openai-common.h"
 #include "us-sse.h"
 
 #include <string.h>
@@ -91,6 +92,12 @@ const char *
 us_ir_request_get_model (const UsIrRequest *req)
 {
   return req->model;
+}
+
+gint64
+us_ir_request_get_max_tokens (const UsIrRequest *req)
+{
+  return req->max_tokens;
 }
 
 gboolean
@@ -776,6 +783,19 @@ message_from_text (guint   status,
     return g_strdup_printf ("Upstream returned HTTP %u", status);
   text = g_utf8_make_valid (data, (gssize) MIN (len, 2048));
   return g_strstrip (g_steal_pointer (&text));
+}
+
+gboolean
+us_error_is_context_overflow (UsWireFormat  fmt,
+                              guint         status,
+                              GBytes       *body)
+{
+  g_autofree char *type = NULL;
+  g_autofree char *message = NULL;
+
+  /* OpenAI's context_length_exceeded code is read into such a message. */
+  us_error_read (fmt, status, body, &type, &message);
+  return us_openai_is_context_overflow (message);
 }
 
 gboolean

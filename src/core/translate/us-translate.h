@@ -49,6 +49,8 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (UsIrRequest, us_ir_request_free)
 
 const char  *us_ir_request_get_model     (const UsIrRequest  *req);
 gboolean     us_ir_request_get_stream    (const UsIrRequest  *req);
+/* The output limit the client asked for; 0 when it set none. */
+gint64       us_ir_request_get_max_tokens (const UsIrRequest *req);
 gboolean     us_ir_request_has_images    (const UsIrRequest  *req);
 gboolean     us_ir_request_has_thinking  (const UsIrRequest  *req);
 gboolean     us_ir_request_has_tools     (const UsIrRequest  *req);
@@ -175,5 +177,11 @@ gboolean     us_error_read               (UsWireFormat        fmt,
                                           GBytes             *body,
                                           char              **type,
                                           char              **message);
+
+/* Does an upstream error body say the request is over the model's context
+ * window (Anthropic "prompt is too long", OpenAI context_length_exceeded)? */
+gboolean     us_error_is_context_overflow (UsWireFormat       fmt,
+                                          guint               status,
+                                          GBytes             *body);
 
 G_END_DECLS
