@@ -8,12 +8,16 @@
 
 static const UsPresetModel no_models[] = { { NULL } };
 
-/* https://platform.claude.com/docs/en/about-claude/pricing ("Model pricing":
- * base input, 5-minute cache writes, cache hits, output). Limits are not on
- * that page, so they stay unknown here. */
+/* https://platform.claude.com/docs/en/about-claude/pricing (formerly
+ * docs.anthropic.com/en/docs/about-claude/pricing), "Model pricing": base
+ * input, 5-minute cache writes, cache hits, output. Limits are not on that
+ * page, so they stay unknown here. */
 static const UsPresetModel anthropic_models[] = {
   { "claude-opus-4-5", 0, 0, 5.0, 25.0, 0.50, 6.25 },
   { "claude-opus-4-1", 0, 0, 15.0, 75.0, 1.50, 18.75 },
+  { "claude-sonnet-4-5", 0, 0, 3.0, 15.0, 0.30, 3.75 },
+  { "claude-sonnet-4", 0, 0, 3.0, 15.0, 0.30, 3.75 },
+  { "claude-haiku-4-5", 0, 0, 1.0, 5.0, 0.10, 1.25 },
   { NULL }
 };
 
