@@ -658,7 +658,7 @@ cmd_providers (void)
     {
       const UsPreset *preset = &presets[i];
 
-      g_print ("\n%s (%s)\n", preset->id, preset->display_name);
+      g_print ("\n%s: %s\n", preset->id, preset->display_name);
       g_print ("  %s %s, auth: %s", us_provider_kind_to_string (preset->kind), preset->base_url,
                us_auth_mode_to_string (preset->auth));
       if (preset->key_env != NULL)

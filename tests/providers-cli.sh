@@ -8,7 +8,7 @@ fail () { echo "FAIL: $*"; exit 1; }
 out=$(LC_ALL=C LANGUAGE= "$UNDERSTUDY" providers) || fail "exit status $?"
 for id in anthropic openai deepseek mistral xai openrouter groq gemini moonshot zhipu minimax qwen \
           ollama lmstudio llamacpp; do
-  grep -q "^$id (" <<<"$out" || fail "preset $id missing"
+  grep -q "^$id: " <<<"$out" || fail "preset $id missing"
 done
 grep -q '^  openai-chat https://api.deepseek.com/v1, auth: key (\$DEEPSEEK_API_KEY)$' <<<"$out" \
   || fail "deepseek endpoint line"

@@ -31,6 +31,15 @@ static const UsPresetModel deepseek_models[] = {
   { NULL }
 };
 
+/* https://platform.moonshot.ai/docs/pricing/chat ("Product Pricing", tax
+ * included): input on a cache hit and miss, output, context window. It
+ * gives no output limit and no cache-write price. */
+static const UsPresetModel moonshot_models[] = {
+  { "kimi-k2.5", 262144, 0, 0.60, 3.00, 0.10, -1 },
+  { "kimi-k2-0905-preview", 262144, 0, 0.60, 2.50, 0.15, -1 },
+  { NULL }
+};
+
 static const UsPreset presets[] = {
   { "anthropic", "Anthropic", US_PROVIDER_KIND_ANTHROPIC,
     "https://api.anthropic.com", US_AUTH_PASSTHROUGH, NULL, "claude-sonnet-4-5",
@@ -57,7 +66,7 @@ static const UsPreset presets[] = {
    * give them. */
   { "moonshot", "Moonshot (Kimi)", US_PROVIDER_KIND_OPENAI_CHAT,
     "https://api.moonshot.ai/v1", US_AUTH_KEY, "MOONSHOT_API_KEY", "kimi-k2.5",
-    "https://api.moonshot.ai/anthropic", no_models },
+    "https://api.moonshot.ai/anthropic", moonshot_models },
   { "zhipu", "Zhipu (GLM, Z.ai)", US_PROVIDER_KIND_OPENAI_CHAT,
     "https://api.z.ai/api/paas/v4", US_AUTH_KEY, "ZAI_API_KEY", "glm-4.6",
     "https://api.z.ai/api/anthropic", no_models },
