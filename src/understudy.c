@@ -26,7 +26,8 @@ static const char usage[] =
      "  understudy connect|disconnect CLIENT       claude-code, codex, opencode\n"
      "  understudy routing on|off|toggle           turn failover routing on or off\n"
      "  understudy keys set|delete PROVIDER        a provider's key in the keyring (set reads stdin)\n"
-     "  understudy keys list                       which providers have a key (never the key)\n");
+     "  understudy keys list                       which providers have a key (never the key)\n"
+     "  understudy providers                       the presets, their models, limits and prices\n");
 
 /* ---- Headless ---------------------------------------------------------- */
 

@@ -11,6 +11,7 @@
 #include "us-config-store.h"
 #include "us-connect.h"
 #include "us-keyring.h"
+#include "us-presets.h"
 
 static char *
 admin_url (UsConfig   *config,
@@ -634,6 +635,90 @@ cmd_keys (UsConfig          *config,
   return 2;
 }
 
+/* ---- providers -------------------------------------------------------- */
+
+static void
+print_count (gint64 value,
+             int    width)
+{
+  if (value > 0)
+    g_print (" %*" G_GINT64_FORMAT, width, value);
+  else
+    g_print (" %*s", width, "-");
+}
+
+static void
+print_price (double value,
+             int    width)
+{
+  if (value >= 0)
+    g_print (" %*.2f", width, value);
+  else
+    g_print (" %*s", width, "-");
+}
+
+/* The columns are as wide as their translated headings. */
+static void
+print_model_table (const UsPreset *preset)
+{
+  const char *headings[] = {
+    /* Translators: column headings of the model table (prices per million tokens). */
+    _("model"), _("context"), _("output"), _("input $"), _("output $"), _("cache read $"), _("cache write $"),
+  };
+  int widths[G_N_ELEMENTS (headings)];
+  int id_width = (int) g_utf8_strlen (headings[0], -1);
+
+  for (const UsPresetModel *m = preset->models; m->id != NULL; m++)
+    id_width = MAX (id_width, (int) strlen (m->id));
+  for (guint i = 0; i < G_N_ELEMENTS (headings); i++)
+    widths[i] = MAX ((int) g_utf8_strlen (headings[i], -1), 7);
+
+  g_print ("    %-*s", id_width, headings[0]);
+  for (guint i = 1; i < G_N_ELEMENTS (headings); i++)
+    g_print (" %*s", widths[i] + (int) (strlen (headings[i]) - g_utf8_strlen (headings[i], -1)), headings[i]);
+  g_print ("\n");
+  for (const UsPresetModel *m = preset->models; m->id != NULL; m++)
+    {
+      g_print ("    %-*s", id_width, m->id);
+      print_count (m->context_tokens, widths[1]);
+      print_count (m->max_output_tokens, widths[2]);
+      print_price (m->input, widths[3]);
+      print_price (m->output, widths[4]);
+      print_price (m->cache_read, widths[5]);
+      print_price (m->cache_write, widths[6]);
+      g_print ("\n");
+    }
+}
+
+static int
+cmd_providers (void)
+{
+  guint n_presets;
+  const UsPreset *presets = us_presets_get (&n_presets);
+
+  g_print (_("Presets: add a provider with \"preset\": ID (or give it the ID itself).\n"
+             "Prices in USD per million tokens; - where the vendor publishes no figure.\n"));
+  for (guint i = 0; i < n_presets; i++)
+    {
+      const UsPreset *preset = &presets[i];
+
+      g_print ("\n%s: %s\n", preset->id, preset->display_name);
+      g_print ("  %s %s, auth: %s", us_provider_kind_to_string (preset->kind), preset->base_url,
+               us_auth_mode_to_string (preset->auth));
+      if (preset->key_env != NULL)
+        g_print (" ($%s)", preset->key_env);
+      g_print ("\n");
+      if (preset->anthropic_base_url != NULL)
+        g_print (_("  Anthropic clients: %s\n"), preset->anthropic_base_url);
+      if (preset->models->id != NULL)
+        print_model_table (preset);
+      else
+        /* Translators: %s is a model id. */
+        g_print (_("  suggested model: %s (no limits or prices on record)\n"), preset->model);
+    }
+  return 0;
+}
+
 int
 us_cli_run (UsConfig           *config,
             const char * const *args,
@@ -651,6 +736,8 @@ us_cli_run (UsConfig           *config,
     return cmd_connect (config, args, n_args);
   if (g_str_equal (command, "keys"))
     return cmd_keys (config, args, n_args);
+  if (g_str_equal (command, "providers"))
+    return cmd_providers ();
 
   g_printerr (_("understudy: unknown command \"%s\" (see understudy --help)\n"), command);
   return 2;

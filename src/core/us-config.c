@@ -6,6 +6,7 @@
  * written by a newer version still loads and survives a save.
  */
 #include "us-config.h"
+#include "us-presets.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -60,31 +61,6 @@ static const char * const client_names[] = {
   "claude-code", "codex", "opencode", "other",
 };
 
-/* A provider whose id names a well-known service needs no base_url. Local
- * servers default to no auth, since they usually have no key at all. */
-static const struct {
-  const char *id;
-  UsProviderKind kind;
-  const char *base_url;
-  UsAuthMode auth;
-} presets[] = {
-  { "anthropic", US_PROVIDER_KIND_ANTHROPIC, "https://api.anthropic.com", US_AUTH_PASSTHROUGH },
-  { "openai", US_PROVIDER_KIND_OPENAI_CHAT, "https://api.openai.com/v1", US_AUTH_KEY },
-  { "deepseek", US_PROVIDER_KIND_OPENAI_CHAT, "https://api.deepseek.com/v1", US_AUTH_KEY },
-  { "mistral", US_PROVIDER_KIND_OPENAI_CHAT, "https://api.mistral.ai/v1", US_AUTH_KEY },
-  { "xai", US_PROVIDER_KIND_OPENAI_CHAT, "https://api.x.ai/v1", US_AUTH_KEY },
-  { "openrouter", US_PROVIDER_KIND_OPENAI_CHAT, "https://openrouter.ai/api/v1", US_AUTH_KEY },
-  { "groq", US_PROVIDER_KIND_OPENAI_CHAT, "https://api.groq.com/openai/v1", US_AUTH_KEY },
-  { "gemini", US_PROVIDER_KIND_OPENAI_CHAT, "https://generativelanguage.googleapis.com/v1beta/openai", US_AUTH_KEY },
-  { "moonshot", US_PROVIDER_KIND_OPENAI_CHAT, "https://api.moonshot.ai/v1", US_AUTH_KEY },
-  { "zhipu", US_PROVIDER_KIND_OPENAI_CHAT, "https://open.bigmodel.cn/api/paas/v4", US_AUTH_KEY },
-  { "minimax", US_PROVIDER_KIND_OPENAI_CHAT, "https://api.minimax.io/v1", US_AUTH_KEY },
-  { "qwen", US_PROVIDER_KIND_OPENAI_CHAT, "https://dashscope-intl.aliyuncs.com/compatible-mode/v1", US_AUTH_KEY },
-  { "ollama", US_PROVIDER_KIND_OPENAI_CHAT, "http://127.0.0.1:11434/v1", US_AUTH_NONE },
-  { "lmstudio", US_PROVIDER_KIND_OPENAI_CHAT, "http://127.0.0.1:1234/v1", US_AUTH_NONE },
-  { "llamacpp", US_PROVIDER_KIND_OPENAI_CHAT, "http://127.0.0.1:8080/v1", US_AUTH_NONE },
-};
-
 struct _UsConfig
 {
   GObject parent_instance;
@@ -128,6 +104,9 @@ provider_config_free (gpointer data)
   g_free (provider->base_url);
   g_free (provider->key_env);
   g_free (provider->budget);
+  g_free (provider->preset);
+  g_free (provider->anthropic_base_url);
+  g_free (provider->api_version);
   g_free (provider);
 }
 
@@ -638,6 +617,76 @@ normalize_base_url (const char *url)
   return g_strndup (url, length);
 }
 
+/* "preset": NAME, else a provider id that names a preset (then only while
+ * the kind, if given, is the preset's: under another kind it is a name). */
+static gboolean
+find_preset (Check           *check,
+             JsonObject      *object,
+             const char      *path,
+             const char      *id,
+             const UsPreset **out)
+{
+  const char *name;
+  const UsPreset *preset;
+
+  *out = NULL;
+  if (!get_string (check, object, path, "preset", FALSE, &name))
+    return FALSE;
+  if (name == NULL)
+    {
+      *out = us_preset_lookup (id);
+      return TRUE;
+    }
+  preset = us_preset_lookup (name);
+  if (preset == NULL)
+    {
+      guint n_presets;
+      const UsPreset *presets = us_presets_get (&n_presets);
+      g_autoptr(GString) expected = g_string_new ("one of: ");
+
+      for (guint i = 0; i < n_presets; i++)
+        g_string_append_printf (expected, "%s%s", i > 0 ? ", " : "", presets[i].id);
+      return fail_member (check, object, path, "preset", expected->str);
+    }
+  *out = preset;
+  return TRUE;
+}
+
+/* azure-openai's own fields; elsewhere they would be set and ignored, so
+ * they are refused there. */
+static gboolean
+parse_azure (Check            *check,
+             JsonObject       *object,
+             const char       *path,
+             UsProviderConfig *provider)
+{
+  static const char * const apis[] = { "chat", "responses" };
+  const char *api_version = NULL;
+  int api = 0;
+
+  if (provider->kind != US_PROVIDER_KIND_AZURE_OPENAI)
+    {
+      static const char * const azure_only[] = { "api_version", "api" };
+
+      for (guint i = 0; i < G_N_ELEMENTS (azure_only); i++)
+        if (json_object_has_member (object, azure_only[i]))
+          {
+            g_autofree char *field = g_strdup_printf ("%s.%s", path, azure_only[i]);
+
+            return fail (check, field, "only an azure-openai provider takes %s", azure_only[i]);
+          }
+      return TRUE;
+    }
+  if (!get_string (check, object, path, "api_version", FALSE, &api_version)
+      || !get_enum (check, object, path, "api", FALSE, apis, G_N_ELEMENTS (apis), &api))
+    return FALSE;
+  if (api_version != NULL && (*api_version == '\0' || strpbrk (api_version, "&#?/ ") != NULL))
+    return fail_member (check, object, path, "api_version", "a version such as " US_AZURE_DEFAULT_API_VERSION);
+  provider->api_version = g_strdup (api_version ? api_version : US_AZURE_DEFAULT_API_VERSION);
+  provider->responses_api = api == 1;
+  return TRUE;
+}
+
 static gboolean
 parse_provider (Check       *check,
                 JsonObject  *object,
@@ -647,10 +696,12 @@ parse_provider (Check       *check,
 {
   const char *id;
   const char *base_url;
+  const char *anthropic_base_url;
   const char *key_env;
   int kind = -1;
   int auth = -1;
-  int preset = -1;
+  const UsPreset *preset;
+  gboolean named = json_object_has_member (object, "preset");
   UsProviderConfig *provider;
 
   if (!get_id (check, object, path, seen, &id))
@@ -658,24 +709,38 @@ parse_provider (Check       *check,
   if (!is_valid_provider_id (id))
     return fail_member (check, object, path, "id",
                         "lowercase letters, digits, '.', '_' or '-'");
+  if (!find_preset (check, object, path, id, &preset))
+    return FALSE;
 
-  for (guint i = 0; preset < 0 && i < G_N_ELEMENTS (presets); i++)
-    if (g_str_equal (id, presets[i].id))
-      preset = i;
-
-  if (!get_enum (check, object, path, "kind", preset < 0,
+  if (!get_enum (check, object, path, "kind", preset == NULL,
                  kind_names, G_N_ELEMENTS (kind_names), &kind))
     return FALSE;
   if (kind < 0)
-    kind = presets[preset].kind;
-  /* A preset speaks one wire format; under another kind it is just a name. */
-  if (preset >= 0 && presets[preset].kind != (UsProviderKind) kind)
-    preset = -1;
+    kind = preset->kind;
+  /* A preset speaks one wire format: an id under another kind is just a
+   * name, an explicit "preset" under another kind a contradiction. */
+  if (preset != NULL && preset->kind != (UsProviderKind) kind)
+    {
+      if (named)
+        {
+          g_autofree char *kind_path = g_strdup_printf ("%s.kind", path);
 
-  if (!get_string (check, object, path, "base_url", FALSE, &base_url))
+          return fail (check, kind_path, "preset %s is of kind %s (got %s)", preset->id,
+                       us_provider_kind_to_string (preset->kind), kind_names[kind]);
+        }
+      preset = NULL;
+    }
+
+  if (!get_string (check, object, path, "base_url", FALSE, &base_url)
+      || !get_string (check, object, path, "anthropic_base_url", FALSE, &anthropic_base_url))
     return FALSE;
-  if (base_url == NULL && preset >= 0)
-    base_url = presets[preset].base_url;
+  /* The vendor's Anthropic endpoint belongs with its own base URL: a
+   * base_url of the user's (a gateway, a mirror) is not that vendor. */
+  if (anthropic_base_url == NULL && preset != NULL
+      && (base_url == NULL || g_strcmp0 (base_url, preset->base_url) == 0))
+    anthropic_base_url = preset->anthropic_base_url;
+  if (base_url == NULL && preset != NULL)
+    base_url = preset->base_url;
   else if (base_url == NULL && kind == US_PROVIDER_KIND_ANTHROPIC)
     base_url = "https://api.anthropic.com";
   if (base_url == NULL)
@@ -693,8 +758,10 @@ parse_provider (Check       *check,
                    "expected the name of an environment variable, such as DEEPSEEK_API_KEY "
                    "(got something else; a key itself belongs in the keyring or that variable)");
     }
-  if (auth < 0 && preset >= 0)
-    auth = presets[preset].auth;
+  if (key_env == NULL && preset != NULL)
+    key_env = preset->key_env;
+  if (auth < 0 && preset != NULL)
+    auth = preset->auth;
   else if (auth < 0)
     auth = kind == US_PROVIDER_KIND_ANTHROPIC ? US_AUTH_PASSTHROUGH : US_AUTH_KEY;
 
@@ -704,11 +771,19 @@ parse_provider (Check       *check,
   provider->kind = kind;
   provider->auth = auth;
   provider->key_env = g_strdup (key_env);
+  provider->preset = preset ? g_strdup (preset->id) : NULL;
   provider->base_url = normalize_base_url (base_url);
   if (provider->base_url == NULL)
     return fail_member (check, object, path, "base_url", "an http or https URL");
+  if (anthropic_base_url != NULL)
+    {
+      provider->anthropic_base_url = normalize_base_url (anthropic_base_url);
+      if (provider->anthropic_base_url == NULL)
+        return fail_member (check, object, path, "anthropic_base_url", "an http or https URL");
+    }
 
-  return parse_budget (check, object, path, &provider->budget);
+  return parse_azure (check, object, path, provider)
+    && parse_budget (check, object, path, &provider->budget);
 }
 
 static gboolean
@@ -750,6 +825,31 @@ list_ids (GPtrArray *items,
   return g_string_free (ids, FALSE);
 }
 
+/* What the config leaves out of a chain model, the preset's model table
+ * supplies: above all the output limit, so a client's 128,000 max_tokens
+ * is clamped to what the model accepts. */
+static void
+fill_from_preset (const UsProviderConfig *provider,
+                  UsChainModel           *chain_model)
+{
+  const UsPreset *preset = provider->preset ? us_preset_lookup (provider->preset) : NULL;
+  const UsPresetModel *m = preset ? us_preset_lookup_model (preset, chain_model->model) : NULL;
+
+  if (m == NULL)
+    return;
+  if (chain_model->context_tokens == 0)
+    chain_model->context_tokens = m->context_tokens;
+  if (chain_model->max_output_tokens == 0)
+    chain_model->max_output_tokens = m->max_output_tokens;
+  if (chain_model->price == NULL && m->input >= 0 && m->output >= 0)
+    {
+      chain_model->price = g_new0 (UsPrice, 1);
+      chain_model->price->input = m->input;
+      chain_model->price->output = m->output;
+      chain_model->price->cache_read = m->cache_read >= 0 ? m->cache_read : m->input;
+    }
+}
+
 static gboolean
 parse_chain_model (Check       *check,
                    JsonObject  *object,
@@ -780,12 +880,15 @@ parse_chain_model (Check       *check,
   chain_model->provider = g_strdup (provider);
   chain_model->model = g_strdup (model);
 
-  return get_integer (check, object, path, "context_tokens", 1, G_MAXINT64,
-                      &chain_model->context_tokens)
-    && get_integer (check, object, path, "max_output_tokens", 1, G_MAXINT64,
-                    &chain_model->max_output_tokens)
-    && parse_price (check, object, path, &chain_model->price)
-    && parse_budget (check, object, path, &chain_model->budget);
+  if (!get_integer (check, object, path, "context_tokens", 1, G_MAXINT64,
+                    &chain_model->context_tokens)
+      || !get_integer (check, object, path, "max_output_tokens", 1, G_MAXINT64,
+                       &chain_model->max_output_tokens)
+      || !parse_price (check, object, path, &chain_model->price)
+      || !parse_budget (check, object, path, &chain_model->budget))
+    return FALSE;
+  fill_from_preset (us_config_lookup_provider (self, provider), chain_model);
+  return TRUE;
 }
 
 static gboolean

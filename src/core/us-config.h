@@ -66,7 +66,17 @@ typedef struct {
   UsAuthMode auth;
   char *key_env;    /* NULL unless set */
   UsBudget *budget; /* NULL unless set */
+  char *preset;     /* the preset it was filled from (us-presets.h), or NULL */
+  /* The vendor's Anthropic Messages endpoint, used for Anthropic clients
+   * (bytes pass through); NULL when none. */
+  char *anthropic_base_url;
+  char *api_version;     /* azure-openai: the api-version query value */
+  gboolean responses_api; /* azure-openai: "api": "responses" (v1 Responses) */
 } UsProviderConfig;
+
+/* azure-openai's api_version when the config gives none: the latest GA
+ * data-plane inference version. */
+#define US_AZURE_DEFAULT_API_VERSION "2024-10-21"
 
 typedef struct {
   char *provider;        /* a UsProviderConfig id, checked to exist */

@@ -1,8 +1,9 @@
 /* us-presets.h: the providers Understudy knows how to reach out of the box.
  *
- * A plain table: the "Add provider" UI lists it, and a preset fills in a new
- * provider's kind, base URL, auth style and key variable. Model tables
- * (context window, prices) come later as more columns of the same table.
+ * A plain table: the "Add provider" UI and `understudy providers` list it;
+ * `"preset": ID` (or a provider id that names one) fills in a provider's
+ * kind, base URL, auth style and key variable, and its model table supplies
+ * a chain model's limits and prices when the config gives none.
  */
 #pragma once
 
@@ -12,6 +13,19 @@
 
 G_BEGIN_DECLS
 
+/* One model as its vendor publishes it; 0 (limits) or a negative price
+ * where the vendor's own pages give no figure. Prices in USD per million
+ * tokens. */
+typedef struct {
+  const char *id;
+  gint64      context_tokens;
+  gint64      max_output_tokens;
+  double      input;
+  double      output;
+  double      cache_read;
+  double      cache_write;
+} UsPresetModel;
+
 typedef struct {
   const char     *id;           /* also the provider id a new provider gets */
   const char     *display_name; /* for people */
@@ -20,12 +34,19 @@ typedef struct {
   UsAuthMode      auth;
   const char     *key_env;      /* NULL when no key is needed */
   const char     *model;        /* a model to suggest and to test with */
+  /* The vendor's Anthropic Messages endpoint (stops before /v1), used for
+   * Anthropic clients so their bytes pass through; NULL when none. */
+  const char     *anthropic_base_url;
+  const UsPresetModel *models;  /* ends with { NULL }; never NULL */
 } UsPreset;
 
 /* The whole table, in the order the UI shows it. */
 const UsPreset *us_presets_get          (guint          *n_presets);
 /* NULL when @id names no preset. */
 const UsPreset *us_preset_lookup        (const char     *id);
+/* NULL when @preset's table has no @model. */
+const UsPresetModel *us_preset_lookup_model (const UsPreset *preset,
+                                             const char     *model);
 /* A provider object for us_config_store_set_provider(), with id @provider_id
  * (NULL: the preset's own id). */
 JsonObject     *us_preset_to_provider   (const UsPreset *preset,

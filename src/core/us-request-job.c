@@ -897,7 +897,7 @@ new_upstream (UsRequestJob  *self,
 
   if (body == NULL)
     return NULL;
-  msg = us_upstream_new_message (self->provider, key, self->client_fmt, self->count_tokens, query,
+  msg = us_upstream_new_message (self->provider, self->model, key, self->client_fmt, self->count_tokens, query,
                                  soup_server_message_get_request_headers (self->msg), body, error);
   /* A reused connection never reports connecting. */
   if (msg != NULL)
@@ -961,7 +961,7 @@ start_attempt (UsRequestJob       *self,
   self->provider = provider;
   self->chain_model = cm;
   self->model = g_strdup (g_str_equal (cm->model, "*") && requested ? requested : cm->model);
-  if (!us_upstream_wire_format (provider, &self->fmt))
+  if (!us_upstream_wire_format_for (provider, self->client_fmt, &self->fmt))
     self->fmt = self->client_fmt;
 
   if (self->count_tokens && self->fmt != US_WIRE_ANTHROPIC)

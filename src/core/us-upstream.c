@@ -18,11 +18,26 @@ us_upstream_wire_format (const UsProviderConfig *provider,
       *fmt = US_WIRE_OPENAI_RESPONSES;
       return TRUE;
     case US_PROVIDER_KIND_AZURE_OPENAI:
+      *fmt = provider->responses_api ? US_WIRE_OPENAI_RESPONSES : US_WIRE_OPENAI_CHAT;
+      return TRUE;
     case US_PROVIDER_KIND_BEDROCK:
     case US_PROVIDER_KIND_VERTEX_ANTHROPIC:
     default:
       return FALSE;
     }
+}
+
+gboolean
+us_upstream_wire_format_for (const UsProviderConfig *provider,
+                             UsWireFormat            client_fmt,
+                             UsWireFormat           *fmt)
+{
+  if (client_fmt == US_WIRE_ANTHROPIC && provider->anthropic_base_url != NULL)
+    {
+      *fmt = US_WIRE_ANTHROPIC;
+      return TRUE;
+    }
+  return us_upstream_wire_format (provider, fmt);
 }
 
 gboolean
@@ -107,6 +122,36 @@ endpoint_path (UsWireFormat fmt,
     }
 }
 
+/* The request URL. Azure OpenAI addresses a deployment (the chain model)
+ * with a dated api-version, or the deployment-free v1 Responses route. */
+static char *
+request_url (const UsProviderConfig *provider,
+             const char             *model,
+             UsWireFormat            fmt,
+             gboolean                same_format,
+             gboolean                count_tokens,
+             const char             *query)
+{
+  gboolean has_query = same_format && query != NULL && *query != '\0';
+
+  if (fmt == US_WIRE_ANTHROPIC && provider->anthropic_base_url != NULL
+      && provider->kind != US_PROVIDER_KIND_ANTHROPIC)
+    return g_strconcat (provider->anthropic_base_url, endpoint_path (fmt, count_tokens),
+                        has_query ? "?" : "", has_query ? query : "", NULL);
+  if (provider->kind == US_PROVIDER_KIND_AZURE_OPENAI && fmt == US_WIRE_OPENAI_RESPONSES)
+    return g_strconcat (provider->base_url, "/openai/v1/responses", NULL);
+  if (provider->kind == US_PROVIDER_KIND_AZURE_OPENAI)
+    {
+      g_autofree char *deployment = g_uri_escape_string (model ? model : "", NULL, FALSE);
+      g_autofree char *version = g_uri_escape_string (provider->api_version, NULL, FALSE);
+
+      return g_strconcat (provider->base_url, "/openai/deployments/", deployment,
+                          "/chat/completions?api-version=", version, NULL);
+    }
+  return g_strconcat (provider->base_url, endpoint_path (fmt, count_tokens),
+                      has_query ? "?" : "", has_query ? query : "", NULL);
+}
+
 static gboolean
 add_key (const UsProviderConfig *provider,
          const char             *key,
@@ -133,6 +178,11 @@ add_key (const UsProviderConfig *provider,
       soup_message_headers_replace (headers, "x-api-key", key);
       return TRUE;
     }
+  if (provider->kind == US_PROVIDER_KIND_AZURE_OPENAI)
+    {
+      soup_message_headers_replace (headers, "api-key", key);
+      return TRUE;
+    }
   bearer = g_strconcat ("Bearer ", key, NULL);
   soup_message_headers_replace (headers, "Authorization", bearer);
   return TRUE;
@@ -140,6 +190,7 @@ add_key (const UsProviderConfig *provider,
 
 SoupMessage *
 us_upstream_new_message (const UsProviderConfig *provider,
+                         const char             *model,
                          const char             *key,
                          UsWireFormat            client_fmt,
                          gboolean                count_tokens,
@@ -156,16 +207,14 @@ us_upstream_new_message (const UsProviderConfig *provider,
   SoupMessageHeadersIter iter;
   const char *name, *value;
 
-  if (!us_upstream_wire_format (provider, &fmt))
+  if (!us_upstream_wire_format_for (provider, client_fmt, &fmt))
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
                    "provider kind %s is not supported yet", us_provider_kind_to_string (provider->kind));
       return NULL;
     }
   same_format = fmt == client_fmt;
-  url = g_strconcat (provider->base_url, endpoint_path (fmt, count_tokens),
-                     same_format && query && *query ? "?" : "",
-                     same_format && query ? query : "", NULL);
+  url = request_url (provider, model, fmt, same_format, count_tokens, query);
   msg = soup_message_new ("POST", url);
   if (msg == NULL)
     {

@@ -10,14 +10,21 @@ G_BEGIN_DECLS
 /* The wire format a provider kind speaks; FALSE if not supported yet. */
 gboolean     us_upstream_wire_format (const UsProviderConfig *provider,
                                       UsWireFormat           *fmt);
+/* The format used for a client speaking @client_fmt: a provider with an
+ * Anthropic endpoint as well takes Anthropic clients' bytes as they are. */
+gboolean     us_upstream_wire_format_for (const UsProviderConfig *provider,
+                                          UsWireFormat            client_fmt,
+                                          UsWireFormat           *fmt);
 
-/* A ready-to-send upstream request. @client_headers are the inbound
+/* A ready-to-send upstream request for @model (azure-openai's deployment
+ * goes in the path). @client_headers are the inbound
  * request's headers (end-to-end ones are forwarded on the same-format path
  * and credentials for auth: passthrough); @query is appended as is on the
  * same-format path; @key is the provider's resolved key for auth: key
  * (us_proxy_lookup_key()). Fails with a message for the log (e.g. a
  * missing key). */
 SoupMessage *us_upstream_new_message (const UsProviderConfig *provider,
+                                      const char             *model,
                                       const char             *key,
                                       UsWireFormat            client_fmt,
                                       gboolean                count_tokens,

@@ -46,6 +46,8 @@ struct _UsFakeProvider
   char            *required_key;
   char            *signing_key; /* signs thinking, checks signed content */
   GStrv            models;
+  char            *azure_api_version; /* non-NULL: answer as Azure OpenAI */
+  GStrv            azure_deployments;
   UsFakeChunking   chunking;
   guint            chunk_delay_ms;
   UsFakeResetStyle reset_style;
@@ -2354,6 +2356,10 @@ key_accepted (UsFakeProvider      *self,
 
   if (self->required_key == NULL)
     return TRUE;
+  /* Azure's key goes in api-key only; a Bearer token there is an Entra
+   * ID token, never the resource key. */
+  if (self->azure_api_version != NULL)
+    return g_strcmp0 (us_fake_request_get_header (request, "api-key"), self->required_key) == 0;
   return g_strcmp0 (us_fake_request_get_header (request, "x-api-key"), self->required_key) == 0
          || g_strcmp0 (us_fake_request_get_header (request, "api-key"), self->required_key) == 0
          || (auth != NULL && g_ascii_strncasecmp (auth, "Bearer ", 7) == 0
@@ -2508,6 +2514,69 @@ log_request (UsFakeProvider      *self,
 }
 
 /* ------------------------------------------------------------------------ */
+/* Azure OpenAI                                                             */
+
+/* Azure's own envelope: {"error": {"code", "message"}}. */
+static void
+respond_azure_error (SoupServerMessage *msg,
+                     guint              status,
+                     const char        *code,
+                     const char        *message)
+{
+  JsonObject *o = json_object_new ();
+  JsonObject *error = json_object_new ();
+
+  json_object_set_string_member (error, "code", code);
+  json_object_set_string_member (error, "message", message);
+  json_object_set_object_member (o, "error", error);
+  set_json (msg, status, o);
+}
+
+/* Whether an Azure request reached a deployment the resource has, as Azure
+ * checks it: chat goes to /openai/deployments/{name}/chat/completions with
+ * the configured api-version, v1 Responses to /openai/v1/responses with the
+ * deployment as body.model. Answers the error itself when not. */
+static gboolean
+azure_route_accepts (UsFakeProvider    *self,
+                     SoupServerMessage *msg,
+                     const char        *path,
+                     GHashTable        *query,
+                     const char        *model)
+{
+  static const char prefix[] = "/openai/deployments/";
+  static const char suffix[] = "/chat/completions";
+  g_autofree char *deployment = NULL;
+
+  if (self->format == US_FAKE_FORMAT_OPENAI_RESPONSES && g_str_equal (path, "/openai/v1/responses"))
+    deployment = g_strdup (model);
+  else if (self->format == US_FAKE_FORMAT_OPENAI_CHAT && g_str_has_prefix (path, prefix)
+           && g_str_has_suffix (path, suffix) && strlen (path) > strlen (prefix) + strlen (suffix))
+    {
+      const char *version = query ? g_hash_table_lookup (query, "api-version") : NULL;
+
+      if (g_strcmp0 (version, self->azure_api_version) != 0)
+        {
+          respond_azure_error (msg, 404, "404", "Resource not found");
+          return FALSE;
+        }
+      deployment = g_strndup (path + strlen (prefix), strlen (path) - strlen (prefix) - strlen (suffix));
+    }
+  else
+    {
+      respond_azure_error (msg, 404, "404", "Resource not found");
+      return FALSE;
+    }
+  if (deployment == NULL || !g_strv_contains ((const char * const *) self->azure_deployments, deployment))
+    {
+      respond_azure_error (msg, 404, "DeploymentNotFound",
+                           "The API deployment for this resource does not exist. If you created the "
+                           "deployment within the last 5 minutes, please wait a moment and try again.");
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* ------------------------------------------------------------------------ */
 /* The server callback                                                      */
 
 static void
@@ -2535,11 +2604,23 @@ server_callback (SoupServer        *server,
 
   g_ptr_array_add (self->requests, request);
 
-  if (!key_accepted (self, request))
+  if (!key_accepted (self, request) && self->azure_api_version != NULL)
+    {
+      respond_azure_error (msg, 401, "401",
+                           "Access denied due to invalid subscription key or wrong API endpoint. Make sure "
+                           "to provide a valid key for an active subscription and use a correct regional "
+                           "API endpoint for your resource.");
+    }
+  else if (!key_accepted (self, request))
     {
       respond_error (self, msg, 401, NULL, model);
     }
-  else if (post && g_str_equal (path, format_ops[self->format].route))
+  else if (self->azure_api_version != NULL && !(post && azure_route_accepts (self, msg, path, query, model)))
+    {
+      if (!post)
+        respond_azure_error (msg, 404, "404", "Resource not found");
+    }
+  else if (post && (self->azure_api_version != NULL || g_str_equal (path, format_ops[self->format].route)))
     {
       UsFakeStep *popped;
       const UsFakeStep *step;
@@ -2639,6 +2720,8 @@ us_fake_provider_finalize (GObject *object)
   g_free (self->required_key);
   g_free (self->signing_key);
   g_strfreev (self->models);
+  g_free (self->azure_api_version);
+  g_strfreev (self->azure_deployments);
   g_ptr_array_unref (self->requests);
   g_ptr_array_unref (self->exchanges);
   g_rand_free (self->rand);
@@ -2859,6 +2942,20 @@ us_fake_provider_set_required_key (UsFakeProvider *self,
   g_return_if_fail (US_IS_FAKE_PROVIDER (self));
   g_free (self->required_key);
   self->required_key = g_strdup (key);
+}
+
+void
+us_fake_provider_set_azure (UsFakeProvider     *self,
+                            const char         *api_version,
+                            const char * const *deployments)
+{
+  g_return_if_fail (US_IS_FAKE_PROVIDER (self));
+  g_return_if_fail (api_version != NULL && deployments != NULL);
+  g_return_if_fail (self->format != US_FAKE_FORMAT_ANTHROPIC);
+  g_free (self->azure_api_version);
+  self->azure_api_version = g_strdup (api_version);
+  g_strfreev (self->azure_deployments);
+  self->azure_deployments = g_strdupv ((char **) deployments);
 }
 
 void

@@ -139,6 +139,16 @@ void            us_fake_provider_set_tool_task_path (UsFakeProvider *self,
 /* Requests without this key (x-api-key, api-key or Bearer) get a 401. NULL = any. */
 void            us_fake_provider_set_required_key (UsFakeProvider *self,
                                                    const char     *key);
+/* Answer as an Azure OpenAI resource with these deployments: OPENAI_CHAT
+ * serves POST /openai/deployments/{deployment}/chat/completions?api-version=
+ * @api_version, OPENAI_RESPONSES POST /openai/v1/responses with the
+ * deployment as body.model. Anything else is Azure's 404 (Resource not found
+ * for a wrong route or api-version, DeploymentNotFound for an unknown
+ * deployment); with a required key only `api-key` is accepted (else Azure's
+ * 401). Not for ANTHROPIC. */
+void            us_fake_provider_set_azure      (UsFakeProvider     *self,
+                                                 const char         *api_version,
+                                                 const char * const *deployments);
 /* With a key, the fake thinks when asked (Anthropic `thinking`, Responses
  * `include: reasoning.encrypted_content`), signs that thinking with @key,
  * and checks signed content it receives as the real APIs do: a 400 for a
