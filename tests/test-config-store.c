@@ -381,7 +381,8 @@ test_set_provider (Fixture       *f,
   json_object_set_string_member (changed, "base_url", "https://changed.example");
   provider = us_config_lookup_provider (us_config_store_get_config (f->store), "deepseek");
   g_assert_cmpstr (provider->base_url, ==, "https://deepseek.example/v1");
-  g_assert_null (provider->key_env);
+  /* An id that names a preset takes the preset's key variable. */
+  g_assert_cmpstr (provider->key_env, ==, "DEEPSEEK_API_KEY");
 
   us_config_store_sync (f->store);
   root = read_json (f->path);
