@@ -1,4 +1,6 @@
 /* test-client-watcher.c: "changed" fires when a client's file changes. */
+#include <glib/gstdio.h>
+
 #include "connect-fixture.h"
 #include "us-client-watcher.h"
 
@@ -77,6 +79,31 @@ test_created (ConnectFixture *fixture, gconstpointer data)
   wait_for (&changes, US_CLIENT_OPENCODE);
 }
 
+/* The directory made one step at a time, then removed and made again:
+ * the watch follows it down and back up. */
+static void
+test_steps (ConnectFixture *fixture, gconstpointer data)
+{
+  g_autoptr(UsClientWatcher) watcher = us_client_watcher_new ();
+  g_autofree char *dir = fixture_path (fixture, ".codex");
+  g_autofree char *file = fixture_path (fixture, ".codex/config.toml");
+  Changes changes = { { FALSE } };
+
+  g_signal_connect (watcher, "changed", G_CALLBACK (on_changed), &changes);
+  g_assert_cmpint (g_mkdir (dir, 0700), ==, 0);
+  drain ();
+  g_assert_false (changes.seen[US_CLIENT_CODEX]);
+  fixture_write (fixture, ".codex/config.toml", "model = \"o3\"\n");
+  wait_for (&changes, US_CLIENT_CODEX);
+
+  g_assert_cmpint (g_unlink (file), ==, 0);
+  g_assert_cmpint (g_rmdir (dir), ==, 0);
+  drain ();
+  changes.seen[US_CLIENT_CODEX] = FALSE;
+  fixture_write (fixture, ".codex/config.toml", "model = \"gpt-5\"\n");
+  wait_for (&changes, US_CLIENT_CODEX);
+}
+
 static void
 test_connect_seen (ConnectFixture *fixture, gconstpointer data)
 {
@@ -107,6 +134,7 @@ main (int argc, char **argv)
 
   ADD ("/watcher/user-edit", test_user_edit);
   ADD ("/watcher/created", test_created);
+  ADD ("/watcher/steps", test_steps);
   ADD ("/watcher/connect-seen", test_connect_seen);
 
   return g_test_run ();
