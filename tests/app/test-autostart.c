@@ -49,13 +49,15 @@ assert_entry_runs_in_background (const char *path)
   g_autoptr(GKeyFile) entry = g_key_file_new ();
   g_autoptr(GError) error = NULL;
   g_autofree char *exec = NULL;
+  g_autofree char *start_group = NULL;
 
   g_key_file_load_from_file (entry, path, G_KEY_FILE_NONE, &error);
   g_assert_no_error (error);
   exec = g_key_file_get_string (entry, G_KEY_FILE_DESKTOP_GROUP, G_KEY_FILE_DESKTOP_KEY_EXEC, &error);
   g_assert_no_error (error);
   g_assert_nonnull (strstr (exec, "--background"));
-  g_assert_cmpstr (g_key_file_get_start_group (entry), ==, G_KEY_FILE_DESKTOP_GROUP);
+  start_group = g_key_file_get_start_group (entry);
+  g_assert_cmpstr (start_group, ==, G_KEY_FILE_DESKTOP_GROUP);
 }
 
 static gboolean
