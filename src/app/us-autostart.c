@@ -364,12 +364,19 @@ us_autostart_init (UsAutostart *self)
 UsAutostart *
 us_autostart_new (GDBusConnection *bus)
 {
+  return us_autostart_new_full (bus, g_file_test ("/.flatpak-info", G_FILE_TEST_EXISTS));
+}
+
+UsAutostart *
+us_autostart_new_full (GDBusConnection *bus,
+                       gboolean         use_portal)
+{
   g_autofree char *path = g_build_filename (g_get_user_config_dir (), "autostart", APPLICATION_ID ".desktop", NULL);
   UsAutostart *self = g_object_new (US_TYPE_AUTOSTART, NULL);
 
   self->bus = bus ? g_object_ref (bus) : NULL;
   self->file = g_file_new_for_path (path);
-  self->sandboxed = g_file_test ("/.flatpak-info", G_FILE_TEST_EXISTS);
+  self->sandboxed = use_portal;
   if (!self->sandboxed)
     self->enabled = g_file_query_exists (self->file, NULL);
   self->wanted = self->enabled;

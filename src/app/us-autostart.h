@@ -13,8 +13,12 @@ G_BEGIN_DECLS
 #define US_TYPE_AUTOSTART (us_autostart_get_type ())
 G_DECLARE_FINAL_TYPE (UsAutostart, us_autostart, US, AUTOSTART, GObject)
 
-/* bus: the session bus, for the portal (may be NULL outside Flatpak). */
+/* bus: the session bus, for the portal (may be NULL outside Flatpak).
+ * The portal is used inside Flatpak (/.flatpak-info exists). */
 UsAutostart *us_autostart_new             (GDBusConnection *bus);
+/* The same, told which way to go: tests reach the portal outside Flatpak. */
+UsAutostart *us_autostart_new_full        (GDBusConnection *bus,
+                                           gboolean         use_portal);
 gboolean     us_autostart_get_enabled     (UsAutostart     *self);
 /* Asks for a change; "enabled" is notified once it is done (or stays put,
  * with a warning, when it fails). */
