@@ -11,6 +11,7 @@
 #include <glib/gi18n.h>
 
 #include "us-application.h"
+#include "us-autostart.h"
 #include "us-notifier.h"
 #include "us-window.h"
 
@@ -25,6 +26,7 @@ struct _UsApplication
   UsEpisodes *episodes;
   UsNotifier *notifier;
   UsTray *tray;
+  UsAutostart *autostart;
   gboolean held;             /* kept alive without a window: a tray is shown */
   gboolean background;       /* started at login: no window while a tray shows us */
   guint background_id;
@@ -50,6 +52,16 @@ on_notifications_change_state (GSimpleAction *action,
                                UsApplication *self)
 {
   us_config_store_set_notifications (self->store, g_variant_get_boolean (value));
+}
+
+static void
+on_autostart_change_state (GSimpleAction *action,
+                           GVariant      *value,
+                           UsApplication *self)
+{
+  /* Written (or asked of the portal) asynchronously: the state follows
+   * UsAutostart's "enabled" once that is done. */
+  us_autostart_request_enabled (self->autostart, g_variant_get_boolean (value));
 }
 
 static void
@@ -122,6 +134,15 @@ on_notifications_notify (UsApplication *self)
 
   g_simple_action_set_state (G_SIMPLE_ACTION (action),
                              g_variant_new_boolean (us_config_store_get_notifications (self->store)));
+}
+
+static void
+on_autostart_notify (UsApplication *self)
+{
+  GAction *action = g_action_map_lookup_action (G_ACTION_MAP (self), "autostart");
+
+  g_simple_action_set_state (G_SIMPLE_ACTION (action),
+                             g_variant_new_boolean (us_autostart_get_enabled (self->autostart)));
 }
 
 static void
@@ -206,6 +227,8 @@ add_actions (UsApplication *self)
   g_autoptr(GSimpleAction) notifications =
     g_simple_action_new_stateful ("notifications", NULL,
                                   g_variant_new_boolean (us_config_store_get_notifications (self->store)));
+  g_autoptr(GSimpleAction) autostart =
+    g_simple_action_new_stateful ("autostart", NULL, g_variant_new_boolean (us_autostart_get_enabled (self->autostart)));
   g_autoptr(GSimpleAction) open = g_simple_action_new ("open", NULL);
   g_autoptr(GSimpleAction) quit = g_simple_action_new ("quit", NULL);
   g_autoptr(GSimpleAction) show_page = g_simple_action_new ("show-page", G_VARIANT_TYPE_STRING);
@@ -213,11 +236,13 @@ add_actions (UsApplication *self)
 
   g_signal_connect (routing, "change-state", G_CALLBACK (on_routing_change_state), self);
   g_signal_connect (notifications, "change-state", G_CALLBACK (on_notifications_change_state), self);
+  g_signal_connect (autostart, "change-state", G_CALLBACK (on_autostart_change_state), self);
   g_signal_connect (open, "activate", G_CALLBACK (on_open), self);
   g_signal_connect (quit, "activate", G_CALLBACK (on_quit), self);
   g_signal_connect (show_page, "activate", G_CALLBACK (on_show_page), self);
   g_action_map_add_action (G_ACTION_MAP (self), G_ACTION (routing));
   g_action_map_add_action (G_ACTION_MAP (self), G_ACTION (notifications));
+  g_action_map_add_action (G_ACTION_MAP (self), G_ACTION (autostart));
   g_action_map_add_action (G_ACTION_MAP (self), G_ACTION (open));
   g_action_map_add_action (G_ACTION_MAP (self), G_ACTION (quit));
   g_action_map_add_action (G_ACTION_MAP (self), G_ACTION (show_page));
@@ -254,7 +279,10 @@ us_application_startup (GApplication *app)
     }
   self->episodes = us_episodes_new (us_proxy_get_log (self->proxy), us_proxy_get_health (self->proxy));
 
+  self->autostart = us_autostart_new (g_application_get_dbus_connection (app));
   add_actions (self);
+  g_signal_connect_object (self->autostart, "notify::enabled", G_CALLBACK (on_autostart_notify), self,
+                           G_CONNECT_SWAPPED);
   g_signal_connect_object (self->store, "notify::routing", G_CALLBACK (on_routing_notify), self, G_CONNECT_SWAPPED);
   g_signal_connect_object (self->store, "notify::notifications", G_CALLBACK (on_notifications_notify), self,
                            G_CONNECT_SWAPPED);
@@ -345,6 +373,7 @@ us_application_shutdown (GApplication *app)
     }
 
   g_clear_object (&self->tray);
+  g_clear_object (&self->autostart);
   g_clear_object (&self->notifier);
   g_clear_object (&self->episodes);
   /* Stop serving, then let every queued save reach the disk. */
@@ -422,6 +451,13 @@ us_application_get_episodes (UsApplication *self)
 {
   g_return_val_if_fail (US_IS_APPLICATION (self), NULL);
   return self->episodes;
+}
+
+UsAutostart *
+us_application_get_autostart (UsApplication *self)
+{
+  g_return_val_if_fail (US_IS_APPLICATION (self), NULL);
+  return self->autostart;
 }
 
 UsTray *

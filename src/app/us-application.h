@@ -5,6 +5,7 @@
 #include "us-config-store.h"
 #include "us-episodes.h"
 #include "us-proxy.h"
+#include "us-autostart.h"
 #include "us-tray.h"
 
 G_BEGIN_DECLS
@@ -24,6 +25,7 @@ UsApplication *us_application_new          (UsConfig      *config,
 UsConfigStore *us_application_get_store    (UsApplication *self);
 UsProxy       *us_application_get_proxy    (UsApplication *self);
 UsEpisodes    *us_application_get_episodes (UsApplication *self);
+UsAutostart   *us_application_get_autostart (UsApplication *self);
 /* NULL without a session bus. */
 UsTray        *us_application_get_tray     (UsApplication *self);
 

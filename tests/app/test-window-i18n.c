@@ -25,6 +25,7 @@ typedef struct {
   const char *menu_tip;     /* us-window.ui: the main menu button */
   const char *empty_title;  /* us-requests-page.ui: the empty state */
   const char *chain_text;   /* us-chains-page.c: a chain's description */
+  const char *autostart;    /* us-window.ui: the main menu's "Start at Login" */
 } Expected;
 
 static const Expected german = {
@@ -35,6 +36,7 @@ static const Expected german = {
   "Hauptmenü",
   "Claude Code verbinden",
   "Für *. Von oben nach unten versucht.",
+  "Beim _Anmelden starten",
 };
 
 static const Expected french = {
@@ -45,9 +47,46 @@ static const Expected french = {
   "Menu principal",
   "Connecter Claude Code",
   "Pour *. Essayés de haut en bas.",
+  "_Démarrer à la connexion",
 };
 
 static const char * const page_names[] = { "chains", "providers", "requests", "clients" };
+
+static GtkMenuButton *
+find_menu_button (GtkWidget *widget)
+{
+  if (GTK_IS_MENU_BUTTON (widget) && gtk_menu_button_get_menu_model (GTK_MENU_BUTTON (widget)) != NULL)
+    return GTK_MENU_BUTTON (widget);
+  for (GtkWidget *child = gtk_widget_get_first_child (widget); child; child = gtk_widget_get_next_sibling (child))
+    {
+      GtkMenuButton *found = find_menu_button (child);
+
+      if (found != NULL)
+        return found;
+    }
+  return NULL;
+}
+
+/* The label of the menu item (in any section) that triggers action. */
+static char *
+menu_label_for (GMenuModel *menu,
+                const char *action)
+{
+  for (int i = 0; i < g_menu_model_get_n_items (menu); i++)
+    {
+      g_autoptr(GMenuModel) section = g_menu_model_get_item_link (menu, i, G_MENU_LINK_SECTION);
+      g_autofree char *item_action = NULL;
+      char *label = NULL;
+
+      if (section != NULL && (label = menu_label_for (section, action)) != NULL)
+        return label;
+      if (g_menu_model_get_item_attribute (menu, i, G_MENU_ATTRIBUTE_ACTION, "s", &item_action) &&
+          g_str_equal (item_action, action) &&
+          g_menu_model_get_item_attribute (menu, i, G_MENU_ATTRIBUTE_LABEL, "s", &label))
+        return label;
+    }
+  return NULL;
+}
 
 static gboolean
 window_is_mapped (gpointer data)
@@ -167,6 +206,15 @@ test_language (gconstpointer data)
   assert_shows (shown->str, expected->switch_tip);
   assert_shows (shown->str, expected->menu_tip);
   assert_shows (shown->str, expected->chain_text);
+  /* The main menu, a GMenu in the window's template. */
+  {
+    GtkMenuButton *menu_button = find_menu_button (GTK_WIDGET (window));
+    g_autofree char *label = NULL;
+
+    g_assert_nonnull (menu_button);
+    label = menu_label_for (gtk_menu_button_get_menu_model (menu_button), "app.autostart");
+    g_assert_cmpstr (label, ==, expected->autostart);
+  }
   /* The Requests page's empty state, from its template. */
   collect_text (us_window_get_page (window, "requests"), g_string_truncate (shown, 0));
   assert_shows (shown->str, expected->empty_title);

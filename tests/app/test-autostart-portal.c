@@ -1,0 +1,96 @@
+/* test-autostart-portal.c: "Start at login" through the Background portal,
+ * as inside Flatpak: python3-dbusmock plays xdg-desktop-portal on a private
+ * session bus (tests/app/background-portal.py), answering with a Response
+ * signal that grants what was asked only when the call carried a reason
+ * and the command line `understudy --background`. No file is written.
+ */
+#include <glib/gstdio.h>
+
+#include "us-autostart.h"
+
+#define PORTAL_NAME "org.freedesktop.portal.Desktop"
+
+static void
+on_name_appeared (GDBusConnection *bus,
+                  const char      *name,
+                  const char      *owner,
+                  gpointer         data)
+{
+  *(gboolean *) data = TRUE;
+}
+
+static void
+wait_enabled (UsAutostart *autostart,
+              gboolean     enabled)
+{
+  gint64 deadline = g_get_monotonic_time () + 20 * G_USEC_PER_SEC;
+
+  while (us_autostart_get_enabled (autostart) != enabled)
+    {
+      g_assert_cmpint (g_get_monotonic_time (), <, deadline);
+      g_main_context_iteration (NULL, TRUE);
+    }
+}
+
+static void
+test_portal (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GDBusConnection) bus = g_bus_get_sync (G_BUS_TYPE_SESSION, NULL, &error);
+  g_autofree char *sender = NULL;
+  g_autofree char *params = NULL;
+  g_autofree char *template = g_test_build_filename (G_TEST_DIST, "background-portal.py", NULL);
+  g_autoptr(GSubprocess) mock = NULL;
+  g_autoptr(UsAutostart) autostart = NULL;
+  gboolean appeared = FALSE;
+  guint watch_id;
+
+  g_assert_no_error (error);
+  if (!g_file_test ("/usr/bin/python3", G_FILE_TEST_IS_EXECUTABLE))
+    {
+      g_test_skip ("Debian's /usr/bin/python3 with python3-dbusmock is missing");
+      return;
+    }
+  sender = g_strdup (g_dbus_connection_get_unique_name (bus) + 1);
+  g_strdelimit (sender, ".", '_');
+  params = g_strdup_printf ("{\"sender\": \"%s\"}", sender);
+  mock = g_subprocess_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE, &error,
+                           "/usr/bin/python3", "-m", "dbusmock", "--template", template, "-p", params, NULL);
+  g_assert_no_error (error);
+  watch_id = g_bus_watch_name_on_connection (bus, PORTAL_NAME, G_BUS_NAME_WATCHER_FLAGS_NONE,
+                                             on_name_appeared, NULL, &appeared, NULL);
+  while (!appeared)
+    g_main_context_iteration (NULL, TRUE);
+  g_bus_unwatch_name (watch_id);
+
+  autostart = us_autostart_new_full (bus, TRUE);
+  /* The portal cannot be asked what it did before: off until asked. */
+  g_assert_false (us_autostart_get_enabled (autostart));
+
+  us_autostart_request_enabled (autostart, TRUE);
+  wait_enabled (autostart, TRUE);
+  us_autostart_request_enabled (autostart, FALSE);
+  wait_enabled (autostart, FALSE);
+  /* The portal writes the host's entry; the app writes none. */
+  g_assert_false (g_file_query_exists (us_autostart_get_file (autostart), NULL));
+
+  g_subprocess_send_signal (mock, SIGTERM);
+  g_subprocess_wait (mock, NULL, NULL);
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *config_home = g_dir_make_tmp ("us-config-home-XXXXXX", &error);
+  int status;
+
+  g_assert_no_error (error);
+  g_setenv ("XDG_CONFIG_HOME", config_home, TRUE);
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/autostart/portal", test_portal);
+  status = g_test_run ();
+  g_rmdir (config_home);
+  return status;
+}
