@@ -2,12 +2,10 @@
 #include "us-provenance.h"
 
 #include <json-glib/json-glib.h>
-#include <errno.h>
 #include <string.h>
 
-/* Changes are written this long after the first one: a burst of answers
- * costs one write. */
-#define SAVE_DELAY_MS 1000
+#include "us-state-file.h"
+
 #define FILE_VERSION 1
 
 typedef struct {
@@ -23,13 +21,10 @@ struct _UsProvenance
 {
   GObject parent_instance;
 
-  char         *path;
+  UsStateFile  *file;
   guint         capacity;
   GHashTable   *entries;        /* key → Entry */
   GQueue        lru;            /* Entry, most recently used first */
-  guint         save_timer;
-  gboolean      saving;         /* an asynchronous write is in flight */
-  gboolean      dirty;          /* changes not yet handed to a write */
 };
 
 G_DEFINE_FINAL_TYPE (UsProvenance, us_provenance, G_TYPE_OBJECT)
@@ -188,7 +183,7 @@ load (UsProvenance *self,
   JsonObject *obj;
   JsonArray *entries;
 
-  if (!json_parser_load_from_mapped_file (parser, self->path, error))
+  if (!json_parser_load_from_mapped_file (parser, us_state_file_get_path (self->file), error))
     return FALSE;
   if (!JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
     {
@@ -239,107 +234,12 @@ load (UsProvenance *self,
   return TRUE;
 }
 
-static void save_async (UsProvenance *self);
-
-static gboolean
-write_atomically (const char *path,
-                  GBytes     *bytes,
-                  GError    **error)
-{
-  g_autofree char *dir = g_path_get_dirname (path);
-
-  if (g_mkdir_with_parents (dir, 0700) != 0)
-    {
-      int saved = errno;
-
-      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved), "Could not create %s: %s",
-                   dir, g_strerror (saved));
-      return FALSE;
-    }
-  /* A temporary file renamed over the old one: readers and a crash only
-   * ever see a whole file. */
-  return g_file_set_contents_full (path, g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes),
-                                   G_FILE_SET_CONTENTS_CONSISTENT, 0600, error);
-}
-
-static void
-write_in_thread (GTask        *task,
-                 gpointer      source,
-                 gpointer      data,
-                 GCancellable *cancellable)
-{
-  UsProvenance *self = source;
-  GError *error = NULL;
-
-  if (write_atomically (self->path, data, &error))
-    g_task_return_boolean (task, TRUE);
-  else
-    g_task_return_error (task, error);
-}
-
-static void
-on_saved (GObject      *source,
-          GAsyncResult *result,
-          gpointer      data)
-{
-  UsProvenance *self = US_PROVENANCE (source);
-  g_autoptr(GError) error = NULL;
-
-  self->saving = FALSE;
-  if (!g_task_propagate_boolean (G_TASK (result), &error))
-    g_warning ("Could not save %s: %s", self->path, error->message);
-  /* Changes made during the write go in the next one. */
-  if (self->dirty && self->save_timer == 0)
-    save_async (self);
-}
-
-static void
-save_async (UsProvenance *self)
-{
-  g_autoptr(GTask) task = NULL;
-
-  if (self->saving)
-    return;
-  self->dirty = FALSE;
-  self->saving = TRUE;
-  /* Serialised here, written off the main loop; the task keeps us alive. */
-  task = g_task_new (self, NULL, on_saved, NULL);
-  g_task_set_task_data (task, serialize (self), (GDestroyNotify) g_bytes_unref);
-  g_task_run_in_thread (task, write_in_thread);
-}
-
-static gboolean
-on_save_timer (gpointer data)
-{
-  UsProvenance *self = data;
-
-  self->save_timer = 0;
-  save_async (self);
-  return G_SOURCE_REMOVE;
-}
-
-static void
-schedule_save (UsProvenance *self)
-{
-  self->dirty = TRUE;
-  if (self->path != NULL && self->save_timer == 0 && !self->saving)
-    self->save_timer = g_timeout_add (SAVE_DELAY_MS, on_save_timer, self);
-}
-
 gboolean
 us_provenance_flush (UsProvenance *self,
                      GError      **error)
 {
-  g_autoptr(GBytes) bytes = NULL;
-
   g_return_val_if_fail (US_IS_PROVENANCE (self), FALSE);
-
-  g_clear_handle_id (&self->save_timer, g_source_remove);
-  if (self->path == NULL || !self->dirty)
-    return TRUE;
-  bytes = serialize (self);
-  self->dirty = FALSE;
-  return write_atomically (self->path, bytes, error);
+  return us_state_file_flush (self->file, error);
 }
 
 /* ---- Public ------------------------------------------------------------- */
@@ -356,7 +256,7 @@ us_provenance_record (UsProvenance *self,
   if (native == NULL || *native == '\0' || provider == NULL)
     return;
   put (self, us_provenance_key (native), provider, model, credential);
-  schedule_save (self);
+  us_state_file_changed (self->file);
 }
 
 const char *
@@ -400,14 +300,11 @@ static void
 us_provenance_finalize (GObject *object)
 {
   UsProvenance *self = US_PROVENANCE (object);
-  g_autoptr(GError) error = NULL;
 
-  /* At shutdown, not on the request path: whatever is pending goes now. */
-  if (!us_provenance_flush (self, &error))
-    g_warning ("Could not save %s: %s", self->path, error->message);
+  us_state_file_close (self->file);
+  g_object_unref (self->file);
   g_queue_clear (&self->lru);
   g_hash_table_unref (self->entries);
-  g_free (self->path);
 
   G_OBJECT_CLASS (us_provenance_parent_class)->finalize (object);
 }
@@ -432,7 +329,7 @@ us_provenance_new (const char *path,
   UsProvenance *self = g_object_new (US_TYPE_PROVENANCE, NULL);
   g_autoptr(GError) error = NULL;
 
-  self->path = g_strdup (path);
+  self->file = us_state_file_new (path, (UsStateSerializeFunc) serialize, self);
   self->capacity = MAX (capacity, 1);
   if (path != NULL && !load (self, &error)
       && !g_error_matches (error, G_FILE_ERROR, G_FILE_ERROR_NOENT))
@@ -442,6 +339,5 @@ us_provenance_new (const char *path,
       g_hash_table_remove_all (self->entries);
       g_queue_clear (&self->lru);
     }
-  self->dirty = FALSE;
   return self;
 }

@@ -2,10 +2,10 @@
 #include "us-spend.h"
 
 #include "us-provenance.h"
+#include "us-state-file.h"
 
 /* Two weeks: this week's budget and a fortnight of days to show. */
 #define KEEP_DAYS 14
-#define SAVE_DELAY_MS 1000
 
 typedef struct {
   char *date;       /* YYYY-MM-DD, local */
@@ -18,11 +18,8 @@ struct _UsSpend
 {
   GObject parent_instance;
 
-  char *path;
+  UsStateFile *file;
   GHashTable *rows;     /* "date\nprovider\nmodel" → Row */
-  guint save_timer;
-  gboolean saving;      /* a write is in flight */
-  gboolean dirty;
 };
 
 G_DEFINE_FINAL_TYPE (UsSpend, us_spend, G_TYPE_OBJECT)
@@ -44,11 +41,9 @@ us_spend_finalize (GObject *object)
   UsSpend *self = US_SPEND (object);
 
   /* Pending changes go out before the process does. */
-  if (self->dirty || self->save_timer != 0)
-    us_spend_flush (self, NULL);
-  g_clear_handle_id (&self->save_timer, g_source_remove);
+  us_state_file_close (self->file);
+  g_object_unref (self->file);
   g_hash_table_unref (self->rows);
-  g_free (self->path);
   G_OBJECT_CLASS (us_spend_parent_class)->finalize (object);
 }
 
@@ -170,7 +165,7 @@ load (UsSpend  *self,
   JsonNode *root, *days;
   JsonArray *array;
 
-  if (!json_parser_load_from_mapped_file (parser, self->path, error))
+  if (!json_parser_load_from_mapped_file (parser, us_state_file_get_path (self->file), error))
     return FALSE;
   root = json_parser_get_root (parser);
   days = root && JSON_NODE_HOLDS_OBJECT (root) ? json_object_get_member (json_node_get_object (root), "days") : NULL;
@@ -201,76 +196,11 @@ load (UsSpend  *self,
   return TRUE;
 }
 
-static void save_async (UsSpend *self);
-
-static void
-write_in_thread (GTask        *task,
-                 gpointer      source,
-                 gpointer      data,
-                 GCancellable *cancellable)
-{
-  UsSpend *self = source;
-  GError *error = NULL;
-
-  if (us_config_write_bytes (self->path, data, &error))
-    g_task_return_boolean (task, TRUE);
-  else
-    g_task_return_error (task, error);
-}
-
-static void
-on_saved (GObject      *source,
-          GAsyncResult *result,
-          gpointer      data)
-{
-  UsSpend *self = US_SPEND (source);
-  g_autoptr(GError) error = NULL;
-
-  self->saving = FALSE;
-  if (!g_task_propagate_boolean (G_TASK (result), &error))
-    g_warning ("Could not save %s: %s", self->path, error->message);
-  /* Changes made during the write go in the next one. */
-  if (self->dirty && self->save_timer == 0)
-    save_async (self);
-}
-
-static void
-save_async (UsSpend *self)
-{
-  g_autoptr(GTask) task = NULL;
-
-  if (self->saving)
-    return;
-  self->dirty = FALSE;
-  self->saving = TRUE;
-  /* Serialised here, written off the main loop; the task keeps us alive. */
-  task = g_task_new (self, NULL, on_saved, NULL);
-  g_task_set_task_data (task, serialize (self), (GDestroyNotify) g_bytes_unref);
-  g_task_run_in_thread (task, write_in_thread);
-}
-
-static gboolean
-on_save_timer (gpointer data)
-{
-  UsSpend *self = data;
-
-  self->save_timer = 0;
-  save_async (self);
-  return G_SOURCE_REMOVE;
-}
-
 gboolean
 us_spend_flush (UsSpend  *self,
                 GError  **error)
 {
-  g_autoptr(GBytes) bytes = NULL;
-
-  g_clear_handle_id (&self->save_timer, g_source_remove);
-  if (self->path == NULL || !self->dirty)
-    return TRUE;
-  self->dirty = FALSE;
-  bytes = serialize (self);
-  return us_config_write_bytes (self->path, bytes, error);
+  return us_state_file_flush (self->file, error);
 }
 
 UsSpend *
@@ -279,7 +209,7 @@ us_spend_new (const char *path)
   UsSpend *self = g_object_new (US_TYPE_SPEND, NULL);
   g_autoptr(GError) error = NULL;
 
-  self->path = g_strdup (path);
+  self->file = us_state_file_new (path, (UsStateSerializeFunc) serialize, self);
   if (path != NULL && !load (self, &error) && !g_error_matches (error, G_FILE_ERROR, G_FILE_ERROR_NOENT))
     {
       /* Left alone on disk until the next save replaces it. */
@@ -305,9 +235,7 @@ us_spend_record (UsSpend    *self,
   row->totals.tokens += MAX (0, tokens);
   row->totals.usd += MAX (0, usd);
   prune (self);
-  self->dirty = TRUE;
-  if (self->path != NULL && self->save_timer == 0 && !self->saving)
-    self->save_timer = g_timeout_add (SAVE_DELAY_MS, on_save_timer, self);
+  us_state_file_changed (self->file);
 }
 
 void
