@@ -655,7 +655,7 @@ static void
 test_circuit_failures_in_row (Fixture       *f,
                               gconstpointer  data)
 {
-  g_autofree char *closed = NULL, *open = NULL, *reopened = NULL, *healed = NULL;
+  g_autofree char *open = NULL, *reopened = NULL, *healed = NULL;
 
   /* Five failures in a row (no cooldown: server errors) open it. */
   for (guint i = 0; i < 5; i++)

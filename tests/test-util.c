@@ -134,8 +134,8 @@ on_concurrent_reply (GObject      *source,
                      gpointer      data)
 {
   guint *pending = data;
-  g_autoptr(GBytes) bytes = soup_session_send_and_read_finish (SOUP_SESSION (source), result, NULL);
 
+  g_bytes_unref (soup_session_send_and_read_finish (SOUP_SESSION (source), result, NULL));
   (*pending)--;
 }
 

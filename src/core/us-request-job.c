@@ -1078,8 +1078,9 @@ static void
 on_client_gone (SoupServerMessage *msg,
                 UsRequestJob      *self)
 {
-  g_autoptr(UsRequestJob) hold = g_object_ref (self);
-
+  /* What follows may drop the last other reference. An explicit pair, not
+   * a g_autoptr that clang calls unused. */
+  g_object_ref (self);
   stop_client_watch (self);
   if (!self->client_gone && !self->done)
     {
@@ -1091,6 +1092,7 @@ on_client_gone (SoupServerMessage *msg,
       clear_attempt (self);
     }
   stop_waiting (self);
+  g_object_unref (self);
 }
 
 /* A held (paused) message hears nothing of its client: libsoup notices a
@@ -1146,11 +1148,11 @@ static void
 on_finished (SoupServerMessage *msg,
              UsRequestJob      *self)
 {
-  g_autoptr(UsRequestJob) hold = g_object_ref (self);
-
+  g_object_ref (self);
   on_client_gone (msg, self);
   self->finished = TRUE;
   g_signal_handlers_disconnect_by_data (msg, self);
+  g_object_unref (self);
 }
 
 void

@@ -102,7 +102,7 @@ read_notifies (gboolean take)
     }
   if (take)
     {
-      g_autoptr(GVariant) cleared = mock_call ("ClearCalls", NULL);
+      g_variant_unref (mock_call ("ClearCalls", NULL));
 
       /* The mock's own rule: a new id unless it replaces one. */
       for (guint i = 0; i < notifies->len; i++)

@@ -313,9 +313,8 @@ static void
 menu_event (int         id,
             const char *event)
 {
-  g_autoptr(GVariant) reply = call ("/MenuBar", MENU_IFACE, "Event",
-                                    g_variant_new ("(isvu)", id, event, g_variant_new_int32 (0), 0),
-                                    NULL);
+  g_variant_unref (call ("/MenuBar", MENU_IFACE, "Event",
+                         g_variant_new ("(isvu)", id, event, g_variant_new_int32 (0), 0), NULL));
 }
 
 static void
