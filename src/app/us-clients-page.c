@@ -5,14 +5,12 @@
 #include <glib/gi18n.h>
 
 #include "us-client-row.h"
-#include "us-client-watcher.h"
 
 struct _UsClientsPage
 {
   AdwBin parent_instance;
 
   UsProxy *proxy;
-  UsClientWatcher *watcher;
   UsClientRow *rows[US_CLIENT_N_CLIENTS];
 
   AdwToastOverlay *toasts;
@@ -71,8 +69,9 @@ us_clients_page_constructed (GObject *object)
       g_signal_connect_object (self->rows[id], "notify::state", G_CALLBACK (sync_hint), self, G_CONNECT_SWAPPED);
       adw_preferences_group_add (self->clients_group, GTK_WIDGET (self->rows[id]));
     }
-  self->watcher = us_client_watcher_new ();
-  g_signal_connect_object (self->watcher, "changed", G_CALLBACK (on_client_changed), self, G_CONNECT_SWAPPED);
+  /* The proxy's watcher: one set of file monitors for the whole app. */
+  g_signal_connect_object (us_proxy_get_client_watcher (self->proxy), "changed", G_CALLBACK (on_client_changed),
+                           self, G_CONNECT_SWAPPED);
   sync_hint (self);
 }
 
@@ -81,7 +80,6 @@ us_clients_page_dispose (GObject *object)
 {
   UsClientsPage *self = US_CLIENTS_PAGE (object);
 
-  g_clear_object (&self->watcher);
   memset (self->rows, 0, sizeof self->rows);
   G_OBJECT_CLASS (us_clients_page_parent_class)->dispose (object);
 }

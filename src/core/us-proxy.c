@@ -1057,6 +1057,12 @@ us_proxy_get_health (UsProxy *self)
   return self->health;
 }
 
+UsClientWatcher *
+us_proxy_get_client_watcher (UsProxy *self)
+{
+  return self->watcher;
+}
+
 SoupSession *
 us_proxy_get_session (UsProxy *self)
 {

@@ -3,6 +3,7 @@
 
 #include <libsoup/soup.h>
 #include "us-config-store.h"
+#include "us-client-watcher.h"
 #include "us-health.h"
 #include "us-keyring.h"
 #include "us-provenance.h"
@@ -30,6 +31,8 @@ UsConfig     *us_proxy_get_config   (UsProxy      *self);
 UsConfigStore *us_proxy_get_store   (UsProxy      *self);
 UsRequestLog *us_proxy_get_log      (UsProxy      *self);
 UsHealth     *us_proxy_get_health   (UsProxy      *self);
+/* Watches the client config files; the window listens to it too. */
+UsClientWatcher *us_proxy_get_client_watcher (UsProxy *self);
 UsProvenance *us_proxy_get_provenance (UsProxy    *self);
 UsSpend      *us_proxy_get_spend    (UsProxy      *self);
 SoupSession  *us_proxy_get_session  (UsProxy      *self);
