@@ -81,6 +81,37 @@ local_time (const char *iso)
   return local ? g_date_time_format (local, "%H:%M:%S") : g_strdup ("?");
 }
 
+/* A chain model's plan windows, e.g. "5h 97% (resets Tue 14:05), 7d 40% …". */
+static void
+print_plan (JsonObject *plan)
+{
+  JsonArray *windows = json_object_get_array_member (plan, "windows");
+  g_autoptr(GString) line = g_string_new (NULL);
+
+  for (guint i = 0; i < json_array_get_length (windows); i++)
+    {
+      JsonObject *w = json_array_get_object_element (windows, i);
+      g_autoptr(GDateTime) utc = str_member (w, "resets_at") ? g_date_time_new_from_iso8601 (str_member (w, "resets_at"), NULL) : NULL;
+      g_autoptr(GDateTime) local = utc ? g_date_time_to_local (utc) : NULL;
+      g_autofree char *when = local ? g_date_time_format (local, "%a %H:%M") : NULL;
+
+      if (line->len > 0)
+        g_string_append (line, ", ");
+      g_string_append (line, str_member (w, "name"));
+      if (json_object_has_member (w, "utilization"))
+        g_string_append_printf (line, " %.0f%%", json_object_get_double_member (w, "utilization") * 100);
+      if (when != NULL)
+        /* Translators: when a plan window starts again, e.g. "Tue 14:05". */
+        g_string_append_printf (line, _(" (resets %s)"), when);
+    }
+  if (str_member (plan, "status") != NULL)
+    g_string_append_printf (line, line->len ? " — %s" : "%s", str_member (plan, "status"));
+  if (str_member (plan, "representative_claim") != NULL)
+    g_string_append_printf (line, _(", limited by %s"), str_member (plan, "representative_claim"));
+  if (line->len > 0)
+    g_print (_("       plan: %s\n"), line->str);
+}
+
 static void
 print_attempts (JsonArray *attempts)
 {
@@ -169,6 +200,8 @@ print_status (UsConfig *config,
             g_print ("  %u. %-40s %s\n", j + 1, name, str_member (h, "reason"));
           else
             g_print (_("  %u. %-40s ok\n"), j + 1, name);
+          if (json_object_has_member (m, "plan"))
+            print_plan (json_object_get_object_member (m, "plan"));
         }
     }
 
