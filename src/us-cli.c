@@ -11,6 +11,7 @@
 #include "us-config-store.h"
 #include "us-connect.h"
 #include "us-keyring.h"
+#include "us-local-probe.h"
 #include "us-presets.h"
 
 static char *
@@ -723,8 +724,58 @@ print_model_table (const UsPreset *preset)
     }
 }
 
+static void
+on_models_listed (GObject      *source,
+                  GAsyncResult *result,
+                  gpointer      data)
+{
+  GAsyncResult **out = data;
+
+  *out = g_object_ref (result);
+}
+
+/* What a local server has, asked now: one line, never more than a second. */
+static void
+print_local_models (UsConfig       *config,
+                    const UsPreset *preset)
+{
+  GPtrArray *providers = config ? us_config_get_providers (config) : NULL;
+  const char *base_url = preset->base_url;
+  g_autoptr(SoupSession) session = soup_session_new ();
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+  g_auto(GStrv) models = NULL;
+
+  /* The user's own address for it, when the config has one. */
+  for (guint i = 0; providers != NULL && i < providers->len; i++)
+    {
+      const UsProviderConfig *provider = g_ptr_array_index (providers, i);
+
+      if (g_strcmp0 (provider->preset, preset->id) == 0)
+        {
+          base_url = provider->base_url;
+          break;
+        }
+    }
+  us_local_list_models_async (session, base_url, US_LOCAL_PROBE_TIMEOUT_MS, NULL, on_models_listed, &result);
+  while (result == NULL)
+    g_main_context_iteration (NULL, TRUE);
+  models = us_local_list_models_finish (result, &error);
+  if (models == NULL)
+    /* Translators: a local model server (Ollama, …) that did not answer. */
+    g_print (_("  on this machine: not running at %s (%s)\n"), base_url, error->message);
+  else if (models[0] == NULL)
+    g_print (_("  on this machine: running at %s, no models pulled yet\n"), base_url);
+  else
+    {
+      g_autofree char *list = g_strjoinv (", ", models);
+
+      g_print (_("  on this machine: running at %s, models: %s\n"), base_url, list);
+    }
+}
+
 static int
-cmd_providers (void)
+cmd_providers (UsConfig *config)
 {
   guint n_presets;
   const UsPreset *presets = us_presets_get (&n_presets);
@@ -748,6 +799,8 @@ cmd_providers (void)
       else
         /* Translators: %s is a model id. */
         g_print (_("  suggested model: %s (no limits or prices on record)\n"), preset->model);
+      if (us_preset_is_local (preset->id))
+        print_local_models (config, preset);
     }
   return 0;
 }
@@ -770,7 +823,7 @@ us_cli_run (UsConfig           *config,
   if (g_str_equal (command, "keys"))
     return cmd_keys (config, args, n_args);
   if (g_str_equal (command, "providers"))
-    return cmd_providers ();
+    return cmd_providers (config);
 
   g_printerr (_("understudy: unknown command \"%s\" (see understudy --help)\n"), command);
   return 2;

@@ -33,6 +33,7 @@ struct _UsProxy
   UsProvenance *provenance;     /* who produced which signed content */
   UsSpend *spend;               /* what each model served, per day */
   UsPlanWindows *plan_windows;  /* subscription windows, as last reported */
+  UsLocalProbe *local_probe;    /* is Ollama & co. running? */
   guint port;
   char *bound_host;         /* what us_proxy_start listened on */
   guint bound_port;         /* the configured port then (0 = any) */
@@ -823,6 +824,7 @@ us_proxy_dispose (GObject *object)
   g_clear_object (&self->provenance);
   g_clear_object (&self->spend);
   g_clear_object (&self->plan_windows);
+  g_clear_object (&self->local_probe);
   g_clear_object (&self->watcher);
   g_clear_object (&self->store);
   g_clear_pointer (&self->bound_host, g_free);
@@ -938,6 +940,7 @@ us_proxy_init (UsProxy *self)
                                 "max-conns", 256,
                                 "max-conns-per-host", 64,
                                 NULL);
+  self->local_probe = us_local_probe_new (self->session);
 }
 
 UsProxy *
@@ -1053,6 +1056,13 @@ UsProvenance *
 us_proxy_get_provenance (UsProxy *self)
 {
   return self->provenance;
+}
+
+UsLocalProbe *
+us_proxy_get_local_probe (UsProxy *self)
+{
+  g_return_val_if_fail (US_IS_PROXY (self), NULL);
+  return self->local_probe;
 }
 
 UsPlanWindows *
