@@ -1,5 +1,6 @@
 /* us-cli.c: the subcommands that talk to a running proxy or edit the config. */
 #include "us-cli.h"
+#include "us-cli-private.h"
 
 #include <glib/gi18n.h>
 #include <libsoup/soup.h>
@@ -12,25 +13,39 @@
 #include "us-connect.h"
 #include "us-keyring.h"
 #include "us-presets.h"
+#include "us-translate.h"
 
-static char *
-admin_url (UsConfig   *config,
-           const char *path)
+char *
+us_cli_admin_url (UsConfig   *config,
+                  const char *path)
 {
   g_autofree char *base = us_config_dup_client_url (config, us_config_get_port (config));
 
   return g_strconcat (base, path, NULL);
 }
 
-/* Asks the running instance; NULL with @error set if none answers. */
-static JsonNode *
-ask_running (UsConfig    *config,
-             const char  *method,
-             const char  *path,
-             const char  *body,
-             GError     **error)
+/* The message of the proxy's own error body, if it has one. */
+static char *
+error_message (GBytes *reply)
 {
-  g_autoptr(SoupSession) session = soup_session_new_with_options ("timeout", 5, NULL);
+  g_autoptr(JsonNode) root = us_translate_parse_json (reply, NULL);
+  JsonObject *obj = root && JSON_NODE_HOLDS_OBJECT (root) ? json_node_get_object (root) : NULL;
+  JsonNode *error = obj ? json_object_get_member (obj, "error") : NULL;
+
+  if (error == NULL || !JSON_NODE_HOLDS_OBJECT (error))
+    return NULL;
+  return g_strdup (json_object_get_string_member_with_default (json_node_get_object (error), "message", NULL));
+}
+
+JsonNode *
+us_cli_ask_running (UsConfig    *config,
+                    const char  *method,
+                    const char  *path,
+                    const char  *body,
+                    guint        timeout_s,
+                    GError     **error)
+{
+  g_autoptr(SoupSession) session = soup_session_new_with_options ("timeout", timeout_s, NULL);
   g_autofree char *url = NULL;
   g_autoptr(SoupMessage) msg = NULL;
   g_autoptr(GBytes) reply = NULL;
@@ -41,7 +56,7 @@ ask_running (UsConfig    *config,
       g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_CONNECTION_REFUSED, _("Understudy has never run"));
       return NULL;
     }
-  url = admin_url (config, path);
+  url = us_cli_admin_url (config, path);
   msg = soup_message_new (method, url);
   if (body != NULL)
     {
@@ -51,6 +66,16 @@ ask_running (UsConfig    *config,
   reply = soup_session_send_and_read (session, msg, NULL, error);
   if (reply == NULL)
     return NULL;
+  if (soup_message_get_status (msg) == SOUP_STATUS_BAD_REQUEST)
+    {
+      g_autofree char *message = error_message (reply);
+
+      if (message != NULL)
+        {
+          g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, message);
+          return NULL;
+        }
+    }
   if (soup_message_get_status (msg) != SOUP_STATUS_OK)
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, _("the running Understudy answered HTTP %u"),
@@ -61,6 +86,9 @@ ask_running (UsConfig    *config,
     return NULL;
   return json_node_ref (json_parser_get_root (parser));
 }
+
+/* The subcommands that are over in a moment wait this long for an answer. */
+#define ASK_TIMEOUT_S 5
 
 static const char *
 str_member (JsonObject *obj,
@@ -79,6 +107,21 @@ local_time (const char *iso)
   g_autoptr(GDateTime) local = utc ? g_date_time_to_local (utc) : NULL;
 
   return local ? g_date_time_format (local, "%H:%M:%S") : g_strdup ("?");
+}
+
+char *
+us_cli_local_time (const char *iso)
+{
+  g_autoptr(GDateTime) utc = iso ? g_date_time_new_from_iso8601 (iso, NULL) : NULL;
+  g_autoptr(GDateTime) local = utc ? g_date_time_to_local (utc) : NULL;
+  g_autoptr(GDateTime) now = g_date_time_new_now_local ();
+
+  if (local == NULL)
+    return g_strdup ("?");
+  if (g_date_time_get_year (local) == g_date_time_get_year (now) &&
+      g_date_time_get_day_of_year (local) == g_date_time_get_day_of_year (now))
+    return g_date_time_format (local, "%H:%M:%S");
+  return g_date_time_format (local, "%Y-%m-%d %H:%M");
 }
 
 static void
@@ -133,7 +176,7 @@ print_status (UsConfig *config,
   JsonObject *root = json_node_get_object (status);
   JsonArray *chains = json_object_get_array_member (root, "chains");
   JsonArray *requests = json_object_get_array_member (root, "requests");
-  g_autofree char *url = admin_url (config, "");
+  g_autofree char *url = us_cli_admin_url (config, "");
 
   g_print ("%s\n", json_object_get_boolean_member (root, "routing")
                     ? _("Understudy is running — routing on")
@@ -218,13 +261,13 @@ cmd_status (UsConfig          *config,
             guint               n_args)
 {
   g_autoptr(GError) error = NULL;
-  g_autoptr(JsonNode) status = ask_running (config, "GET", "/understudy/status", NULL, &error);
+  g_autoptr(JsonNode) status = us_cli_ask_running (config, "GET", "/understudy/status", NULL, ASK_TIMEOUT_S, &error);
   gboolean json = n_args > 1 && g_str_equal (args[1], "--json");
   gboolean url_only = n_args > 1 && g_str_equal (args[1], "--url");
 
   if (status != NULL && url_only)
     {
-      g_autofree char *url = admin_url (config, "");
+      g_autofree char *url = us_cli_admin_url (config, "");
       g_print ("%s\n", url);
       return 0;
     }
@@ -266,7 +309,7 @@ client_url (UsConfig  *config,
 {
   if (us_config_ensure_token (config) && !us_config_save (config, NULL, error))
     return NULL;
-  return admin_url (config, "");
+  return us_cli_admin_url (config, "");
 }
 
 /* "toggle" flips what the running instance does, else the saved choice. */
@@ -278,7 +321,7 @@ routing_wanted (UsConfig   *config,
 
   if (!g_str_equal (arg, "toggle"))
     return g_str_equal (arg, "on");
-  status = ask_running (config, "GET", "/understudy/status", NULL, NULL);
+  status = us_cli_ask_running (config, "GET", "/understudy/status", NULL, ASK_TIMEOUT_S, NULL);
   if (status != NULL && JSON_NODE_HOLDS_OBJECT (status))
     return !json_object_get_boolean_member_with_default (json_node_get_object (status), "routing", FALSE);
   return !us_config_get_routing (config);
@@ -312,8 +355,8 @@ cmd_routing (UsConfig          *config,
     }
   on = routing_wanted (config, args[1]);
 
-  reply = ask_running (config, "POST", "/understudy/routing", on ? "{\"routing\":true}" : "{\"routing\":false}",
-                       &error);
+  reply = us_cli_ask_running (config, "POST", "/understudy/routing", on ? "{\"routing\":true}" : "{\"routing\":false}",
+                              ASK_TIMEOUT_S, &error);
   if (reply != NULL)
     {
       g_print ("%s\n", on ? _("Routing is on in the running Understudy.") : _("Routing is off in the running Understudy."));
@@ -486,7 +529,7 @@ tell_running (UsConfig   *config,
   json_builder_end_object (b);
   body = json_builder_get_root (b);
   text = json_to_string (body, FALSE);
-  reply = ask_running (config, "POST", "/understudy/keys", text, NULL);
+  reply = us_cli_ask_running (config, "POST", "/understudy/keys", text, ASK_TIMEOUT_S, NULL);
   return reply != NULL;
 }
 
@@ -738,6 +781,10 @@ us_cli_run (UsConfig           *config,
     return cmd_keys (config, args, n_args);
   if (g_str_equal (command, "providers"))
     return cmd_providers ();
+  if (g_str_equal (command, "explain"))
+    return us_cli_explain (config, args, n_args);
+  if (g_str_equal (command, "statusline"))
+    return us_cli_statusline (config, args, n_args);
 
   g_printerr (_("understudy: unknown command \"%s\" (see understudy --help)\n"), command);
   return 2;

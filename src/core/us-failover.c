@@ -97,6 +97,32 @@ header_number (SoupMessageHeaders *headers,
   return (end != value && *end == '\0') ? number : -1;
 }
 
+gboolean
+us_failover_plan_use (SoupMessageHeaders  *headers,
+                      const char         **window,
+                      double              *used,
+                      double              *reset_in_s)
+{
+  static const char * const plan_windows[] = { "5h", "7d", NULL };
+  gboolean found = FALSE;
+
+  for (guint i = 0; plan_windows[i]; i++)
+    {
+      g_autofree char *util = g_strdup_printf ("anthropic-ratelimit-unified-%s-utilization", plan_windows[i]);
+      g_autofree char *reset = g_strdup_printf ("anthropic-ratelimit-unified-%s-reset", plan_windows[i]);
+      double u = header_number (headers, util);
+
+      if (u >= 0 && (!found || u > *used))
+        {
+          found = TRUE;
+          *window = plan_windows[i];
+          *used = u;
+          *reset_in_s = seconds_until (soup_message_headers_get_one (headers, reset));
+        }
+    }
+  return found;
+}
+
 double
 us_failover_quota_cooldown (SoupMessageHeaders *headers,
                             double              threshold,

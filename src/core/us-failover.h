@@ -34,6 +34,14 @@ double   us_failover_quota_cooldown  (SoupMessageHeaders     *headers,
                                       double                  threshold,
                                       double                  default_s);
 
+/* The subscription plan window (anthropic-ratelimit-unified-5h / -7d) the
+ * headers show most used: its name ("5h", "7d"), use (0..1) and seconds
+ * until it resets (-1 unknown). FALSE when they show none. */
+gboolean us_failover_plan_use        (SoupMessageHeaders     *headers,
+                                      const char            **window,
+                                      double                 *used,
+                                      double                 *reset_in_s);
+
 /* retry-after / retry-after-ms in seconds; -1 if absent or unreadable. */
 double   us_failover_retry_after     (SoupMessageHeaders     *headers);
 

@@ -270,7 +270,8 @@ served (UsRequestJob *self)
   SoupMessageHeaders *headers = soup_message_get_response_headers (self->upstream);
   const UsFailoverConfig *fo = us_config_get_failover (self->config);
   UsHealth *health = us_proxy_get_health (self->proxy);
-  double quota;
+  const char *window;
+  double quota, used, reset_in_s;
 
   us_request_entry_end_attempt (self->entry, self->attempt, soup_message_get_status (self->upstream), NULL);
   us_request_entry_set_served (self->entry, self->provider->id, self->model);
@@ -278,6 +279,8 @@ served (UsRequestJob *self)
   us_health_circuit_record (health, self->provider->id, self->chain_model->model, fo, TRUE);
   self->probing = FALSE;
 
+  if (us_failover_plan_use (headers, &window, &used, &reset_in_s))
+    us_health_note_plan (health, self->provider->id, self->chain_model->model, window, used, reset_in_s);
   /* Switch before the hard limit: this request is served, the next goes on. */
   quota = us_failover_quota_cooldown (headers, fo->quota_threshold, fo->cooldown_s);
   if (quota > 0 && self->failover)
