@@ -389,6 +389,40 @@ cmd_routing (UsConfig          *config,
   return 0;
 }
 
+/* The command Claude Code runs for its status line: this binary (by name
+ * when PATH finds it), with the config it was given. */
+static char *
+statusline_command (UsConfig *config)
+{
+  g_autofree char *exe = g_file_read_link ("/proc/self/exe", NULL);
+  g_autofree char *on_path = g_find_program_in_path ("understudy");
+  g_autofree char *on_path_real = on_path ? g_file_read_link (on_path, NULL) : NULL;
+  g_autofree char *default_config = us_config_default_path ();
+  const char *config_path = us_config_get_path (config);
+  GString *command = g_string_new (NULL);
+
+  /* Inside Flatpak the binary's path means nothing to Claude Code. */
+  if (g_getenv ("FLATPAK_ID") != NULL)
+    g_string_append_printf (command, "flatpak run --command=understudy %s", g_getenv ("FLATPAK_ID"));
+  else if (on_path != NULL && exe != NULL &&
+           (g_strcmp0 (on_path, exe) == 0 || g_strcmp0 (on_path_real, exe) == 0))
+    g_string_append (command, "understudy");
+  else
+    {
+      g_autofree char *quoted = g_shell_quote (exe ? exe : "understudy");
+      g_string_append (command, quoted);
+    }
+  if (config_path != NULL && g_strcmp0 (config_path, default_config) != 0)
+    {
+      g_autofree char *absolute = g_canonicalize_filename (config_path, NULL);
+      g_autofree char *quoted = g_shell_quote (absolute);
+
+      g_string_append_printf (command, " --config %s", quoted);
+    }
+  g_string_append (command, " statusline");
+  return g_string_free (command, FALSE);
+}
+
 static int
 cmd_connect (UsConfig          *config,
              const char * const *args,
@@ -398,11 +432,31 @@ cmd_connect (UsConfig          *config,
   g_autoptr(GError) error = NULL;
   g_autofree char *url = NULL;
   g_autofree char *path = NULL;
+  g_autofree char *command = NULL;
+  const char *client = NULL;
+  gboolean statusline = FALSE, force = FALSE, usage = FALSE;
   UsClientId id;
 
-  if (n_args != 2 || !us_client_id_from_string (args[1], &id))
+  for (guint i = 1; i < n_args; i++)
     {
-      g_printerr (_("Usage: understudy %s claude-code|codex|opencode\n"), args[0]);
+      if (connect && g_str_equal (args[i], "--statusline"))
+        statusline = TRUE;
+      else if (connect && g_str_equal (args[i], "--force"))
+        force = TRUE;
+      else if (client == NULL && args[i][0] != '-')
+        client = args[i];
+      else
+        usage = TRUE;
+    }
+  if (usage || client == NULL || !us_client_id_from_string (client, &id) ||
+      (statusline && id != US_CLIENT_CLAUDE_CODE))
+    {
+      if (connect)
+        /* Translators: keep the command and its options. */
+        g_printerr (_("Usage: understudy connect claude-code|codex|opencode\n"
+                      "       understudy connect claude-code --statusline [--force]\n"));
+      else
+        g_printerr (_("Usage: understudy %s claude-code|codex|opencode\n"), args[0]);
       return 2;
     }
   path = us_client_get_config_path (id);
@@ -419,7 +473,10 @@ cmd_connect (UsConfig          *config,
     }
 
   url = client_url (config, &error);
-  if (url == NULL || !us_client_connect (id, url, &error))
+  if (statusline && url != NULL)
+    command = statusline_command (config);
+  if (url == NULL || !(statusline ? us_client_connect_statusline (id, url, command, force, &error)
+                                  : us_client_connect (id, url, &error)))
     {
       g_printerr ("understudy: %s\n", error->message);
       return 1;
@@ -427,6 +484,9 @@ cmd_connect (UsConfig          *config,
   g_print (_("%s is connected: %s points at Understudy (the original is backed up next to it;\n"
              "`understudy disconnect %s` puts it back).\n"),
            us_client_id_get_display_name (id), path, us_client_id_to_string (id));
+  if (statusline)
+    /* Translators: %s is the command Claude Code runs. */
+    g_print (_("Its status line runs: %s\n"), command);
   return 0;
 }
 
