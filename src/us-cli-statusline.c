@@ -174,8 +174,12 @@ compose (JsonObject *status,
         }
     }
   if (today != NULL && json_object_get_int_member_with_default (today, "requests", 0) > 0)
-    /* Translators: what the day's requests cost, in USD. */
-    g_string_append_printf (line, _(" · $%.2f today"), json_object_get_double_member_with_default (today, "usd", 0));
+    {
+      double usd = json_object_get_double_member_with_default (today, "usd", 0);
+
+      /* Cents, unless the day has cost less than one so far. */
+      g_string_append_printf (line, usd > 0 && usd < 0.01 ? _(" · $%.4f today") : _(" · $%.2f today"), usd);
+    }
   if (used >= 0)
     /* Translators: the plan window's use, e.g. "5h plan 73%". */
     g_string_append_printf (line, _(" · %s plan %.0f%%"), window, used * 100);
