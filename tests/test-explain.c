@@ -489,6 +489,53 @@ test_statusline (Fixture       *f,
   g_assert_true (g_str_has_prefix (out, "Understudy"));
 }
 
+/* The command line's side of item 6: refused without --force, and the
+ * exact bytes back after disconnect. */
+static void
+test_connect_statusline_cli (Fixture       *f,
+                             gconstpointer  data)
+{
+  static const char theirs[] = "{\n  \"statusLine\": { \"type\": \"command\", \"command\": \"~/mine.sh\" }\n}\n";
+  g_autofree char *claude_dir = g_build_filename (f->dir, "home", ".claude", NULL);
+  g_autofree char *settings = g_build_filename (claude_dir, "settings.json", NULL);
+  g_autofree char *out = NULL;
+  g_autofree char *now = NULL;
+  g_autofree char *expected = NULL;
+  gint status;
+
+  g_assert_cmpint (g_mkdir_with_parents (claude_dir, 0700), ==, 0);
+  write_file (settings, theirs);
+
+  out = run_cli (f, f->config_path, NULL, &status, NULL,
+                 (const char * const[]) { "connect", "claude-code", "--statusline", NULL });
+  g_assert_cmpint (status, ==, 1);
+  g_assert_true (g_file_get_contents (settings, &now, NULL, NULL));
+  g_assert_cmpstr (now, ==, theirs);
+
+  g_free (out);
+  out = run_cli (f, f->config_path, NULL, &status, NULL,
+                 (const char * const[]) { "connect", "claude-code", "--statusline", "--force", NULL });
+  g_assert_cmpint (status, ==, 0);
+  g_clear_pointer (&now, g_free);
+  g_assert_true (g_file_get_contents (settings, &now, NULL, NULL));
+  /* The command names this config, so the status line finds this proxy. */
+  expected = g_strdup_printf ("--config '%s' statusline\"", f->config_path);
+  assert_has (now, expected);
+
+  g_free (out);
+  out = run_cli (f, f->config_path, NULL, &status, NULL, (const char * const[]) { "disconnect", "claude-code", NULL });
+  g_assert_cmpint (status, ==, 0);
+  g_clear_pointer (&now, g_free);
+  g_assert_true (g_file_get_contents (settings, &now, NULL, NULL));
+  g_assert_cmpstr (now, ==, theirs);
+
+  /* Codex has no status line. */
+  g_free (out);
+  out = run_cli (f, f->config_path, NULL, &status, NULL,
+                 (const char * const[]) { "connect", "codex", "--statusline", NULL });
+  g_assert_cmpint (status, ==, 2);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -501,5 +548,7 @@ main (int   argc,
   g_test_add ("/explain/live", Fixture, NULL, fixture_set_up, test_explain_live, fixture_tear_down);
   g_test_add ("/explain/without-proxy", Fixture, NULL, fixture_set_up, test_explain_without_proxy, fixture_tear_down);
   g_test_add ("/explain/statusline", Fixture, NULL, fixture_set_up, test_statusline, fixture_tear_down);
+  g_test_add ("/explain/connect-statusline-cli", Fixture, NULL, fixture_set_up, test_connect_statusline_cli,
+              fixture_tear_down);
   return g_test_run ();
 }
