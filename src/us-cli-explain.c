@@ -85,16 +85,16 @@ print_explanation (JsonObject *root)
 
       if (json_object_get_boolean_member (m, "tried"))
         {
-          g_print (_("  %u. %-40s %s\n"), i + 1, name,
+          g_print ("  %u. %-40s %s\n", i + 1, name,
                    first_tried ? _("would be tried first") : _("would be tried if the ones before fail"));
           first_tried = FALSE;
         }
       else if (!routing)
-        g_print (_("  %u. %-40s %s\n"), i + 1, name, _("not asked: routing is off"));
+        g_print ("  %u. %-40s %s\n", i + 1, name, _("not asked: routing is off"));
       else
         {
           why = describe_skip (m);
-          g_print (_("  %u. %-40s %s\n"), i + 1, name, why);
+          g_print ("  %u. %-40s %s\n", i + 1, name, why);
         }
     }
   if (routing && first_tried)
