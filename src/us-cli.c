@@ -236,6 +236,13 @@ print_status (UsConfig *config,
                (long long) json_object_get_int_member (r, "output_tokens"));
       if (json_object_get_member (r, "cost_usd") != NULL && !json_object_get_null_member (r, "cost_usd"))
         g_print (_("    cost $%.6f\n"), json_object_get_double_member (r, "cost_usd"));
+      if (json_object_has_member (r, "route"))
+        {
+          JsonObject *route = json_object_get_object_member (r, "route");
+
+          /* Translators: how the request found its chain: "rules[0] (client claude-code) → chain main". */
+          g_print (_("    route: %s → chain %s\n"), str_member (route, "match"), str_member (route, "chain"));
+        }
       print_attempts (json_object_get_array_member (r, "attempts"));
     }
 }

@@ -268,8 +268,10 @@ test_log_records_route_and_skips (Fixture       *f,
   g_autofree char *body = long_request ();
   g_autoptr(TestReply) reply = NULL;
   g_autoptr(JsonNode) holder = NULL;
+  g_autofree char *out = NULL;
   JsonObject *entry, *route;
   JsonArray *attempts;
+  gint status;
 
   break_models (f);
   reply = test_post (f->client, "/v1/messages", body, headers);
@@ -307,6 +309,13 @@ test_log_records_route_and_skips (Fixture       *f,
   g_assert_true (g_str_has_prefix (json_object_get_string_member (json_array_get_object_element (attempts, 4), "reason"),
                                    "circuit open until "));
   g_assert_false (json_object_get_boolean_member (json_array_get_object_element (attempts, 5), "skipped"));
+
+  /* `understudy status` shows the same, for a person. */
+  out = run_cli (f, f->config_path, NULL, &status, NULL, (const char * const[]) { "status", NULL });
+  g_assert_cmpint (status, ==, 0);
+  assert_has (out, "    route: rules[0] (client claude-code) → chain main\n");
+  assert_has (out, "      3. plan/plan-model  plan window spent until ");
+  assert_has (out, "      5. circ/circ-model  circuit open until ");
 
   /* A request the rule does not take: the chain's own glob. */
   g_clear_pointer (&reply, test_reply_free);
