@@ -159,7 +159,7 @@ us_cli_explain (UsConfig           *config,
   g_autoptr(JsonBuilder) b = json_builder_new ();
   g_autoptr(JsonNode) body = NULL;
   g_autofree char *text = NULL;
-  gboolean json = FALSE;
+  gboolean json = FALSE, usage = FALSE;
 
   for (guint i = 1; i < n_args; i++)
     {
@@ -172,9 +172,9 @@ us_cli_explain (UsConfig           *config,
       else if (file == NULL && (args[i][0] != '-' || g_str_equal (args[i], "-")))
         file = args[i];
       else
-        file = NULL, i = n_args;
+        usage = TRUE;
     }
-  if (file == NULL)
+  if (usage || file == NULL)
     {
       /* Translators: keep the command and option; translate NAME and REQUEST. */
       g_printerr (_("Usage: understudy explain [--client NAME] [--json] REQUEST.json\n"
