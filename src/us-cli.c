@@ -169,6 +169,29 @@ print_spend (JsonObject *spend)
     }
 }
 
+/* The subscription plan window as the model's last answer showed it. */
+static void
+print_plan (JsonObject *health)
+{
+  JsonNode *node = json_object_get_member (health, "plan");
+  JsonObject *plan = node && JSON_NODE_HOLDS_OBJECT (node) ? json_node_get_object (node) : NULL;
+  g_autofree char *reset = NULL;
+
+  if (plan == NULL)
+    return;
+  if (str_member (plan, "reset") == NULL)
+    {
+      /* Translators: "plan window 5h: 42% used". */
+      g_print (_("       plan window %s: %.0f%% used\n"), str_member (plan, "window"),
+               json_object_get_double_member (plan, "used") * 100);
+      return;
+    }
+  reset = us_cli_local_time (str_member (plan, "reset"));
+  /* Translators: "plan window 5h: 42% used, resets at 18:00:00". */
+  g_print (_("       plan window %s: %.0f%% used, resets at %s\n"), str_member (plan, "window"),
+           json_object_get_double_member (plan, "used") * 100, reset);
+}
+
 static void
 print_status (UsConfig *config,
               JsonNode *status)
@@ -212,6 +235,7 @@ print_status (UsConfig *config,
             g_print ("  %u. %-40s %s\n", j + 1, name, str_member (h, "reason"));
           else
             g_print (_("  %u. %-40s ok\n"), j + 1, name);
+          print_plan (h);
         }
     }
 

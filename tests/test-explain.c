@@ -472,6 +472,11 @@ test_statusline (Fixture       *f,
   g_assert_cmpint (status, ==, 0);
   g_assert_true (g_str_has_prefix (out, "Understudy ▸ ok/ok-model · failover from big/ctx-model (context too long) · $0."));
   assert_has (out, " today · 5h plan 42%\n");
+  g_free (out);
+  out = run_cli (f, f->config_path, NULL, &status, NULL, (const char * const[]) { "status", NULL });
+  assert_has (out, "       plan window 5h: 42% used, resets at 2099-01-01 ");
+  g_free (out);
+  out = run_cli (f, f->config_path, session_json, &status, NULL, (const char * const[]) { "statusline", NULL });
   /* One line, whatever Claude Code shows of it. */
   g_assert_cmpuint (strchr (out, '\n') - out + 1, ==, strlen (out));
 
