@@ -54,6 +54,9 @@ describe_skip (JsonObject *m)
     return g_strdup_printf (_("skipped: circuit open until %s, then one probe request"), until);
   if (g_strcmp0 (skip, "circuit-open") == 0)
     return g_strdup (_("skipped: circuit open, a probe request is testing it"));
+  if (g_strcmp0 (skip, "local-down") == 0)
+    /* Translators: %s: why, e.g. "connection refused". */
+    return g_strdup_printf (_("skipped: the local server is not running (%s)"), detail ? detail : "");
   return g_strdup_printf (_("skipped: %s"), str_member (m, "reason"));
 }
 
@@ -113,7 +116,7 @@ explain_offline (UsConfig    *config,
   g_autofree char *path = us_spend_default_path ();
   g_autoptr(UsSpend) spend = us_spend_new (path);
 
-  return us_explain_request (config, us_config_get_routing (config), health, spend, client, request, error);
+  return us_explain_request (config, us_config_get_routing (config), health, spend, NULL, client, request, error);
 }
 
 static JsonNode *

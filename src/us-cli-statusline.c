@@ -103,10 +103,13 @@ short_reason (JsonObject *attempt)
     return g_strdup (_("over budget"));
   if (g_strcmp0 (skip, "plan-window") == 0)
     return g_strdup (_("plan window spent"));
+  if (g_strcmp0 (skip, "local-down") == 0)
+    return g_strdup (_("not running"));
   return g_strdup (reason ? reason : _("failed"));
 }
 
-/* The highest plan-window use any model of the chains reported, or < 0. */
+/* The most used plan window any model of the chains reported (the status
+ * API's "plan", us-plan-windows.h), or < 0 when none did. */
 static double
 plan_use (JsonObject *status,
           char      **window)
@@ -120,15 +123,22 @@ plan_use (JsonObject *status,
 
       for (guint j = 0; j < json_array_get_length (models); j++)
         {
-          JsonObject *health = json_object_get_object_member (json_array_get_object_element (models, j), "health");
-          JsonNode *plan = health ? json_object_get_member (health, "plan") : NULL;
+          JsonNode *plan = json_object_get_member (json_array_get_object_element (models, j), "plan");
           JsonObject *p = plan && JSON_NODE_HOLDS_OBJECT (plan) ? json_node_get_object (plan) : NULL;
+          JsonNode *node = p ? json_object_get_member (p, "windows") : NULL;
+          JsonArray *windows = node && JSON_NODE_HOLDS_ARRAY (node) ? json_node_get_array (node) : NULL;
 
-          if (p != NULL && json_object_get_double_member_with_default (p, "used", -1) > best)
+          for (guint k = 0; windows != NULL && k < json_array_get_length (windows); k++)
             {
-              best = json_object_get_double_member (p, "used");
-              g_free (*window);
-              *window = g_strdup (json_object_get_string_member_with_default (p, "window", ""));
+              JsonObject *w = json_array_get_object_element (windows, k);
+              double used = json_object_get_double_member_with_default (w, "utilization", -1);
+
+              if (used > best)
+                {
+                  best = used;
+                  g_free (*window);
+                  *window = g_strdup (json_object_get_string_member_with_default (w, "name", ""));
+                }
             }
         }
     }

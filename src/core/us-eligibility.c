@@ -11,6 +11,7 @@ static const char * const kind_names[] = {
   [US_SKIP_PLAN_WINDOW] = "plan-window",
   [US_SKIP_COOLING_DOWN] = "cooling-down",
   [US_SKIP_CIRCUIT_OPEN] = "circuit-open",
+  [US_SKIP_LOCAL_DOWN] = "local-down",
 };
 
 void
@@ -182,9 +183,24 @@ check_circuit (UsHealth               *health,
   return skip (out, US_SKIP_CIRCUIT_OPEN, g_strdup ("circuit open (a probe is testing it)"), NULL, 0);
 }
 
+/* Asking a local server that is not running would cost a first-byte
+ * timeout (us-local-probe.h). */
+static gboolean
+check_local_server (UsLocalProbe           *local_probe,
+                    const UsProviderConfig *provider,
+                    UsSkip                 *out)
+{
+  const char *problem = local_probe ? us_local_probe_get_problem (local_probe, provider) : NULL;
+
+  if (problem == NULL)
+    return TRUE;
+  return skip (out, US_SKIP_LOCAL_DOWN, g_strdup_printf ("local server not running: %s", problem), problem, 0);
+}
+
 gboolean
 us_eligibility_check (UsHealth               *health,
                       UsSpend                *spend,
+                      UsLocalProbe           *local_probe,
                       const UsFailoverConfig *failover,
                       const UsProviderConfig *provider,
                       const UsChainModel     *cm,
@@ -200,5 +216,6 @@ us_eligibility_check (UsHealth               *health,
   return check_context_window (cm, ir, out) &&
          check_budget (spend, provider, cm, out) &&
          check_cooldown (health, provider, cm, out) &&
+         check_local_server (local_probe, provider, out) &&
          check_circuit (health, failover, provider, cm, probe, out);
 }

@@ -81,6 +81,7 @@ us_explain_request (UsConfig    *config,
                     gboolean     routing,
                     UsHealth    *health,
                     UsSpend     *spend,
+                    UsLocalProbe *local_probe,
                     const char  *client,
                     JsonNode    *request,
                     GError     **error)
@@ -152,7 +153,8 @@ us_explain_request (UsConfig    *config,
       /* Routing off: the primary alone, asked whatever its state. */
       if (!routing)
         add_model (b, cm, model, i == 0, NULL);
-      else if (us_eligibility_check (health, spend, us_config_get_failover (config), provider, cm, ir, NULL, &skip))
+      else if (us_eligibility_check (health, spend, local_probe, us_config_get_failover (config), provider, cm, ir,
+                                     NULL, &skip))
         add_model (b, cm, model, TRUE, NULL);
       else
         add_model (b, cm, model, FALSE, &skip);

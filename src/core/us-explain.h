@@ -8,6 +8,7 @@
 
 #include "us-config.h"
 #include "us-health.h"
+#include "us-local-probe.h"
 #include "us-spend.h"
 
 G_BEGIN_DECLS
@@ -24,6 +25,7 @@ JsonNode *us_explain_request (UsConfig    *config,
                               gboolean     routing,
                               UsHealth    *health,
                               UsSpend     *spend,
+                              UsLocalProbe *local_probe,
                               const char  *client,
                               JsonNode    *request,
                               GError     **error);

@@ -7,9 +7,6 @@ typedef struct {
   gint64 cooldown_until_us;   /* real time; 0 = none */
   char *problem;
   UsCircuit *circuit;
-  const char *plan_window;    /* static; NULL = no plan window seen */
-  double plan_used;
-  gint64 plan_reset_us;       /* real time; 0 = unknown */
 } ModelHealth;
 
 struct _UsHealth
@@ -189,28 +186,6 @@ us_health_to_json (UsHealth   *self,
     }
   else
     json_builder_add_null_value (b);
-  json_builder_set_member_name (b, "plan");
-  if (h != NULL && h->plan_window != NULL)
-    {
-      json_builder_begin_object (b);
-      json_builder_set_member_name (b, "window");
-      json_builder_add_string_value (b, h->plan_window);
-      json_builder_set_member_name (b, "used");
-      json_builder_add_double_value (b, h->plan_used);
-      json_builder_set_member_name (b, "reset");
-      if (h->plan_reset_us > 0)
-        {
-          g_autoptr(GDateTime) at = g_date_time_new_from_unix_utc (h->plan_reset_us / G_USEC_PER_SEC);
-          g_autofree char *text = g_date_time_format_iso8601 (at);
-
-          json_builder_add_string_value (b, text);
-        }
-      else
-        json_builder_add_null_value (b);
-      json_builder_end_object (b);
-    }
-  else
-    json_builder_add_null_value (b);
   json_builder_set_member_name (b, "cooldown_until");
   if (cooling)
     {
@@ -243,21 +218,6 @@ us_health_circuit_admit (UsHealth               *self,
   if (*probe)
     g_signal_emit (self, signals[CHANGED], 0, provider, model);
   return admitted;
-}
-
-void
-us_health_note_plan (UsHealth   *self,
-                     const char *provider,
-                     const char *model,
-                     const char *window,
-                     double      used,
-                     double      reset_in_s)
-{
-  ModelHealth *h = lookup (self, provider, model, TRUE);
-
-  h->plan_window = g_intern_string (window);
-  h->plan_used = used;
-  h->plan_reset_us = reset_in_s >= 0 ? g_get_real_time () + (gint64) (reset_in_s * G_USEC_PER_SEC) : 0;
 }
 
 gboolean

@@ -39,14 +39,6 @@ void        us_health_mark           (UsHealth   *self,
 gboolean    us_health_mark_ok        (UsHealth   *self,
                                       const char *provider,
                                       const char *model);
-/* The model's subscription plan window, as its last answer showed it
- * (us_failover_plan_use()); @reset_in_s < 0 when unknown. */
-void        us_health_note_plan      (UsHealth   *self,
-                                      const char *provider,
-                                      const char *model,
-                                      const char *window,
-                                      double      used,
-                                      double      reset_in_s);
 /* The circuit breaker (us-circuit.h), per model. May a request go to it?
  * @probe: it goes as the half-open probe, whose outcome must be recorded
  * or released. */
@@ -73,8 +65,7 @@ void        us_health_circuit_release (UsHealth              *self,
                                       const char             *provider,
                                       const char             *model);
 /* {"state": "ok"|"cooldown"|"problem", "reason": …, "cooldown_until": RFC 3339|null,
- *  "circuit": "closed"|"open"|"half-open", "circuit_probe_at": RFC 3339|null,
- *  "plan": {"window": "5h", "used": 0..1, "reset": RFC 3339|null}|null} */
+ *  "circuit": "closed"|"open"|"half-open", "circuit_probe_at": RFC 3339|null} */
 JsonNode   *us_health_to_json        (UsHealth   *self,
                                       const char *provider,
                                       const char *model);

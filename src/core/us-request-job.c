@@ -270,8 +270,7 @@ served (UsRequestJob *self)
   SoupMessageHeaders *headers = soup_message_get_response_headers (self->upstream);
   const UsFailoverConfig *fo = us_config_get_failover (self->config);
   UsHealth *health = us_proxy_get_health (self->proxy);
-  const char *window;
-  double quota, used, reset_in_s;
+  double quota;
 
   us_request_entry_end_attempt (self->entry, self->attempt, soup_message_get_status (self->upstream), NULL);
   us_request_entry_set_served (self->entry, self->provider->id, self->model);
@@ -279,8 +278,6 @@ served (UsRequestJob *self)
   us_health_circuit_record (health, self->provider->id, self->chain_model->model, fo, TRUE);
   self->probing = FALSE;
 
-  if (us_failover_plan_use (headers, &window, &used, &reset_in_s))
-    us_health_note_plan (health, self->provider->id, self->chain_model->model, window, used, reset_in_s);
   /* Switch before the hard limit: this request is served, the next goes on. */
   quota = us_failover_quota_cooldown (headers, fo->quota_threshold, fo->cooldown_s);
   if (quota > 0 && self->failover)
@@ -737,6 +734,9 @@ on_sent (GObject      *source,
 
   self->stream = g_steal_pointer (&stream);
   status = soup_message_get_status (self->upstream);
+  /* Served or refused, the answer says how much of the plan is left. */
+  us_plan_windows_note (us_proxy_get_plan_windows (self->proxy), self->provider->id, self->chain_model->model,
+                        soup_message_get_response_headers (self->upstream));
   self->streaming = status >= 200 && status < 300 && !self->count_tokens &&
                     us_ir_request_get_stream (self->ir);
   if (self->streaming)
@@ -918,7 +918,7 @@ eligible (UsRequestJob       *self,
   g_auto(UsSkip) skip = { 0 };
 
   if (us_eligibility_check (us_proxy_get_health (self->proxy), us_proxy_get_spend (self->proxy),
-                            us_config_get_failover (self->config), self->provider, cm, self->ir,
+                            us_proxy_get_local_probe (self->proxy), us_config_get_failover (self->config), self->provider, cm, self->ir,
                             &self->probing, &skip))
     return TRUE;
   us_request_entry_add_skipped (self->entry, self->provider->id, self->model, us_skip_kind_to_string (skip.kind),
@@ -1011,6 +1011,18 @@ on_key_loaded (GObject      *source,
 }
 
 static void
+on_local_checked (GObject      *source,
+                  GAsyncResult *result,
+                  gpointer      data)
+{
+  g_autoptr(UsRequestJob) self = data;
+
+  us_local_probe_check_finish (US_LOCAL_PROBE (source), result);
+  if (!self->client_gone)
+    try_next (self);
+}
+
+static void
 try_next (UsRequestJob *self)
 {
   /* With routing off only the primary is asked, whatever happens. */
@@ -1027,6 +1039,15 @@ try_next (UsRequestJob *self)
       if (provider->auth == US_AUTH_KEY && us_proxy_is_loading_key (self->proxy, provider->id))
         {
           us_proxy_wait_for_key_async (self->proxy, provider->id, on_key_loaded, g_object_ref (self));
+          return;
+        }
+      /* A local server is asked first whether it runs at all: one that is
+       * down or still loading costs the probe's second, not a first-byte
+       * timeout. */
+      if (self->failover && us_local_probe_needs_check (us_proxy_get_local_probe (self->proxy), provider))
+        {
+          us_local_probe_check_async (us_proxy_get_local_probe (self->proxy), provider, on_local_checked,
+                                      g_object_ref (self));
           return;
         }
       self->next++;
