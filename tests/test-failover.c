@@ -488,7 +488,7 @@ test_quota_threshold (Fixture       *f,
   assert_served_by (f, first, "primary/claude-test", "1");
   second = test_post (f->client, "/v1/messages", STREAM_BODY, NULL);
   assert_served_by (f, second, "fallback/fallback-model", "1");
-  assert_attempts (f, (const char * const[]) { "primary:0:cooling down", "fallback:200:served", NULL });
+  assert_attempts (f, (const char * const[]) { "primary:0:plan window spent until", "fallback:200:served", NULL });
 }
 
 static void
