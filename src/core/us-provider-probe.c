@@ -310,7 +310,7 @@ probe_send (GTask *task)
     }
   key = provider->auth == US_AUTH_KEY ? us_proxy_lookup_key (proxy, provider) : NULL;
   no_headers = soup_message_headers_new (SOUP_MESSAGE_HEADERS_REQUEST);
-  probe->msg = us_upstream_new_message (provider, probe->model, key, probe->fmt, FALSE, NULL, no_headers, body, &error);
+  probe->msg = us_upstream_new_message (provider, probe->model, key, probe->fmt, FALSE, FALSE, NULL, no_headers, body, &error);
   if (probe->msg == NULL)
     {
       gboolean no_key = g_error_matches (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND);
