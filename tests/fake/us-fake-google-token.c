@@ -3,6 +3,7 @@
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
 #include "us-fake-google-token.h"
+#include "us-keepalive.h"
 
 #include <gnutls/abstract.h>
 #include <gnutls/gnutls.h>
@@ -326,6 +327,8 @@ us_fake_google_token_new (void)
   GSList *uris;
 
   self->server = soup_server_new (NULL, NULL);
+  /* libsoup 3.2 leaks every accepted socket unless they are watched. */
+  us_keepalive_guard (self->server, 0, 0);
   soup_server_add_handler (self->server, NULL, server_callback, self, NULL);
   soup_server_listen (self->server, address, 0, &error);
   g_assert_no_error (error);
