@@ -10,6 +10,7 @@
 #include "us-fake-google-token.h"
 #include "us-fake-provider.h"
 #include "us-google-auth.h"
+#include "us-provider-probe.h"
 #include "us-proxy.h"
 #include "us-vertex.h"
 #include "test-util.h"
@@ -524,6 +525,65 @@ test_authorized_user (void)
   fixture_tear_down (&f);
 }
 
+typedef struct {
+  char *text;
+  GError *error;
+  gboolean done;
+} Probed;
+
+static void
+on_probed (GObject      *source,
+           GAsyncResult *result,
+           gpointer      data)
+{
+  Probed *probed = data;
+
+  probed->text = us_provider_probe_finish (result, &probed->error);
+  probed->done = TRUE;
+}
+
+/* The window's "Test" fetches a token first, as requests do. */
+static void
+test_probe (void)
+{
+  Fixture f = { 0 };
+  Probed claude = { 0 };
+  Probed gemini = { 0 };
+
+  fixture_set_up (&f);
+  us_fake_provider_set_text (f.claude, "OK");
+  us_provider_probe_async (f.proxy, "claude", CLAUDE, 5000, NULL, on_probed, &claude);
+  while (!claude.done)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_no_error (claude.error);
+  g_assert_cmpstr (claude.text, ==, "OK");
+  assert_vertex_claude_request (&f, us_fake_provider_get_last_request (f.claude), FALSE);
+
+  /* Refused credentials say so. */
+  us_fake_google_token_set_refuse_status (f.token, 400);
+  us_provider_probe_async (f.proxy, "gemini", "google/gemini-2.5-flash", 5000, NULL, on_probed, &gemini);
+  while (!gemini.done)
+    g_main_context_iteration (NULL, TRUE);
+  /* Both share the credentials file, so the token is the cached one. */
+  g_assert_no_error (gemini.error);
+  g_assert_cmpuint (us_fake_google_token_get_n_requests (f.token), ==, 1);
+  g_clear_pointer (&gemini.text, g_free);
+  fixture_tear_down (&f);
+
+  fixture_set_up (&f);
+  us_fake_google_token_set_refuse_status (f.token, 400);
+  gemini.done = FALSE;
+  us_provider_probe_async (f.proxy, "gemini", "google/gemini-2.5-flash", 5000, NULL, on_probed, &gemini);
+  while (!gemini.done)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_error (gemini.error, US_PROVIDER_PROBE_ERROR, US_PROVIDER_PROBE_ERROR_NO_KEY);
+  g_assert_nonnull (strstr (gemini.error->message, "invalid_grant: account not found"));
+  g_assert_cmpuint (us_fake_provider_get_n_requests (f.gemini), ==, 0);
+  g_clear_error (&gemini.error);
+  g_free (claude.text);
+  fixture_tear_down (&f);
+}
+
 /* ---- Finding the credentials ------------------------------------------- */
 
 static void
@@ -643,6 +703,7 @@ main (int    argc,
   g_test_add_func ("/vertex/token/credentials-missing", test_credentials_missing);
   g_test_add_func ("/vertex/token/authorized-user", test_authorized_user);
   g_test_add_func ("/vertex/discovery", test_discovery);
+  g_test_add_func ("/vertex/probe", test_probe);
   status = g_test_run ();
   g_free (private_pem);
   g_free (public_pem);
