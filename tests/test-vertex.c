@@ -383,6 +383,32 @@ test_openai_endpoint_failover (gconstpointer data)
   fixture_tear_down (&f);
 }
 
+/* Counting tokens goes to Vertex's count-tokens endpoint, which takes the
+ * model in the body. */
+static void
+test_count_tokens (void)
+{
+  Fixture f = { 0 };
+  g_autoptr(TestReply) reply = NULL;
+  const UsFakeRequest *request;
+  JsonObject *body;
+
+  fixture_set_up (&f);
+  /* The primary is gone (connection refused): Vertex counts. */
+  g_clear_object (&f.primary);
+  reply = test_post (f.client, "/v1/messages/count_tokens", BODY (""), NULL);
+  g_assert_cmpuint (reply->status, ==, 200);
+  g_assert_nonnull (strstr (reply->body, "\"input_tokens\""));
+  g_assert_cmpuint (us_fake_provider_get_n_requests (f.claude), ==, 1);
+  request = us_fake_provider_get_last_request (f.claude);
+  body = json_node_get_object (request->json);
+  g_assert_cmpstr (request->path, ==,
+                   "/v1/projects/test-project/locations/us-east5/publishers/anthropic/models/count-tokens:rawPredict");
+  g_assert_cmpstr (json_object_get_string_member (body, "model"), ==, CLAUDE);
+  g_assert_cmpstr (json_object_get_string_member (body, "anthropic_version"), ==, "vertex-2023-10-16");
+  fixture_tear_down (&f);
+}
+
 /* Several requests, one token; several at once, still one fetch. */
 static void
 test_token_cached (void)
@@ -697,6 +723,7 @@ main (int    argc,
   g_test_add_func ("/vertex/anthropic/chat-client", test_chat_client_failover);
   g_test_add_data_func ("/vertex/openai/streamed", GINT_TO_POINTER (TRUE), test_openai_endpoint_failover);
   g_test_add_data_func ("/vertex/openai/whole", GINT_TO_POINTER (FALSE), test_openai_endpoint_failover);
+  g_test_add_func ("/vertex/anthropic/count-tokens", test_count_tokens);
   g_test_add_func ("/vertex/token/cached", test_token_cached);
   g_test_add_func ("/vertex/token/refresh", test_token_refresh);
   g_test_add_func ("/vertex/token/refused", test_token_refused);
