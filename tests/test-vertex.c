@@ -383,6 +383,46 @@ test_openai_endpoint_failover (gconstpointer data)
   fixture_tear_down (&f);
 }
 
+static gboolean status_mentions (Fixture *f, const char *needle);
+
+/* Vertex refuses the anthropic-beta values it does not know: Claude Code's
+ * request is sent again without them, and later ones leave them out. */
+static void
+test_refused_betas (void)
+{
+  Fixture f = { 0 };
+  const char * const refused[] = { "claude-code-20250219", "effort-2025-11-24", NULL };
+  const char * const headers[] = {
+    "anthropic-beta", "claude-code-20250219,interleaved-thinking-2025-05-14,oauth-2025-04-20,effort-2025-11-24",
+    "anthropic-version", "2023-06-01", NULL };
+
+  fixture_set_up (&f);
+  us_fake_provider_set_vertex_refused_betas (f.claude, refused);
+  for (guint i = 0; i < 2; i++)
+    {
+      g_autoptr(TestReply) reply = test_post (f.client, "/v1/messages", BODY ("\"stream\":true,"), headers);
+      g_autofree char *text = test_stream_text (reply->body);
+
+      g_assert_cmpuint (reply->status, ==, 200);
+      g_assert_cmpstr (soup_message_headers_get_one (reply->headers, "x-understudy-model"), ==, "claude/" CLAUDE);
+      g_assert_cmpstr (text, ==, "vertex claude says hi");
+    }
+  /* Refused once, then never sent again; the subscription-only beta goes
+   * with the client's credentials. */
+  g_assert_cmpuint (us_fake_provider_get_n_requests (f.claude), ==, 3);
+  g_assert_cmpstr (us_fake_request_get_header (us_fake_provider_get_request (f.claude, 0), "anthropic-beta"), ==,
+                   "claude-code-20250219,interleaved-thinking-2025-05-14,effort-2025-11-24");
+  for (guint i = 1; i < 3; i++)
+    {
+      const UsFakeRequest *request = us_fake_provider_get_request (f.claude, i);
+
+      g_assert_cmpstr (us_fake_request_get_header (request, "anthropic-beta"), ==, "interleaved-thinking-2025-05-14");
+      assert_vertex_claude_request (&f, request, TRUE);
+    }
+  g_assert_true (status_mentions (&f, "sent again without the anthropic-beta values Vertex refused"));
+  fixture_tear_down (&f);
+}
+
 /* Counting tokens goes to Vertex's count-tokens endpoint, which takes the
  * model in the body. */
 static void
@@ -724,6 +764,7 @@ main (int    argc,
   g_test_add_data_func ("/vertex/openai/streamed", GINT_TO_POINTER (TRUE), test_openai_endpoint_failover);
   g_test_add_data_func ("/vertex/openai/whole", GINT_TO_POINTER (FALSE), test_openai_endpoint_failover);
   g_test_add_func ("/vertex/anthropic/count-tokens", test_count_tokens);
+  g_test_add_func ("/vertex/anthropic/refused-betas", test_refused_betas);
   g_test_add_func ("/vertex/token/cached", test_token_cached);
   g_test_add_func ("/vertex/token/refresh", test_token_refresh);
   g_test_add_func ("/vertex/token/refused", test_token_refused);

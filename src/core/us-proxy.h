@@ -50,6 +50,10 @@ const char   *us_proxy_lookup_key   (UsProxy      *self,
  * share their token and its fetch. */
 UsGoogleAuth *us_proxy_get_google_auth (UsProxy    *self,
                                         const UsProviderConfig *provider);
+/* The anthropic-beta values a vertex-anthropic provider refused, learnt
+ * from its answers (a set of strings, us-vertex.h). */
+GHashTable   *us_proxy_get_vertex_rejected_betas (UsProxy    *self,
+                                                  const char *provider_id);
 /* Whether a keyring load for @provider_id is in flight; a request then
  * waits with us_proxy_wait_for_key_async(), which completes once none is. */
 gboolean      us_proxy_is_loading_key      (UsProxy             *self,

@@ -75,6 +75,7 @@ struct _UsRequestJob
   UsProduced *produced;         /* signed content and tool calls it made */
   char *credential;             /* which credential it answered, hashed */
   char *token;                  /* auth: google's access token for it */
+  gboolean betas_retried;       /* sent again without betas Vertex refused */
   gboolean probing;             /* it is the probe of a half-open circuit */
 };
 
@@ -108,6 +109,7 @@ clear_attempt (UsRequestJob *self)
   self->timeout_reason = NULL;
   self->new_connection = FALSE;
   self->resent = FALSE;
+  self->betas_retried = FALSE;
 }
 
 static void
@@ -416,6 +418,7 @@ arm_timer (UsRequestJob *self,
 static void read_more (UsRequestJob *self);
 static void continue_stream (UsRequestJob *self);
 static SoupMessage *new_upstream (UsRequestJob *self, GError **error);
+static void on_sent (GObject *source, GAsyncResult *result, gpointer data);
 
 static void
 commit (UsRequestJob *self)
@@ -546,6 +549,27 @@ whole_error (UsRequestJob *self,
   g_autofree char *reason = NULL;
   gboolean overflow;
   UsVerdict verdict;
+
+  /* Vertex names the anthropic-beta values it does not take: this model
+   * gets the request once more without them, and never sees them again. */
+  if (status == SOUP_STATUS_BAD_REQUEST && us_vertex_edits_body (self->provider) && !self->betas_retried
+      && us_vertex_learn_rejected_betas (us_proxy_get_vertex_rejected_betas (self->proxy, self->provider->id), body))
+    {
+      g_autoptr(SoupMessage) again = new_upstream (self, NULL);
+
+      if (again != NULL)
+        {
+          us_request_entry_note_attempt (self->entry, self->attempt,
+                                         "sent again without the anthropic-beta values Vertex refused");
+          self->betas_retried = TRUE;
+          g_clear_object (&self->stream);
+          g_set_object (&self->upstream, again);
+          arm_timer (self, fo->first_byte_timeout_s, "first-byte timeout");
+          soup_session_send_async (us_proxy_get_session (self->proxy), self->upstream, G_PRIORITY_DEFAULT,
+                                   self->cancellable, on_sent, g_object_ref (self));
+          return;
+        }
+    }
 
   us_failover_judge (status, headers, fo, &verdict);
 
@@ -909,6 +933,9 @@ new_upstream (UsRequestJob  *self,
   msg = us_upstream_new_message (self->provider, self->model, key, self->client_fmt,
                                  us_ir_request_get_stream (self->ir) && !self->count_tokens, self->count_tokens, query,
                                  soup_server_message_get_request_headers (self->msg), body, error);
+  if (msg != NULL && us_vertex_edits_body (self->provider))
+    us_vertex_drop_betas (soup_message_get_request_headers (msg),
+                          us_proxy_get_vertex_rejected_betas (self->proxy, self->provider->id));
   /* A reused connection never reports connecting. */
   if (msg != NULL)
     g_signal_connect_object (msg, "network-event", G_CALLBACK (on_network_event), self, 0);

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <json-glib/json-glib.h>
+#include <libsoup/soup.h>
 #include "us-config.h"
 
 G_BEGIN_DECLS
@@ -35,5 +36,15 @@ gboolean  us_vertex_edits_body       (const UsProviderConfig *provider);
 void      us_vertex_edit_body        (const UsProviderConfig *provider,
                                       JsonObject             *body,
                                       gboolean                count_tokens);
+
+/* Vertex refuses anthropic-beta values it does not know (Claude Code sends
+ * many) with a 400 that names them: "Unexpected value(s) `a`, `b` for the
+ * `anthropic-beta` header". Adds the values a 400 @body names to
+ * @rejected (a set of strings); TRUE when it named any not there yet. */
+gboolean  us_vertex_learn_rejected_betas (GHashTable         *rejected,
+                                          GBytes             *body);
+/* Leaves the values in @rejected out of @headers' anthropic-beta. */
+void      us_vertex_drop_betas       (SoupMessageHeaders     *headers,
+                                      GHashTable             *rejected);
 
 G_END_DECLS

@@ -50,6 +50,7 @@ struct _UsFakeProvider
   GStrv            azure_deployments;
   char            *vertex_prefix;     /* non-NULL: answer as Vertex AI, under
                                        * /v1/projects/P/locations/R */
+  GStrv            vertex_refused_betas;
   UsFakeChunking   chunking;
   guint            chunk_delay_ms;
   UsFakeResetStyle reset_style;
@@ -2652,6 +2653,25 @@ vertex_route_accepts (UsFakeProvider      *self,
           respond_google_error (msg, 400, "INVALID_ARGUMENT", "anthropic_version: vertex-2023-10-16 is required");
           return FALSE;
         }
+      if (self->vertex_refused_betas != NULL)
+        {
+          const char *betas = us_fake_request_get_header (request, "anthropic-beta");
+          g_auto(GStrv) values = betas ? g_strsplit (betas, ",", -1) : NULL;
+          g_autoptr(GString) refused = g_string_new (NULL);
+
+          for (guint i = 0; values != NULL && values[i] != NULL; i++)
+            if (g_strv_contains ((const char * const *) self->vertex_refused_betas, g_strstrip (values[i])))
+              g_string_append_printf (refused, "%s`%s`", refused->len ? ", " : "", values[i]);
+          if (refused->len > 0)
+            {
+              g_autofree char *message = g_strdup_printf (
+                "Unexpected value(s) %s for the `anthropic-beta` header. Please consult our documentation "
+                "at docs.anthropic.com or try again without the header.", refused->str);
+
+              respond_simple_error (self, msg, 400, message, NULL);
+              return FALSE;
+            }
+        }
       if (!*counting && json_object_has_member (body, "model"))
         {
           respond_google_error (msg, 400, "INVALID_ARGUMENT", "model: Extra inputs are not permitted");
@@ -2837,6 +2857,7 @@ us_fake_provider_finalize (GObject *object)
   g_free (self->azure_api_version);
   g_strfreev (self->azure_deployments);
   g_free (self->vertex_prefix);
+  g_strfreev (self->vertex_refused_betas);
   g_ptr_array_unref (self->requests);
   g_ptr_array_unref (self->exchanges);
   g_rand_free (self->rand);
@@ -3083,6 +3104,15 @@ us_fake_provider_set_vertex (UsFakeProvider *self,
   g_return_if_fail (self->format != US_FAKE_FORMAT_OPENAI_RESPONSES);
   g_free (self->vertex_prefix);
   self->vertex_prefix = g_strdup_printf ("/v1/projects/%s/locations/%s", project, region);
+}
+
+void
+us_fake_provider_set_vertex_refused_betas (UsFakeProvider     *self,
+                                           const char * const *betas)
+{
+  g_return_if_fail (US_IS_FAKE_PROVIDER (self));
+  g_strfreev (self->vertex_refused_betas);
+  self->vertex_refused_betas = g_strdupv ((char **) betas);
 }
 
 void

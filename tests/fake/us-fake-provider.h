@@ -160,6 +160,11 @@ void            us_fake_provider_set_azure      (UsFakeProvider     *self,
 void            us_fake_provider_set_vertex     (UsFakeProvider     *self,
                                                  const char         *project,
                                                  const char         *region);
+/* As Vertex: Claude requests whose anthropic-beta holds any of @betas get
+ * Vertex's 400 naming them ("Unexpected value(s) `…` for the
+ * `anthropic-beta` header"). */
+void            us_fake_provider_set_vertex_refused_betas (UsFakeProvider     *self,
+                                                           const char * const *betas);
 /* With a key, the fake thinks when asked (Anthropic `thinking`, Responses
  * `include: reasoning.encrypted_content`), signs that thinking with @key,
  * and checks signed content it receives as the real APIs do: a 400 for a
