@@ -331,6 +331,25 @@ test_anthropic_failover (gconstpointer data)
   assert_vertex_claude_request (&f, us_fake_provider_get_last_request (f.claude), stream);
   g_assert_cmpuint (us_fake_google_token_get_n_requests (f.token), ==, 1);
   g_assert_cmpstr (us_fake_google_token_get_last_subject (f.token), ==, EMAIL);
+
+  /* The fake takes nothing but that token. */
+  {
+    const char *vertex_body = "{\"anthropic_version\":\"vertex-2023-10-16\",\"max_tokens\":8,"
+                              "\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}";
+    g_autoptr(SoupMessage) msg = NULL;
+    g_autofree char *url = g_strconcat (us_fake_provider_get_base_url (f.claude), CLAUDE_PATH ":rawPredict", NULL);
+    g_autoptr(GBytes) bytes = g_bytes_new_static (vertex_body, strlen (vertex_body));
+    g_autoptr(TestReply) anonymous = test_post_direct (f.claude, CLAUDE_PATH ":rawPredict", vertex_body);
+    g_autoptr(TestReply) stale = NULL;
+
+    g_assert_cmpuint (anonymous->status, ==, 401);
+    g_assert_nonnull (strstr (anonymous->body, "UNAUTHENTICATED"));
+    msg = soup_message_new ("POST", url);
+    soup_message_headers_replace (soup_message_get_request_headers (msg), "Authorization", "Bearer ya29.not-issued");
+    soup_message_set_request_body_from_bytes (msg, "application/json", bytes);
+    stale = test_send (msg);
+    g_assert_cmpuint (stale->status, ==, 401);
+  }
   fixture_tear_down (&f);
 }
 
