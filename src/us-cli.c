@@ -11,6 +11,7 @@
 #include "us-config-store.h"
 #include "us-connect.h"
 #include "us-keyring.h"
+#include "us-local-probe.h"
 #include "us-presets.h"
 
 static char *
@@ -79,6 +80,37 @@ local_time (const char *iso)
   g_autoptr(GDateTime) local = utc ? g_date_time_to_local (utc) : NULL;
 
   return local ? g_date_time_format (local, "%H:%M:%S") : g_strdup ("?");
+}
+
+/* A chain model's plan windows, e.g. "5h 97% (resets Tue 14:05), 7d 40% …". */
+static void
+print_plan (JsonObject *plan)
+{
+  JsonArray *windows = json_object_get_array_member (plan, "windows");
+  g_autoptr(GString) line = g_string_new (NULL);
+
+  for (guint i = 0; i < json_array_get_length (windows); i++)
+    {
+      JsonObject *w = json_array_get_object_element (windows, i);
+      g_autoptr(GDateTime) utc = str_member (w, "resets_at") ? g_date_time_new_from_iso8601 (str_member (w, "resets_at"), NULL) : NULL;
+      g_autoptr(GDateTime) local = utc ? g_date_time_to_local (utc) : NULL;
+      g_autofree char *when = local ? g_date_time_format (local, "%a %H:%M") : NULL;
+
+      if (line->len > 0)
+        g_string_append (line, ", ");
+      g_string_append (line, str_member (w, "name"));
+      if (json_object_has_member (w, "utilization"))
+        g_string_append_printf (line, " %.0f%%", json_object_get_double_member (w, "utilization") * 100);
+      if (when != NULL)
+        /* Translators: when a plan window starts again, e.g. "Tue 14:05". */
+        g_string_append_printf (line, _(" (resets %s)"), when);
+    }
+  if (str_member (plan, "status") != NULL)
+    g_string_append_printf (line, line->len ? " — %s" : "%s", str_member (plan, "status"));
+  if (str_member (plan, "representative_claim") != NULL)
+    g_string_append_printf (line, _(", limited by %s"), str_member (plan, "representative_claim"));
+  if (line->len > 0)
+    g_print (_("       plan: %s\n"), line->str);
 }
 
 static void
@@ -169,6 +201,8 @@ print_status (UsConfig *config,
             g_print ("  %u. %-40s %s\n", j + 1, name, str_member (h, "reason"));
           else
             g_print (_("  %u. %-40s ok\n"), j + 1, name);
+          if (json_object_has_member (m, "plan"))
+            print_plan (json_object_get_object_member (m, "plan"));
         }
     }
 
@@ -690,8 +724,58 @@ print_model_table (const UsPreset *preset)
     }
 }
 
+static void
+on_models_listed (GObject      *source,
+                  GAsyncResult *result,
+                  gpointer      data)
+{
+  GAsyncResult **out = data;
+
+  *out = g_object_ref (result);
+}
+
+/* What a local server has, asked now: one line, never more than a second. */
+static void
+print_local_models (UsConfig       *config,
+                    const UsPreset *preset)
+{
+  GPtrArray *providers = config ? us_config_get_providers (config) : NULL;
+  const char *base_url = preset->base_url;
+  g_autoptr(SoupSession) session = soup_session_new ();
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+  g_auto(GStrv) models = NULL;
+
+  /* The user's own address for it, when the config has one. */
+  for (guint i = 0; providers != NULL && i < providers->len; i++)
+    {
+      const UsProviderConfig *provider = g_ptr_array_index (providers, i);
+
+      if (g_strcmp0 (provider->preset, preset->id) == 0)
+        {
+          base_url = provider->base_url;
+          break;
+        }
+    }
+  us_local_list_models_async (session, base_url, US_LOCAL_PROBE_TIMEOUT_MS, NULL, on_models_listed, &result);
+  while (result == NULL)
+    g_main_context_iteration (NULL, TRUE);
+  models = us_local_list_models_finish (result, &error);
+  if (models == NULL)
+    /* Translators: a local model server (Ollama, …) that did not answer. */
+    g_print (_("  on this machine: not running at %s (%s)\n"), base_url, error->message);
+  else if (models[0] == NULL)
+    g_print (_("  on this machine: running at %s, no models pulled yet\n"), base_url);
+  else
+    {
+      g_autofree char *list = g_strjoinv (", ", models);
+
+      g_print (_("  on this machine: running at %s, models: %s\n"), base_url, list);
+    }
+}
+
 static int
-cmd_providers (void)
+cmd_providers (UsConfig *config)
 {
   guint n_presets;
   const UsPreset *presets = us_presets_get (&n_presets);
@@ -715,6 +799,8 @@ cmd_providers (void)
       else
         /* Translators: %s is a model id. */
         g_print (_("  suggested model: %s (no limits or prices on record)\n"), preset->model);
+      if (us_preset_is_local (preset->id))
+        print_local_models (config, preset);
     }
   return 0;
 }
@@ -737,7 +823,7 @@ us_cli_run (UsConfig           *config,
   if (g_str_equal (command, "keys"))
     return cmd_keys (config, args, n_args);
   if (g_str_equal (command, "providers"))
-    return cmd_providers ();
+    return cmd_providers (config);
 
   g_printerr (_("understudy: unknown command \"%s\" (see understudy --help)\n"), command);
   return 2;

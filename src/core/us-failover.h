@@ -30,6 +30,13 @@ double   us_failover_quota_cooldown  (SoupMessageHeaders     *headers,
                                       double                  threshold,
                                       double                  default_s);
 
+/* Seconds until @value, which is RFC 3339, epoch seconds or an OpenAI
+ * duration such as "1m30s" / "250ms"; -1 if unreadable. */
+double      us_failover_seconds_until (const char *value);
+/* The plan window ("5h", "7d") an anthropic-ratelimit-unified-representative-claim
+ * names ("five_hour", "seven_day…"), or NULL. */
+const char *us_failover_claim_window  (const char *claim);
+
 /* retry-after / retry-after-ms in seconds; -1 if absent or unreadable. */
 double   us_failover_retry_after     (SoupMessageHeaders     *headers);
 

@@ -34,6 +34,8 @@ struct _UsProxy
   GHashTable *vertex_betas; /* provider id → set of refused anthropic-beta values */
   UsProvenance *provenance;     /* who produced which signed content */
   UsSpend *spend;               /* what each model served, per day */
+  UsPlanWindows *plan_windows;  /* subscription windows, as last reported */
+  UsLocalProbe *local_probe;    /* is Ollama & co. running? */
   guint port;
   char *bound_host;         /* what us_proxy_start listened on */
   guint bound_port;         /* the configured port then (0 = any) */
@@ -275,6 +277,7 @@ us_proxy_status_to_json (UsProxy *self)
       for (guint j = 0; j < chain->models->len; j++)
         {
           const UsChainModel *cm = g_ptr_array_index (chain->models, j);
+          JsonNode *plan;
 
           json_builder_begin_object (b);
           json_builder_set_member_name (b, "provider");
@@ -283,6 +286,12 @@ us_proxy_status_to_json (UsProxy *self)
           json_builder_add_string_value (b, cm->model);
           json_builder_set_member_name (b, "health");
           json_builder_add_value (b, us_health_to_json (self->health, cm->provider, cm->model));
+          plan = us_plan_windows_to_json (self->plan_windows, cm->provider, cm->model);
+          if (plan != NULL)
+            {
+              json_builder_set_member_name (b, "plan");
+              json_builder_add_value (b, plan);
+            }
           json_builder_end_object (b);
         }
       json_builder_end_array (b);
@@ -818,6 +827,8 @@ us_proxy_dispose (GObject *object)
   g_clear_pointer (&self->vertex_betas, g_hash_table_unref);
   g_clear_object (&self->provenance);
   g_clear_object (&self->spend);
+  g_clear_object (&self->plan_windows);
+  g_clear_object (&self->local_probe);
   g_clear_object (&self->watcher);
   g_clear_object (&self->store);
   g_clear_pointer (&self->bound_host, g_free);
@@ -926,6 +937,7 @@ us_proxy_init (UsProxy *self)
   /* Likewise: budgets hold across restarts. */
   path = us_spend_default_path ();
   self->spend = us_spend_new (path);
+  self->plan_windows = us_plan_windows_new ();
   self->subscribers = g_ptr_array_new_with_free_func (g_object_unref);
   /* Timeouts are the job's (first byte, idle), not the session's; many
    * concurrent streams go to the same provider host. */
@@ -935,6 +947,7 @@ us_proxy_init (UsProxy *self)
                                 "max-conns", 256,
                                 "max-conns-per-host", 64,
                                 NULL);
+  self->local_probe = us_local_probe_new (self->session);
 }
 
 UsProxy *
@@ -1050,6 +1063,20 @@ UsProvenance *
 us_proxy_get_provenance (UsProxy *self)
 {
   return self->provenance;
+}
+
+UsLocalProbe *
+us_proxy_get_local_probe (UsProxy *self)
+{
+  g_return_val_if_fail (US_IS_PROXY (self), NULL);
+  return self->local_probe;
+}
+
+UsPlanWindows *
+us_proxy_get_plan_windows (UsProxy *self)
+{
+  g_return_val_if_fail (US_IS_PROXY (self), NULL);
+  return self->plan_windows;
 }
 
 UsSpend *

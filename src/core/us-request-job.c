@@ -760,6 +760,9 @@ on_sent (GObject      *source,
 
   self->stream = g_steal_pointer (&stream);
   status = soup_message_get_status (self->upstream);
+  /* Served or refused, the answer says how much of the plan is left. */
+  us_plan_windows_note (us_proxy_get_plan_windows (self->proxy), self->provider->id, self->chain_model->model,
+                        soup_message_get_response_headers (self->upstream));
   self->streaming = status >= 200 && status < 300 && !self->count_tokens &&
                     us_ir_request_get_stream (self->ir);
   if (self->streaming)
@@ -1082,6 +1085,16 @@ start_attempt (UsRequestJob       *self,
       clear_attempt (self);
       return FALSE;
     }
+  if (self->failover && us_local_probe_get_problem (us_proxy_get_local_probe (self->proxy), provider) != NULL)
+    {
+      g_autofree char *reason =
+        g_strdup_printf ("local server not running: %s",
+                         us_local_probe_get_problem (us_proxy_get_local_probe (self->proxy), provider));
+
+      us_request_entry_add_skipped (self->entry, provider->id, self->model, reason);
+      clear_attempt (self);
+      return FALSE;
+    }
 
   self->n_tried++;
   self->attempt = us_request_entry_begin_attempt (self->entry, provider->id, self->model);
@@ -1140,6 +1153,18 @@ on_key_loaded (GObject      *source,
 }
 
 static void
+on_local_checked (GObject      *source,
+                  GAsyncResult *result,
+                  gpointer      data)
+{
+  g_autoptr(UsRequestJob) self = data;
+
+  us_local_probe_check_finish (US_LOCAL_PROBE (source), result);
+  if (!self->client_gone)
+    try_next (self);
+}
+
+static void
 try_next (UsRequestJob *self)
 {
   /* With routing off only the primary is asked, whatever happens. */
@@ -1156,6 +1181,15 @@ try_next (UsRequestJob *self)
       if (provider->auth == US_AUTH_KEY && us_proxy_is_loading_key (self->proxy, provider->id))
         {
           us_proxy_wait_for_key_async (self->proxy, provider->id, on_key_loaded, g_object_ref (self));
+          return;
+        }
+      /* A local server is asked first whether it runs at all: one that is
+       * down or still loading costs the probe's second, not a first-byte
+       * timeout. */
+      if (self->failover && us_local_probe_needs_check (us_proxy_get_local_probe (self->proxy), provider))
+        {
+          us_local_probe_check_async (us_proxy_get_local_probe (self->proxy), provider, on_local_checked,
+                                      g_object_ref (self));
           return;
         }
       self->next++;

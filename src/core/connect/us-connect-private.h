@@ -68,6 +68,10 @@ const char *us_connect_home_dir        (void);
 /* $VAR when set to an absolute path, else $HOME/@fallback. */
 char       *us_connect_xdg_dir         (const char *var,
                                         const char *fallback);
+/* The user's config directory on the host: inside Flatpak $XDG_CONFIG_HOME
+ * is the app's own (~/.var/app/ID/config), while the client configs we
+ * edit are the host's, mapped in at the same path by --filesystem. */
+char       *us_connect_host_config_dir (void);
 /* The name of the provider Understudy adds to Codex and OpenCode. */
 #define US_CONNECT_PROVIDER_NAME "understudy"
 
