@@ -387,6 +387,7 @@ test_anthropic_failover (gconstpointer data)
   assert_vertex_claude_request (&f, us_fake_provider_get_last_request (f.claude), stream);
   g_assert_cmpuint (us_fake_google_token_get_n_requests (f.token), ==, 1);
   g_assert_cmpstr (us_fake_google_token_get_last_subject (f.token), ==, EMAIL);
+  g_assert_null (us_fake_request_get_header (us_fake_provider_get_last_request (f.claude), "x-goog-user-project"));
 
   /* The fake takes nothing but that token. */
   {
@@ -655,7 +656,9 @@ test_authorized_user (void)
   Fixture f = { 0 };
   g_autoptr(TestReply) reply = NULL;
   g_autoptr(UsFakeGoogleToken) token = us_fake_google_token_new ();
-  g_autofree char *user = authorized_user_json (us_fake_google_token_get_uri (token), "1//refresh-me");
+  g_autofree char *plain = authorized_user_json (us_fake_google_token_get_uri (token), "1//refresh-me");
+  /* As gcloud writes it: with the project usage is billed to. */
+  g_autofree char *user = g_strdup_printf ("{ \"quota_project_id\": \"billing-project\", %s", strchr (plain, '{') + 1);
 
   /* The fixture's token endpoint knows no such user: the file's token_uri
    * is another one's. */
@@ -668,6 +671,8 @@ test_authorized_user (void)
   g_assert_cmpuint (us_fake_google_token_get_n_requests (token), ==, 1);
   g_assert_cmpuint (us_fake_google_token_get_n_requests (f.token), ==, 0);
   g_assert_cmpstr (us_fake_google_token_get_last_subject (token), ==, "1//refresh-me");
+  g_assert_cmpstr (us_fake_request_get_header (us_fake_provider_get_last_request (f.claude), "x-goog-user-project"),
+                   ==, "billing-project");
   g_signal_handlers_disconnect_by_data (token, &f);
   fixture_tear_down (&f);
 }

@@ -31,6 +31,7 @@ struct _UsGoogleAuth
   char *path;
   CredentialSource source;
   char *token;
+  char *quota_project;      /* of the credentials the token came from */
   gint64 expires_at;        /* monotonic µs */
   GPtrArray *waiters;       /* GTask* waiting for the fetch in flight */
   GCancellable *fetching;   /* non-NULL while a fetch is in flight */
@@ -427,6 +428,8 @@ on_credentials_loaded (GObject      *source,
                   self->path);
       return;
     }
+  g_free (self->quota_project);
+  self->quota_project = g_strdup (member (json_node_get_object (root), "quota_project_id"));
   self->msg = token_request (json_node_get_object (root), &error);
   if (self->msg == NULL)
     {
@@ -509,6 +512,13 @@ us_google_auth_get_path (UsGoogleAuth *self)
   return self->path;
 }
 
+const char *
+us_google_auth_get_quota_project (UsGoogleAuth *self)
+{
+  g_return_val_if_fail (US_IS_GOOGLE_AUTH (self), NULL);
+  return self->quota_project;
+}
+
 guint
 us_google_auth_get_n_fetches (UsGoogleAuth *self)
 {
@@ -540,6 +550,7 @@ us_google_auth_finalize (GObject *object)
   g_clear_object (&self->msg);
   g_free (self->path);
   g_free (self->token);
+  g_free (self->quota_project);
 
   G_OBJECT_CLASS (us_google_auth_parent_class)->finalize (object);
 }

@@ -56,6 +56,10 @@ void          us_google_auth_get_token_async (UsGoogleAuth        *self,
 char         *us_google_auth_get_token_finish (UsGoogleAuth  *self,
                                                GAsyncResult  *result,
                                                GError       **error);
+/* The credentials' quota_project_id (gcloud writes one into its
+ * application-default login), sent as x-goog-user-project so that usage is
+ * billed to it; NULL when they name none. Known once a token was fetched. */
+const char   *us_google_auth_get_quota_project (UsGoogleAuth *self);
 /* How many token requests went to a token endpoint (for the status API and
  * tests). */
 guint         us_google_auth_get_n_fetches   (UsGoogleAuth  *self);

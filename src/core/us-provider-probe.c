@@ -338,6 +338,10 @@ probe_send (GTask *task)
                                "%s", error->message);
       return;
     }
+  if (provider->auth == US_AUTH_GOOGLE
+      && us_google_auth_get_quota_project (us_proxy_get_google_auth (proxy, provider)) != NULL)
+    soup_message_headers_replace (soup_message_get_request_headers (probe->msg), "x-goog-user-project",
+                                  us_google_auth_get_quota_project (us_proxy_get_google_auth (proxy, provider)));
   probe->secret = sent_secret (probe->msg);
 
   probe->cancellable = g_cancellable_new ();

@@ -936,6 +936,13 @@ new_upstream (UsRequestJob  *self,
   msg = us_upstream_new_message (self->provider, self->model, key, self->client_fmt,
                                  us_ir_request_get_stream (self->ir) && !self->count_tokens, self->count_tokens, query,
                                  soup_server_message_get_request_headers (self->msg), body, error);
+  if (msg != NULL && self->provider->auth == US_AUTH_GOOGLE)
+    {
+      const char *quota = us_google_auth_get_quota_project (us_proxy_get_google_auth (self->proxy, self->provider));
+
+      if (quota != NULL)
+        soup_message_headers_replace (soup_message_get_request_headers (msg), "x-goog-user-project", quota);
+    }
   if (msg != NULL && us_vertex_edits_body (self->provider))
     us_vertex_drop_betas (soup_message_get_request_headers (msg),
                           us_proxy_get_vertex_rejected_betas (self->proxy, self->provider->id));
