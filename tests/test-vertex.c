@@ -596,6 +596,37 @@ test_token_refresh (void)
   fixture_tear_down (&f);
 }
 
+/* A token Vertex refuses before it expires (revoked) is not used again:
+ * that request goes on down the chain, the next one fetches a new token. */
+static void
+test_token_revoked (void)
+{
+  Fixture f = { 0 };
+
+  fixture_set_up (&f);
+  {
+    g_autoptr(TestReply) reply = test_post (f.client, "/v1/messages", BODY (""), NULL);
+
+    g_assert_cmpstr (soup_message_headers_get_one (reply->headers, "x-understudy-model"), ==, "claude/" CLAUDE);
+  }
+  us_fake_provider_set_required_key (f.claude, "revoked-everything-before");
+  {
+    g_autoptr(TestReply) reply = test_post (f.client, "/v1/messages", BODY (""), NULL);
+
+    g_assert_cmpuint (reply->status, ==, 200);
+    g_assert_cmpstr (soup_message_headers_get_one (reply->headers, "x-understudy-model"), ==, "last/gpt-last");
+  }
+  g_assert_cmpuint (us_fake_google_token_get_n_requests (f.token), ==, 1);
+  {
+    g_autoptr(TestReply) reply = test_post (f.client, "/v1/messages", BODY (""), NULL);
+
+    g_assert_cmpuint (reply->status, ==, 200);
+    g_assert_cmpstr (soup_message_headers_get_one (reply->headers, "x-understudy-model"), ==, "claude/" CLAUDE);
+  }
+  g_assert_cmpuint (us_fake_google_token_get_n_requests (f.token), ==, 2);
+  fixture_tear_down (&f);
+}
+
 static gboolean
 status_mentions (Fixture    *f,
                  const char *needle)
@@ -855,6 +886,7 @@ main (int    argc,
   g_test_add_func ("/vertex/token/cached", test_token_cached);
   g_test_add_func ("/vertex/token/refresh", test_token_refresh);
   g_test_add_func ("/vertex/token/refused", test_token_refused);
+  g_test_add_func ("/vertex/token/revoked", test_token_revoked);
   g_test_add_func ("/vertex/token/credentials-missing", test_credentials_missing);
   g_test_add_func ("/vertex/token/authorized-user", test_authorized_user);
   g_test_add_func ("/vertex/discovery", test_discovery);

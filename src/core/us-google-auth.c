@@ -9,6 +9,7 @@
 #include <gnutls/abstract.h>
 #include <gnutls/gnutls.h>
 #include <json-glib/json-glib.h>
+#include <string.h>
 
 #define JWT_GRANT "urn:ietf:params:oauth:grant-type:jwt-bearer"
 #define JWT_LIFETIME_S 3600
@@ -403,6 +404,7 @@ on_credentials_loaded (GObject      *source,
   g_autoptr(JsonParser) parser = json_parser_new ();
   g_autofree char *contents = NULL;
   gsize length;
+  gboolean loaded;
   JsonNode *root;
 
   if (!g_file_load_contents_finish (G_FILE (source), result, &contents, &length, NULL, &error))
@@ -421,8 +423,10 @@ on_credentials_loaded (GObject      *source,
                     error->message);
       return;
     }
-  if (!json_parser_load_from_data (parser, contents, length, &error)
-      || (root = json_parser_get_root (parser)) == NULL || !JSON_NODE_HOLDS_OBJECT (root))
+  loaded = json_parser_load_from_data (parser, contents, length, &error);
+  /* They hold a private key or a refresh token: no copy left lying around. */
+  memset (contents, 0, length);
+  if (!loaded || (root = json_parser_get_root (parser)) == NULL || !JSON_NODE_HOLDS_OBJECT (root))
     {
       fail_fetch (self, US_GOOGLE_AUTH_ERROR_CREDENTIALS, "Google credentials %s are not a JSON object",
                   self->path);
@@ -463,6 +467,16 @@ us_google_auth_peek_token (UsGoogleAuth *self)
       || g_get_monotonic_time () + US_GOOGLE_TOKEN_MARGIN_S * G_USEC_PER_SEC >= self->expires_at)
     return NULL;
   return self->token;
+}
+
+void
+us_google_auth_forget_token (UsGoogleAuth *self,
+                             const char   *token)
+{
+  g_return_if_fail (US_IS_GOOGLE_AUTH (self));
+
+  if (self->token != NULL && g_strcmp0 (self->token, token) == 0)
+    g_clear_pointer (&self->token, g_free);
 }
 
 void

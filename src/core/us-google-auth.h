@@ -46,6 +46,10 @@ const char   *us_google_auth_get_path        (UsGoogleAuth  *self);
 /* The cached token while it has more than US_GOOGLE_TOKEN_MARGIN_S left,
  * else NULL. */
 const char   *us_google_auth_peek_token      (UsGoogleAuth  *self);
+/* Forgets the cached token if it is @token (the provider refused it: it
+ * was revoked, or the clock lied), so that the next caller fetches anew. */
+void          us_google_auth_forget_token    (UsGoogleAuth  *self,
+                                              const char    *token);
 /* A token: the cached one, else the one being fetched (all callers share
  * one fetch), else a new fetch. Cancelling @cancellable stops this caller's
  * wait only. */

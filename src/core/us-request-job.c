@@ -571,6 +571,11 @@ whole_error (UsRequestJob *self,
         }
     }
 
+  /* A refused token (revoked, or expired early) is fetched anew next time,
+   * rather than refused for the rest of its hour. */
+  if (status == SOUP_STATUS_UNAUTHORIZED && self->provider->auth == US_AUTH_GOOGLE)
+    us_google_auth_forget_token (us_proxy_get_google_auth (self->proxy, self->provider), self->token);
+
   us_failover_judge (status, headers, fo, &verdict);
 
   /* Over the window is this model's limit, not a bad request: a model
