@@ -166,6 +166,66 @@ test_rejected_claim (void)
   test_pair_free (pair);
 }
 
+/* The most asked-for chain: Claude through the client's own subscription
+ * login first, then the same model on an API key. When the plan's 5-hour
+ * window passes the threshold, the session goes on with the same model on
+ * API billing, and only the API key (no subscription token or OAuth beta)
+ * is sent. */
+static void
+test_subscription_then_key (void)
+{
+  g_autoptr(UsFakeProvider) plan = us_fake_provider_new (US_FAKE_FORMAT_ANTHROPIC);
+  g_autoptr(UsFakeProvider) api = us_fake_provider_new (US_FAKE_FORMAT_ANTHROPIC);
+  g_autofree char *json = NULL;
+  g_autofree char *reset_header = g_strdup_printf ("anthropic-ratelimit-unified-5h-reset: %" G_GINT64_FORMAT,
+                                                   g_get_real_time () / G_USEC_PER_SEC + 3600);
+  const char * const headers[] = { "anthropic-ratelimit-unified-status: allowed_warning",
+                                   "anthropic-ratelimit-unified-5h-utilization: 0.96", reset_header, NULL };
+  const char * const client_headers[] = { "authorization", "Bearer sk-ant-oat01-subscription",
+                                          "anthropic-beta", "oauth-2025-04-20,claude-code-20250219",
+                                          "anthropic-version", "2023-06-01", NULL };
+  const char *body = "{\"model\":\"claude-opus-4-5\",\"max_tokens\":64,\"stream\":true,"
+                     "\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}";
+  g_autoptr(UsProxy) proxy = NULL;
+  TestClient *client;
+  const UsFakeRequest *seen;
+
+  g_setenv ("US_TEST_API_KEY", TEST_FALLBACK_KEY, TRUE);
+  us_fake_provider_set_required_key (plan, "sk-ant-oat01-subscription");
+  us_fake_provider_set_required_key (api, TEST_FALLBACK_KEY);
+  json = g_strdup_printf (
+    "{ \"version\": 1,"
+    "  \"listen\": { \"host\": \"127.0.0.1\", \"port\": 0, \"token\": \"" TEST_TOKEN "\" },"
+    "  \"providers\": ["
+    "    { \"id\": \"claude-plan\", \"kind\": \"anthropic\", \"base_url\": \"%s\", \"auth\": \"passthrough\" },"
+    "    { \"id\": \"claude-api\", \"kind\": \"anthropic\", \"base_url\": \"%s\", \"auth\": \"key\","
+    "      \"key_env\": \"US_TEST_API_KEY\" } ],"
+    "  \"chains\": [ { \"id\": \"default\", \"match\": [\"*\"], \"models\": ["
+    "    { \"provider\": \"claude-plan\", \"model\": \"*\" },"
+    "    { \"provider\": \"claude-api\", \"model\": \"*\" } ] } ] }",
+    us_fake_provider_get_base_url (plan), us_fake_provider_get_base_url (api));
+  proxy = test_proxy_new (json);
+  client = test_client_new (proxy);
+
+  us_fake_provider_push (plan, &(UsFakeStep) { .behavior = US_FAKE_OK, .headers = headers });
+  for (guint i = 0; i < 3; i++)
+    {
+      g_autoptr(TestReply) reply = test_post (client, "/v1/messages", body, client_headers);
+
+      g_assert_cmpuint (reply->status, ==, 200);
+      g_assert_cmpstr (soup_message_headers_get_one (reply->headers, "x-understudy-model"), ==,
+                       i == 0 ? "claude-plan/claude-opus-4-5" : "claude-api/claude-opus-4-5");
+    }
+  g_assert_cmpuint (us_fake_provider_get_n_requests (plan), ==, 1);
+  g_assert_cmpuint (us_fake_provider_get_n_requests (api), ==, 2);
+  seen = us_fake_provider_get_last_request (api);
+  g_assert_cmpstr (us_fake_request_get_model (seen), ==, "claude-opus-4-5");
+  g_assert_cmpstr (us_fake_request_get_header (seen, "x-api-key"), ==, TEST_FALLBACK_KEY);
+  g_assert_null (us_fake_request_get_header (seen, "authorization"));
+  g_assert_cmpstr (us_fake_request_get_header (seen, "anthropic-beta"), ==, "claude-code-20250219");
+  test_client_free (client);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -173,6 +233,7 @@ main (int   argc,
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/plan-windows/threshold", test_threshold);
   g_test_add_func ("/plan-windows/reset", test_reset);
+  g_test_add_func ("/plan-windows/subscription-then-key", test_subscription_then_key);
   g_test_add_func ("/plan-windows/rejected-claim", test_rejected_claim);
   return g_test_run ();
 }
