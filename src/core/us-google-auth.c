@@ -2,7 +2,7 @@
  * authorized user), fetched asynchronously, shared and cached.
  *
  * The JWT is signed with GnuTLS (RSASSA-PKCS1-v1_5 with SHA-256, which is
- * what RS256 names); nothing here does RSA itself.
+ * what RS256 names), in a worker thread; nothing here does RSA itself.
  */
 #include "us-google-auth.h"
 
@@ -331,67 +331,137 @@ member (JsonObject *o,
   return value != NULL && *value != '\0' ? value : NULL;
 }
 
-/* The token request the credentials call for; NULL with @error. */
-static SoupMessage *
-token_request (JsonObject  *o,
-               GError     **error)
+/* Posts @form (which it takes) to @token_uri. */
+static void
+send_token_request (UsGoogleAuth *self,
+                    const char   *token_uri,
+                    char         *form)
+{
+  if (!g_str_has_prefix (token_uri, "https://") && !g_str_has_prefix (token_uri, "http://"))
+    {
+      g_free (form);
+      fail_fetch (self, US_GOOGLE_AUTH_ERROR_CREDENTIALS, "Google credentials %s: token_uri is not an http or "
+                  "https URL", self->path);
+      return;
+    }
+  self->msg = soup_message_new_from_encoded_form ("POST", token_uri, form);
+  if (self->msg == NULL)
+    {
+      fail_fetch (self, US_GOOGLE_AUTH_ERROR_CREDENTIALS, "Google credentials %s: token_uri is not a URL",
+                  self->path);
+      return;
+    }
+  self->n_fetches++;
+  soup_session_send_and_read_async (self->session, self->msg, G_PRIORITY_DEFAULT, self->fetching,
+                                    on_token_answer, g_object_ref (self));
+}
+
+/* A service account's JWT is signed in a worker thread: an RSA signature
+ * takes milliseconds the main loop has better uses for. */
+typedef struct {
+  char *email;
+  char *key_id;
+  char *private_key;
+  char *token_uri;
+} SignJob;
+
+static void
+sign_job_free (gpointer data)
+{
+  SignJob *job = data;
+
+  g_free (job->email);
+  g_free (job->key_id);
+  if (job->private_key != NULL)
+    memset (job->private_key, 0, strlen (job->private_key));
+  g_free (job->private_key);
+  g_free (job->token_uri);
+  g_free (job);
+}
+
+static void
+sign_in_thread (GTask        *task,
+                gpointer      source,
+                gpointer      data,
+                GCancellable *cancellable)
+{
+  SignJob *job = data;
+  GError *error = NULL;
+  char *jwt = us_google_auth_sign_jwt (job->email, job->key_id, job->private_key, job->token_uri,
+                                       g_get_real_time () / G_USEC_PER_SEC, &error);
+
+  if (jwt != NULL)
+    g_task_return_pointer (task, jwt, g_free);
+  else
+    g_task_return_error (task, error);
+}
+
+static void
+on_signed (GObject      *source,
+           GAsyncResult *result,
+           gpointer      data)
+{
+  UsGoogleAuth *self = US_GOOGLE_AUTH (source);
+  SignJob *job = g_task_get_task_data (G_TASK (result));
+  g_autoptr(GError) error = NULL;
+  g_autofree char *jwt = g_task_propagate_pointer (G_TASK (result), &error);
+
+  if (jwt == NULL && self->timed_out)
+    fail_fetch (self, US_GOOGLE_AUTH_ERROR_CREDENTIALS, "signing a token for %s took longer than %d s",
+                self->path, FETCH_TIMEOUT_S);
+  else if (jwt == NULL)
+    fail_fetch (self, US_GOOGLE_AUTH_ERROR_CREDENTIALS, "Google credentials %s: %s", self->path, error->message);
+  else
+    send_token_request (self, job->token_uri, soup_form_encode ("grant_type", JWT_GRANT, "assertion", jwt, NULL));
+}
+
+/* Signs (service account) or posts at once (authorized user). */
+static void
+request_token (UsGoogleAuth *self,
+               JsonObject   *o)
 {
   const char *type = member (o, "type");
   const char *token_uri = member (o, "token_uri") ? member (o, "token_uri") : US_GOOGLE_TOKEN_URI;
-  char *form;
-  SoupMessage *msg;
 
   if (g_strcmp0 (type, "service_account") == 0)
     {
-      g_autofree char *jwt = NULL;
+      g_autoptr(GTask) task = NULL;
+      SignJob *job;
 
       if (member (o, "client_email") == NULL || member (o, "private_key") == NULL)
         {
-          g_set_error (error, US_GOOGLE_AUTH_ERROR, US_GOOGLE_AUTH_ERROR_CREDENTIALS,
-                       "a service account needs client_email and private_key");
-          return NULL;
+          fail_fetch (self, US_GOOGLE_AUTH_ERROR_CREDENTIALS,
+                      "Google credentials %s: a service account needs client_email and private_key", self->path);
+          return;
         }
-      jwt = us_google_auth_sign_jwt (member (o, "client_email"), member (o, "private_key_id"),
-                                     member (o, "private_key"), token_uri,
-                                     g_get_real_time () / G_USEC_PER_SEC, error);
-      if (jwt == NULL)
-        return NULL;
-      form = soup_form_encode ("grant_type", JWT_GRANT, "assertion", jwt, NULL);
+      job = g_new0 (SignJob, 1);
+      job->email = g_strdup (member (o, "client_email"));
+      job->key_id = g_strdup (member (o, "private_key_id"));
+      job->private_key = g_strdup (member (o, "private_key"));
+      job->token_uri = g_strdup (token_uri);
+      task = g_task_new (self, self->fetching, on_signed, NULL);
+      g_task_set_task_data (task, job, sign_job_free);
+      g_task_run_in_thread (task, sign_in_thread);
     }
   else if (g_strcmp0 (type, "authorized_user") == 0)
     {
       if (member (o, "client_id") == NULL || member (o, "client_secret") == NULL
           || member (o, "refresh_token") == NULL)
         {
-          g_set_error (error, US_GOOGLE_AUTH_ERROR, US_GOOGLE_AUTH_ERROR_CREDENTIALS,
-                       "an authorized user needs client_id, client_secret and refresh_token");
-          return NULL;
+          fail_fetch (self, US_GOOGLE_AUTH_ERROR_CREDENTIALS, "Google credentials %s: an authorized user needs "
+                      "client_id, client_secret and refresh_token", self->path);
+          return;
         }
-      form = soup_form_encode ("grant_type", "refresh_token",
-                               "client_id", member (o, "client_id"),
-                               "client_secret", member (o, "client_secret"),
-                               "refresh_token", member (o, "refresh_token"), NULL);
+      send_token_request (self, token_uri,
+                          soup_form_encode ("grant_type", "refresh_token",
+                                            "client_id", member (o, "client_id"),
+                                            "client_secret", member (o, "client_secret"),
+                                            "refresh_token", member (o, "refresh_token"), NULL));
     }
   else
-    {
-      g_set_error (error, US_GOOGLE_AUTH_ERROR, US_GOOGLE_AUTH_ERROR_CREDENTIALS,
-                   "type is %s%s%s; only service_account and authorized_user credentials are supported",
-                   type ? "\"" : "", type ? type : "missing", type ? "\"" : "");
-      return NULL;
-    }
-
-  /* Takes @form; NULL for a token_uri that is no absolute URL. */
-  if (g_str_has_prefix (token_uri, "https://") || g_str_has_prefix (token_uri, "http://"))
-    msg = soup_message_new_from_encoded_form ("POST", token_uri, form);
-  else
-    {
-      msg = NULL;
-      g_free (form);
-    }
-  if (msg == NULL)
-    g_set_error (error, US_GOOGLE_AUTH_ERROR, US_GOOGLE_AUTH_ERROR_CREDENTIALS,
-                 "token_uri is not an http or https URL");
-  return msg;
+    fail_fetch (self, US_GOOGLE_AUTH_ERROR_CREDENTIALS,
+                "Google credentials %s: type is %s%s%s; only service_account and authorized_user credentials "
+                "are supported", self->path, type ? "\"" : "", type ? type : "missing", type ? "\"" : "");
 }
 
 static void
@@ -434,16 +504,7 @@ on_credentials_loaded (GObject      *source,
     }
   g_free (self->quota_project);
   self->quota_project = g_strdup (member (json_node_get_object (root), "quota_project_id"));
-  self->msg = token_request (json_node_get_object (root), &error);
-  if (self->msg == NULL)
-    {
-      fail_fetch (self, US_GOOGLE_AUTH_ERROR_CREDENTIALS, "Google credentials %s: %s",
-                  self->path, error->message);
-      return;
-    }
-  self->n_fetches++;
-  soup_session_send_and_read_async (self->session, self->msg, G_PRIORITY_DEFAULT, self->fetching,
-                                    on_token_answer, g_object_ref (self));
+  request_token (self, json_node_get_object (root));
 }
 
 static void
