@@ -308,7 +308,7 @@ probe_send (GTask *task)
                                "Cannot build a test request: %s", error->message);
       return;
     }
-  key = provider->auth == US_AUTH_KEY ? us_proxy_lookup_key (proxy, provider) : NULL;
+  key = us_upstream_takes_key (provider) ? us_proxy_lookup_key (proxy, provider) : NULL;
   no_headers = soup_message_headers_new (SOUP_MESSAGE_HEADERS_REQUEST);
   probe->msg = us_upstream_new_message (provider, probe->model, key, probe->fmt, FALSE, NULL, no_headers, body, &error);
   if (probe->msg == NULL)

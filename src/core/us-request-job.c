@@ -8,7 +8,9 @@
  */
 #include "us-request-job.h"
 
+#include "us-bedrock.h"
 #include "us-continuity.h"
+#include "us-event-stream.h"
 #include "us-failover.h"
 #include "us-keepalive.h"
 #include "us-upstream.h"
@@ -544,6 +546,15 @@ whole_error (UsRequestJob *self,
   gboolean overflow;
   UsVerdict verdict;
 
+  /* Bedrock's {"message"} read from here on as Anthropic's error. */
+  if (self->provider->kind == US_PROVIDER_KIND_BEDROCK)
+    {
+      GBytes *anthropic = us_bedrock_error_body (headers, status, body);
+
+      g_bytes_unref (body);
+      body = anthropic;
+    }
+
   us_failover_judge (status, headers, fo, &verdict);
 
   /* Over the window is this model's limit, not a bad request: a model
@@ -735,6 +746,17 @@ on_sent (GObject      *source,
   status = soup_message_get_status (self->upstream);
   self->streaming = status >= 200 && status < 300 && !self->count_tokens &&
                     us_ir_request_get_stream (self->ir);
+  /* Bedrock frames the Anthropic stream in AWS event-stream messages:
+   * read through the decoder, the rest of the way sees Anthropic SSE, and
+   * a broken message is a read error like a broken connection. */
+  if (self->streaming && self->provider->kind == US_PROVIDER_KIND_BEDROCK)
+    {
+      g_autoptr(UsEventStreamDecoder) decoder = us_event_stream_decoder_new ();
+      GInputStream *framed = self->stream;
+
+      self->stream = g_converter_input_stream_new (framed, G_CONVERTER (decoder));
+      g_object_unref (framed);
+    }
   if (self->streaming)
     {
       self->translator = us_stream_translator_new (self->fmt, self->client_fmt, us_ir_request_get_model (self->ir));
@@ -892,7 +914,7 @@ new_upstream (UsRequestJob  *self,
   const char *query = g_uri_get_query (soup_server_message_get_uri (self->msg));
   g_autoptr(GBytes) body = attempt_body (self, self->chain_model, error);
   /* From the keyring's cache or key_env: never a keyring call here. */
-  const char *key = self->provider->auth == US_AUTH_KEY ? us_proxy_lookup_key (self->proxy, self->provider) : NULL;
+  const char *key = us_upstream_takes_key (self->provider) ? us_proxy_lookup_key (self->proxy, self->provider) : NULL;
   SoupMessage *msg;
 
   if (body == NULL)
@@ -1062,7 +1084,7 @@ try_next (UsRequestJob *self)
 
       /* Its key is still on its way from the keyring: a request that came
        * early waits for it rather than failing for want of it. */
-      if (provider->auth == US_AUTH_KEY && us_proxy_is_loading_key (self->proxy, provider->id))
+      if (us_upstream_takes_key (provider) && us_proxy_is_loading_key (self->proxy, provider->id))
         {
           us_proxy_wait_for_key_async (self->proxy, provider->id, on_key_loaded, g_object_ref (self));
           return;

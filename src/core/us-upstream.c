@@ -1,6 +1,8 @@
 /* us-upstream.c: upstream URLs, forwarded headers and credentials. */
 #include "us-upstream.h"
 
+#include "us-bedrock.h"
+
 gboolean
 us_upstream_wire_format (const UsProviderConfig *provider,
                          UsWireFormat           *fmt)
@@ -21,6 +23,9 @@ us_upstream_wire_format (const UsProviderConfig *provider,
       *fmt = provider->responses_api ? US_WIRE_OPENAI_RESPONSES : US_WIRE_OPENAI_CHAT;
       return TRUE;
     case US_PROVIDER_KIND_BEDROCK:
+      /* Claude's Messages body (us-bedrock.h). */
+      *fmt = US_WIRE_ANTHROPIC;
+      return TRUE;
     case US_PROVIDER_KIND_VERTEX_ANTHROPIC:
     default:
       return FALSE;
@@ -38,6 +43,12 @@ us_upstream_wire_format_for (const UsProviderConfig *provider,
       return TRUE;
     }
   return us_upstream_wire_format (provider, fmt);
+}
+
+gboolean
+us_upstream_takes_key (const UsProviderConfig *provider)
+{
+  return provider->auth == US_AUTH_KEY || provider->auth == US_AUTH_AWS;
 }
 
 gboolean
@@ -207,6 +218,9 @@ us_upstream_new_message (const UsProviderConfig *provider,
   SoupMessageHeadersIter iter;
   const char *name, *value;
 
+  /* Its own paths, body and signature; no client header goes to AWS. */
+  if (provider->kind == US_PROVIDER_KIND_BEDROCK)
+    return us_bedrock_new_message (provider, model, key, count_tokens, body, error);
   if (!us_upstream_wire_format_for (provider, client_fmt, &fmt))
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
