@@ -236,7 +236,10 @@ decode_message (UsEventStreamDecoder *self,
       return FALSE;
     }
   if (!parse_headers (p + PRELUDE, headers_len, &h, error))
-    return FALSE;
+    {
+      headers_clear (&h);
+      return FALSE;
+    }
 
   if (g_strcmp0 (h.message_type, "exception") == 0)
     {
@@ -262,6 +265,8 @@ drain (UsEventStreamDecoder *self,
 {
   gsize n = MIN (outbuf_size, self->out->len - self->out_pos);
 
+  if (n == 0)
+    return 0;
   memcpy (outbuf, self->out->data + self->out_pos, n);
   self->out_pos += n;
   if (self->out_pos == self->out->len)
