@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <zlib.h>
 
+#include "us-keepalive.h"
 #include "us-sigv4.h"
 
 #define MAX_SKEW_S (5 * 60)
@@ -425,6 +426,8 @@ us_fake_bedrock_new (const char *region,
   self->session_token = g_strdup (session_token);
   self->server = soup_server_new (NULL, NULL);
   soup_server_add_handler (self->server, NULL, handle, self, NULL);
+  /* libsoup 3.2 leaks each accepted socket unless it is closed for it. */
+  us_keepalive_guard (self->server, 0, 0);
   if (!soup_server_listen_local (self->server, 0, SOUP_SERVER_LISTEN_IPV4_ONLY, &error))
     g_error ("fake bedrock: %s", error->message);
   uris = soup_server_get_uris (self->server);
