@@ -97,12 +97,14 @@ typedef struct {
   TestClient *client;
 } Fixture;
 
-/* Anthropic (429 once) → Bedrock (@bedrock_fields) → an OpenAI fallback. */
+/* Anthropic (429 once) → Bedrock's @model (@bedrock_fields) → an OpenAI
+ * fallback. */
 static void
-fixture_set_up (Fixture    *f,
-                const char *bedrock_fields,
-                const char *region_served,
-                const char *session_token)
+fixture_set_up_model (Fixture    *f,
+                      const char *model,
+                      const char *bedrock_fields,
+                      const char *region_served,
+                      const char *session_token)
 {
   g_autofree char *json = NULL;
 
@@ -119,12 +121,21 @@ fixture_set_up (Fixture    *f,
     "    { \"id\": \"last\", \"kind\": \"openai-chat\", \"base_url\": \"%s/v1\", \"auth\": \"none\" } ],"
     "  \"chains\": [ { \"id\": \"default\", \"match\": [\"*\"], \"models\": ["
     "    { \"provider\": \"primary\", \"model\": \"*\" },"
-    "    { \"provider\": \"bedrock\", \"model\": \"" MODEL "\" },"
+    "    { \"provider\": \"bedrock\", \"model\": \"%s\" },"
     "    { \"provider\": \"last\", \"model\": \"gpt-x\" } ] } ] }",
     us_fake_provider_get_base_url (f->primary), us_fake_bedrock_get_base_url (f->bedrock), bedrock_fields,
-    us_fake_provider_get_base_url (f->last));
+    us_fake_provider_get_base_url (f->last), model);
   f->proxy = test_proxy_new (json);
   f->client = test_client_new (f->proxy);
+}
+
+static void
+fixture_set_up (Fixture    *f,
+                const char *bedrock_fields,
+                const char *region_served,
+                const char *session_token)
+{
+  fixture_set_up_model (f, MODEL, bedrock_fields, region_served, session_token);
 }
 
 static void
@@ -343,6 +354,93 @@ test_bad_crc_after_commit (void)
   fixture_tear_down (&f);
 }
 
+/* ---- Converse (models other than Claude) ---------------------------------- */
+
+#define CONVERSE_MODEL "mistral.mistral-large-2407-v1:0"
+
+static void
+test_converse (gconstpointer data)
+{
+  int mode = GPOINTER_TO_INT (data);   /* 0 Anthropic, 1 Anthropic streamed, 2 OpenAI streamed */
+  Fixture f = { 0 };
+  g_autoptr(TestReply) reply = NULL;
+  JsonObject *body;
+  JsonArray *content;
+
+  set_env_keys ();
+  fixture_set_up_model (&f, CONVERSE_MODEL, ", \"region\": \"eu-central-1\"", "eu-central-1", NULL);
+  if (mode == 2)
+    reply = test_post (f.client, "/v1/chat/completions", CHAT_BODY ("\"stream\":true,"), NULL);
+  else
+    reply = test_post (f.client, "/v1/messages", mode == 1 ? BODY ("\"stream\":true,") : BODY (""), NULL);
+  g_assert_cmpuint (reply->status, ==, 200);
+  g_assert_cmpstr (soup_message_headers_get_one (reply->headers, "x-understudy-model"), ==, "bedrock/" CONVERSE_MODEL);
+  if (mode == 1)
+    {
+      g_autofree char *text = test_stream_text (reply->body);
+
+      g_assert_cmpstr (text, ==, "bedrock says hi");
+      g_assert_nonnull (strstr (reply->body, "\"stop_reason\":\"end_turn\""));
+      g_assert_nonnull (strstr (reply->body, "\"output_tokens\":4"));
+      g_assert_nonnull (strstr (reply->body, "event: message_stop"));
+    }
+  else if (mode == 2)
+    {
+      g_assert_nonnull (strstr (reply->body, "\"content\":\"bedrock"));
+      g_assert_nonnull (strstr (reply->body, "data: [DONE]"));
+    }
+  else
+    g_assert_nonnull (strstr (reply->body, "\"text\":\"bedrock says hi\""));
+
+  g_assert_null (us_fake_bedrock_get_last_refusal (f.bedrock));
+  g_assert_cmpstr (us_fake_bedrock_get_last_path (f.bedrock), ==,
+                   mode ? "/model/mistral.mistral-large-2407-v1%3A0/converse-stream"
+                        : "/model/mistral.mistral-large-2407-v1%3A0/converse");
+  body = us_fake_bedrock_get_last_body (f.bedrock);
+  g_assert_false (json_object_has_member (body, "anthropic_version"));
+  g_assert_cmpint (json_object_get_int_member (json_object_get_object_member (body, "inferenceConfig"), "maxTokens"),
+                   >, 0);
+  content = json_object_get_array_member (json_array_get_object_element (json_object_get_array_member (body, "messages"),
+                                                                          0), "content");
+  g_assert_cmpstr (json_object_get_string_member (json_array_get_object_element (content, 0), "text"), ==, "hello");
+  fixture_tear_down (&f);
+}
+
+/* System, tools, a tool call and its result in Converse's shapes. */
+static void
+test_converse_tools (void)
+{
+  Fixture f = { 0 };
+  g_autoptr(TestReply) reply = NULL;
+  g_autoptr(JsonGenerator) generator = json_generator_new ();
+  g_autofree char *sent = NULL;
+  g_autoptr(JsonNode) root = NULL;
+
+  set_env_keys ();
+  fixture_set_up_model (&f, CONVERSE_MODEL, ", \"region\": \"eu-central-1\"", "eu-central-1", NULL);
+  reply = test_post (f.client, "/v1/messages",
+    "{\"model\":\"claude-test\",\"max_tokens\":100,\"system\":\"be brief\",\"temperature\":0.5,"
+    "\"tools\":[{\"name\":\"read\",\"description\":\"reads\",\"input_schema\":{\"type\":\"object\"}},"
+    "{\"type\":\"web_search_20250305\",\"name\":\"web_search\"}],\"tool_choice\":{\"type\":\"auto\"},"
+    "\"messages\":[{\"role\":\"user\",\"content\":\"read a\"},"
+    "{\"role\":\"assistant\",\"content\":[{\"type\":\"thinking\",\"thinking\":\"hm\",\"signature\":\"x\"},"
+    "{\"type\":\"tool_use\",\"id\":\"t1\",\"name\":\"read\",\"input\":{\"p\":\"a\"}}]},"
+    "{\"role\":\"user\",\"content\":[{\"type\":\"tool_result\",\"tool_use_id\":\"t1\",\"content\":\"A\"}]}]}", NULL);
+  g_assert_cmpuint (reply->status, ==, 200);
+  root = json_node_init_object (json_node_alloc (), us_fake_bedrock_get_last_body (f.bedrock));
+  json_generator_set_root (generator, root);
+  sent = json_generator_to_data (generator, NULL);
+  g_assert_cmpstr (sent, ==,
+    "{\"messages\":[{\"role\":\"user\",\"content\":[{\"text\":\"read a\"}]},"
+    "{\"role\":\"assistant\",\"content\":[{\"toolUse\":{\"toolUseId\":\"t1\",\"name\":\"read\",\"input\":{\"p\":\"a\"}}}]},"
+    "{\"role\":\"user\",\"content\":[{\"toolResult\":{\"toolUseId\":\"t1\",\"content\":[{\"text\":\"A\"}],"
+    "\"status\":\"success\"}}]}],"
+    "\"system\":[{\"text\":\"be brief\"}],\"inferenceConfig\":{\"maxTokens\":100,\"temperature\":0.5},"
+    "\"toolConfig\":{\"tools\":[{\"toolSpec\":{\"name\":\"read\",\"description\":\"reads\","
+    "\"inputSchema\":{\"json\":{\"type\":\"object\"}}}}],\"toolChoice\":{\"auto\":{}}}}");
+  fixture_tear_down (&f);
+}
+
 /* ---- The decoder alone ---------------------------------------------------- */
 
 static GByteArray *
@@ -405,6 +503,74 @@ test_decoder (void)
 }
 
 static void
+append_converse (GByteArray *out,
+                 const char *type,
+                 const char *json)
+{
+  const char * const headers[] = { ":event-type", type, ":message-type", "event", NULL };
+
+  us_fake_event_stream_append (out, headers, json, strlen (json));
+}
+
+/* Converse's events as Anthropic's: a text block, a tool call, the stop
+ * reason from messageStop and the usage from metadata. */
+static void
+test_decoder_converse (void)
+{
+  g_autoptr(GByteArray) sample = g_byte_array_new ();
+  g_autoptr(GRegex) ids = g_regex_new ("msg_bdrk_[0-9a-f-]+", 0, 0, NULL);
+
+  append_converse (sample, "messageStart", "{\"role\":\"assistant\"}");
+  append_converse (sample, "contentBlockDelta", "{\"contentBlockIndex\":0,\"delta\":{\"text\":\"hi\"}}");
+  append_converse (sample, "contentBlockStop", "{\"contentBlockIndex\":0}");
+  append_converse (sample, "contentBlockStart",
+                   "{\"contentBlockIndex\":1,\"start\":{\"toolUse\":{\"toolUseId\":\"t1\",\"name\":\"read\"}}}");
+  append_converse (sample, "contentBlockDelta", "{\"contentBlockIndex\":1,\"delta\":{\"toolUse\":{\"input\":\"{\\\"p\\\":1}\"}}}");
+  append_converse (sample, "contentBlockStop", "{\"contentBlockIndex\":1}");
+  append_converse (sample, "messageStop", "{\"stopReason\":\"tool_use\"}");
+  append_converse (sample, "metadata", "{\"usage\":{\"inputTokens\":7,\"outputTokens\":3}}");
+
+  for (gsize cut = 1; cut <= sample->len; cut += 3)
+    {
+      g_autoptr(GInputStream) base = g_memory_input_stream_new ();
+      g_autoptr(UsEventStreamDecoder) decoder = us_event_stream_decoder_new_converse ("mistral.x");
+      g_autoptr(GInputStream) stream = NULL;
+      g_autoptr(GString) out = g_string_new (NULL);
+      g_autoptr(GError) error = NULL;
+      g_autofree char *normal = NULL;
+      char buffer[11];
+      gssize n;
+
+      for (gsize i = 0; i < sample->len; i += cut)
+        g_memory_input_stream_add_data (G_MEMORY_INPUT_STREAM (base),
+                                        g_memdup2 (sample->data + i, MIN (cut, sample->len - i)),
+                                        MIN (cut, sample->len - i), g_free);
+      stream = g_converter_input_stream_new (base, G_CONVERTER (decoder));
+      while ((n = g_input_stream_read (stream, buffer, sizeof buffer, NULL, &error)) > 0)
+        g_string_append_len (out, buffer, n);
+      g_assert_no_error (error);
+      normal = g_regex_replace_literal (ids, out->str, -1, 0, "msg_ID", 0, NULL);
+      g_assert_cmpstr (normal, ==,
+        "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"type\":\"message\",\"id\":\"msg_ID\","
+        "\"role\":\"assistant\",\"model\":\"mistral.x\",\"content\":[],\"stop_reason\":null,\"stop_sequence\":null,"
+        "\"usage\":{\"input_tokens\":0,\"output_tokens\":0}}}\n\n"
+        "event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":0,"
+        "\"content_block\":{\"type\":\"text\",\"text\":\"\"}}\n\n"
+        "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,"
+        "\"delta\":{\"type\":\"text_delta\",\"text\":\"hi\"}}\n\n"
+        "event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":0}\n\n"
+        "event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":1,"
+        "\"content_block\":{\"type\":\"tool_use\",\"id\":\"t1\",\"name\":\"read\",\"input\":{}}}\n\n"
+        "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":1,"
+        "\"delta\":{\"type\":\"input_json_delta\",\"partial_json\":\"{\\\"p\\\":1}\"}}\n\n"
+        "event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":1}\n\n"
+        "event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"tool_use\","
+        "\"stop_sequence\":null},\"usage\":{\"input_tokens\":7,\"output_tokens\":3}}\n\n"
+        "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n");
+    }
+}
+
+static void
 test_decoder_errors (void)
 {
   g_autoptr(GByteArray) sample = sample_stream ();
@@ -452,5 +618,10 @@ main (int argc, char **argv)
   g_test_add_func ("/bedrock/bad-crc-after-commit", test_bad_crc_after_commit);
   g_test_add_func ("/bedrock/decoder", test_decoder);
   g_test_add_func ("/bedrock/decoder/errors", test_decoder_errors);
+  g_test_add_func ("/bedrock/decoder/converse", test_decoder_converse);
+  g_test_add_data_func ("/bedrock/converse/anthropic", GINT_TO_POINTER (0), test_converse);
+  g_test_add_data_func ("/bedrock/converse/anthropic-stream", GINT_TO_POINTER (1), test_converse);
+  g_test_add_data_func ("/bedrock/converse/openai-stream", GINT_TO_POINTER (2), test_converse);
+  g_test_add_func ("/bedrock/converse/tools", test_converse_tools);
   return g_test_run ();
 }

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "us-aws-credentials.h"
+#include "us-bedrock-converse.h"
 #include "us-sigv4.h"
 #include "us-translate.h"
 
@@ -25,9 +26,11 @@ us_bedrock_is_claude (const char *model)
   return dot != NULL && dot - model <= 8 && g_str_has_prefix (dot + 1, "anthropic.");
 }
 
-/* The Anthropic body as Bedrock takes it. */
+/* The Anthropic body as Bedrock takes it: as it is for Claude, in
+ * Converse's form for the others. */
 static GBytes *
 bedrock_body (GBytes    *body,
+              gboolean   converse,
               gboolean  *stream,
               GError   **error)
 {
@@ -45,6 +48,8 @@ bedrock_body (GBytes    *body,
     }
   object = json_node_get_object (root);
   *stream = json_object_get_boolean_member_with_default (object, "stream", FALSE);
+  if (converse)
+    return us_bedrock_converse_request (object);
   /* The model is in the path and the stream in the operation. */
   json_object_remove_member (object, "model");
   json_object_remove_member (object, "stream");
@@ -113,6 +118,8 @@ us_bedrock_new_message (const UsProviderConfig *provider,
   g_autofree char *id = NULL;
   g_autofree char *url = NULL;
   gboolean stream = FALSE;
+  gboolean converse;
+  const char *operation;
   SoupMessageHeaders *headers;
 
   if (count_tokens)
@@ -121,21 +128,24 @@ us_bedrock_new_message (const UsProviderConfig *provider,
                    "provider %s: token counting is not offered through Bedrock here", provider->id);
       return NULL;
     }
-  if (!us_bedrock_is_claude (model))
+  if (model == NULL || *model == '\0')
     {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
-                   "provider %s: only Claude models (anthropic.…, us.anthropic.…) are supported on Bedrock so far, "
-                   "not %s", provider->id, model ? model : "(none)");
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, "provider %s: no model id", provider->id);
       return NULL;
     }
-  bedrock = bedrock_body (body, &stream, error);
+  converse = !us_bedrock_is_claude (model);
+  bedrock = bedrock_body (body, converse, &stream, error);
   if (bedrock == NULL)
     return NULL;
 
   /* Once encoded here (':' of a version, '/' of an ARN); SigV4 encodes
    * the path again for its canonical form. */
   id = g_uri_escape_string (model, NULL, FALSE);
-  url = g_strconcat (provider->base_url, "/model/", id, stream ? "/invoke-with-response-stream" : "/invoke", NULL);
+  if (converse)
+    operation = stream ? "/converse-stream" : "/converse";
+  else
+    operation = stream ? "/invoke-with-response-stream" : "/invoke";
+  url = g_strconcat (provider->base_url, "/model/", id, operation, NULL);
   msg = soup_message_new ("POST", url);
   if (msg == NULL)
     {

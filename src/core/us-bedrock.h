@@ -1,8 +1,9 @@
 /* us-bedrock.h: AWS Bedrock's runtime API for Claude models: InvokeModel
  * (POST /model/{id}/invoke) and InvokeModelWithResponseStream
  * (…/invoke-with-response-stream), whose body is Anthropic's Messages body
- * with anthropic_version in it and no model or stream; the stream comes in
- * AWS event-stream framing (us-event-stream.h). */
+ * with anthropic_version in it and no model or stream; other models
+ * through Converse (…/converse, …/converse-stream, us-bedrock-converse.h).
+ * Streams come in AWS event-stream framing (us-event-stream.h). */
 #pragma once
 
 #include <libsoup/soup.h>

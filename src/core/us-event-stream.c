@@ -1,7 +1,11 @@
 /* us-event-stream.c: AWS event-stream → Anthropic SSE. */
 #include "us-event-stream.h"
 
+#include "us-bedrock-converse.h"
+#include "us-ir.h"
+
 #include <json-glib/json-glib.h>
+#include <stdarg.h>
 #include <string.h>
 #include <zlib.h>
 
@@ -14,6 +18,14 @@ struct _UsEventStreamDecoder
 
   GByteArray *out;  /* decoded SSE not yet handed to the reader */
   gsize out_pos;
+
+  /* Converse streams only. */
+  char *model;         /* non-NULL: a Converse stream */
+  gboolean started;    /* message_start sent */
+  gint64 block;        /* the Converse index of the open block, or -1 */
+  guint next_index;    /* the Anthropic index the next block gets */
+  char *stop_reason;   /* from messageStop, until metadata ends the message */
+  gboolean stopped;    /* message_stop sent */
 };
 
 static void us_event_stream_decoder_converter_init (GConverterIface *iface);
@@ -217,6 +229,203 @@ bad:
   return FALSE;
 }
 
+static void
+append_json (UsEventStreamDecoder *self,
+             const char           *event,
+             JsonNode             *node)
+{
+  g_autofree char *json = json_to_string (node, FALSE);
+
+  append_event (self, event, json);
+}
+
+/* Builds {"type": TYPE, …} from name/value pairs of JsonNode*, taken. */
+static JsonNode *
+event_node (const char *type,
+            ...)
+{
+  JsonObject *object = json_object_new ();
+  const char *name;
+  va_list args;
+
+  json_object_set_string_member (object, "type", type);
+  va_start (args, type);
+  while ((name = va_arg (args, const char *)) != NULL)
+    json_object_set_member (object, name, va_arg (args, JsonNode *));
+  va_end (args);
+  return json_node_init_object (json_node_alloc (), object);
+}
+
+static JsonNode *
+int_node (gint64 value)
+{
+  return json_node_init_int (json_node_alloc (), value);
+}
+
+static JsonNode *
+string_node (const char *value)
+{
+  return value ? json_node_init_string (json_node_alloc (), value) : json_node_init_null (json_node_alloc ());
+}
+
+static void
+converse_start (UsEventStreamDecoder *self)
+{
+  g_autofree char *uuid = NULL;
+  g_autofree char *id = NULL;
+  g_autoptr(JsonNode) node = NULL;
+
+  if (self->started)
+    return;
+  self->started = TRUE;
+  uuid = g_uuid_string_random ();
+  id = g_strconcat ("msg_bdrk_", uuid, NULL);
+  node = event_node ("message_start", "message",
+                     event_node ("message", "id", string_node (id), "role", string_node ("assistant"),
+                                 "model", string_node (self->model),
+                                 "content", json_node_init_array (json_node_alloc (), json_array_new ()),
+                                 "stop_reason", string_node (NULL), "stop_sequence", string_node (NULL),
+                                 "usage", event_node ("usage", "input_tokens", int_node (0),
+                                                      "output_tokens", int_node (0), NULL),
+                                 NULL),
+                     NULL);
+  /* "type" of the nested usage object is not Anthropic's: drop it. */
+  json_object_remove_member (json_object_get_object_member (json_object_get_object_member (
+                               json_node_get_object (node), "message"), "usage"), "type");
+  append_json (self, "message_start", node);
+}
+
+static void
+converse_close_block (UsEventStreamDecoder *self)
+{
+  g_autoptr(JsonNode) node = NULL;
+
+  if (self->block < 0)
+    return;
+  node = event_node ("content_block_stop", "index", int_node (self->next_index - 1), NULL);
+  append_json (self, "content_block_stop", node);
+  self->block = -1;
+}
+
+/* Opens block @index as @content_block (taken), closing an open one. */
+static void
+converse_open_block (UsEventStreamDecoder *self,
+                     gint64                index,
+                     JsonNode             *content_block)
+{
+  g_autoptr(JsonNode) node = NULL;
+
+  converse_close_block (self);
+  node = event_node ("content_block_start", "index", int_node (self->next_index), "content_block", content_block,
+                     NULL);
+  append_json (self, "content_block_start", node);
+  self->block = index;
+  self->next_index++;
+}
+
+static void
+converse_finish (UsEventStreamDecoder *self,
+                 JsonObject           *usage)
+{
+  g_autoptr(JsonNode) delta = NULL;
+  g_autoptr(JsonNode) stop = NULL;
+
+  if (self->stopped || self->stop_reason == NULL)
+    return;
+  converse_start (self);
+  converse_close_block (self);
+  delta = event_node ("message_delta",
+                      "delta", event_node ("delta", "stop_reason", string_node (self->stop_reason),
+                                           "stop_sequence", string_node (NULL), NULL),
+                      "usage", event_node ("usage",
+                                           "input_tokens", int_node (usage ? us_json_get_int (usage, "inputTokens", 0) : 0),
+                                           "output_tokens", int_node (usage ? us_json_get_int (usage, "outputTokens", 0) : 0),
+                                           NULL),
+                      NULL);
+  json_object_remove_member (json_object_get_object_member (json_node_get_object (delta), "delta"), "type");
+  json_object_remove_member (json_object_get_object_member (json_node_get_object (delta), "usage"), "type");
+  append_json (self, "message_delta", delta);
+  stop = event_node ("message_stop", NULL);
+  append_json (self, "message_stop", stop);
+  self->stopped = TRUE;
+}
+
+static gboolean
+decode_converse (UsEventStreamDecoder *self,
+                 const char           *event_type,
+                 const guint8         *payload,
+                 gsize                 length,
+                 GError              **error)
+{
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  JsonObject *object, *start, *delta, *use;
+  JsonNode *root;
+  gint64 index;
+
+  if (!json_parser_load_from_data (parser, (const char *) payload, (gssize) length, NULL)
+      || (root = json_parser_get_root (parser)) == NULL || !JSON_NODE_HOLDS_OBJECT (root))
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "event stream: a %s event that is not JSON", event_type);
+      return FALSE;
+    }
+  object = json_node_get_object (root);
+  index = us_json_get_int (object, "contentBlockIndex", 0);
+
+  if (strcmp (event_type, "messageStart") == 0)
+    converse_start (self);
+  else if (strcmp (event_type, "contentBlockStart") == 0)
+    {
+      converse_start (self);
+      start = us_json_get_object (object, "start");
+      use = start ? us_json_get_object (start, "toolUse") : NULL;
+      if (use != NULL)
+        converse_open_block (self, index,
+                             event_node ("tool_use", "id", string_node (us_json_get_string (use, "toolUseId")),
+                                         "name", string_node (us_json_get_string (use, "name")),
+                                         "input", json_node_init_object (json_node_alloc (), json_object_new ()),
+                                         NULL));
+    }
+  else if (strcmp (event_type, "contentBlockDelta") == 0)
+    {
+      g_autoptr(JsonNode) node = NULL;
+
+      converse_start (self);
+      delta = us_json_get_object (object, "delta");
+      use = delta ? us_json_get_object (delta, "toolUse") : NULL;
+      if (delta != NULL && us_json_get_string (delta, "text") != NULL)
+        {
+          if (self->block != index)
+            converse_open_block (self, index, event_node ("text", "text", string_node (""), NULL));
+          node = event_node ("content_block_delta", "index", int_node (self->next_index - 1),
+                             "delta", event_node ("text_delta", "text", string_node (us_json_get_string (delta, "text")),
+                                                  NULL),
+                             NULL);
+        }
+      else if (use != NULL && us_json_get_string (use, "input") != NULL && self->block == index)
+        node = event_node ("content_block_delta", "index", int_node (self->next_index - 1),
+                           "delta", event_node ("input_json_delta",
+                                                "partial_json", string_node (us_json_get_string (use, "input")),
+                                                NULL),
+                           NULL);
+      /* reasoningContent: Converse's thinking has no Anthropic signature. */
+      if (node != NULL)
+        append_json (self, "content_block_delta", node);
+    }
+  else if (strcmp (event_type, "contentBlockStop") == 0)
+    {
+      if (self->block == index)
+        converse_close_block (self);
+    }
+  else if (strcmp (event_type, "messageStop") == 0)
+    {
+      g_free (self->stop_reason);
+      self->stop_reason = g_strdup (us_bedrock_converse_stop_reason (us_json_get_string (object, "stopReason")));
+    }
+  else if (strcmp (event_type, "metadata") == 0)
+    converse_finish (self, us_json_get_object (object, "usage"));
+  return TRUE;
+}
+
 /* Decodes the whole message at @p (its length already checked). */
 static gboolean
 decode_message (UsEventStreamDecoder *self,
@@ -250,6 +459,8 @@ decode_message (UsEventStreamDecoder *self,
     }
   else if (g_strcmp0 (h.message_type, "error") == 0)
     append_error (self, "api_error", h.error_message ? h.error_message : "error");
+  else if (self->model != NULL && h.event_type != NULL && g_strcmp0 (h.message_type, "event") == 0)
+    ok = decode_converse (self, h.event_type, payload, payload_len, error);
   else if (g_strcmp0 (h.event_type, "chunk") == 0)
     ok = decode_chunk (self, payload, payload_len, error);
   /* Other events (initial-response, …) carry nothing for the client. */
@@ -330,7 +541,16 @@ us_event_stream_decoder_convert (GConverter      *converter,
   if (*bytes_read > 0 || *bytes_written > 0)
     return G_CONVERTER_CONVERTED;
   if (inbuf_size == 0 && (flags & G_CONVERTER_INPUT_AT_END))
-    return G_CONVERTER_FINISHED;
+    {
+      /* A Converse stream whose metadata never came still ends its message. */
+      if (self->model != NULL && !self->stopped && self->stop_reason != NULL)
+        {
+          converse_finish (self, NULL);
+          *bytes_written = drain (self, outbuf, outbuf_size);
+          return G_CONVERTER_CONVERTED;
+        }
+      return G_CONVERTER_FINISHED;
+    }
   if (flags & G_CONVERTER_INPUT_AT_END)
     {
       g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "event stream: ended inside a message");
@@ -364,6 +584,8 @@ us_event_stream_decoder_finalize (GObject *object)
   UsEventStreamDecoder *self = US_EVENT_STREAM_DECODER (object);
 
   g_byte_array_unref (self->out);
+  g_free (self->model);
+  g_free (self->stop_reason);
   G_OBJECT_CLASS (us_event_stream_decoder_parent_class)->finalize (object);
 }
 
@@ -377,10 +599,20 @@ static void
 us_event_stream_decoder_init (UsEventStreamDecoder *self)
 {
   self->out = g_byte_array_new ();
+  self->block = -1;
 }
 
 UsEventStreamDecoder *
 us_event_stream_decoder_new (void)
 {
   return g_object_new (US_TYPE_EVENT_STREAM_DECODER, NULL);
+}
+
+UsEventStreamDecoder *
+us_event_stream_decoder_new_converse (const char *model)
+{
+  UsEventStreamDecoder *self = g_object_new (US_TYPE_EVENT_STREAM_DECODER, NULL);
+
+  self->model = g_strdup (model ? model : "");
+  return self;
 }

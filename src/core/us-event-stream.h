@@ -8,7 +8,8 @@
  * error. A `chunk` event's payload, {"bytes": BASE64}, holds one Anthropic
  * stream event; an exception message becomes an Anthropic `error` event
  * of the matching type (throttlingException → rate_limit_error, …). Input
- * may arrive cut anywhere.
+ * may arrive cut anywhere. Converse streams carry their own events instead
+ * of Anthropic's (us_event_stream_decoder_new_converse()).
  */
 #pragma once
 
@@ -23,6 +24,10 @@ G_DECLARE_FINAL_TYPE (UsEventStreamDecoder, us_event_stream_decoder, US, EVENT_S
 #define US_EVENT_STREAM_MAX_MESSAGE (16 * 1024 * 1024)
 
 UsEventStreamDecoder *us_event_stream_decoder_new (void);
+/* For a Converse stream (converse-stream): its events (messageStart,
+ * contentBlockStart/Delta/Stop, messageStop, metadata) become the
+ * Anthropic events of a message from @model. */
+UsEventStreamDecoder *us_event_stream_decoder_new_converse (const char *model);
 
 /* The Anthropic error type an AWS exception name stands for. */
 const char *us_event_stream_error_type (const char *exception_type);

@@ -9,6 +9,7 @@
 #include "us-request-job.h"
 
 #include "us-bedrock.h"
+#include "us-bedrock-converse.h"
 #include "us-continuity.h"
 #include "us-event-stream.h"
 #include "us-failover.h"
@@ -611,6 +612,21 @@ whole_ended (UsRequestJob *self)
     }
 
   body = g_byte_array_free_to_bytes (g_steal_pointer (&self->whole));
+  /* Bedrock's Converse answer, read from here on as an Anthropic one. */
+  if (self->provider->kind == US_PROVIDER_KIND_BEDROCK && !us_bedrock_is_claude (self->model))
+    {
+      GBytes *anthropic = us_bedrock_converse_response (body, self->model, &error);
+
+      if (anthropic == NULL)
+        {
+          g_autofree char *reason = g_strdup_printf ("unreadable response: %s", error->message);
+
+          attempt_failed (self, status, reason);
+          return;
+        }
+      g_bytes_unref (body);
+      body = anthropic;
+    }
   if (self->fmt == self->client_fmt || self->count_tokens)
     {
       client_body = g_bytes_ref (body);
@@ -751,7 +767,9 @@ on_sent (GObject      *source,
    * a broken message is a read error like a broken connection. */
   if (self->streaming && self->provider->kind == US_PROVIDER_KIND_BEDROCK)
     {
-      g_autoptr(UsEventStreamDecoder) decoder = us_event_stream_decoder_new ();
+      g_autoptr(UsEventStreamDecoder) decoder = us_bedrock_is_claude (self->model)
+                                                ? us_event_stream_decoder_new ()
+                                                : us_event_stream_decoder_new_converse (self->model);
       GInputStream *framed = self->stream;
 
       self->stream = g_converter_input_stream_new (framed, G_CONVERTER (decoder));

@@ -300,6 +300,104 @@ answer_stream (UsFakeBedrock           *self,
   soup_message_body_complete (response);
 }
 
+/* Converse's own message shape: every content block has exactly one of
+ * its known members, as the service checks. */
+static gboolean
+is_converse_body (JsonObject *object)
+{
+  static const char * const kinds[] = { "text", "image", "toolUse", "toolResult", "document", "reasoningContent", NULL };
+  static const char * const top[] = { "messages", "system", "inferenceConfig", "toolConfig",
+                                      "additionalModelRequestFields", NULL };
+  JsonArray *messages;
+  GList *members = json_object_get_members (object);
+  gboolean ok = TRUE;
+
+  for (GList *l = members; l != NULL; l = l->next)
+    ok = ok && g_strv_contains (top, l->data);
+  g_list_free (members);
+  if (!ok || !json_object_has_member (object, "messages")
+      || !JSON_NODE_HOLDS_ARRAY (json_object_get_member (object, "messages")))
+    return FALSE;
+  messages = json_object_get_array_member (object, "messages");
+  for (guint i = 0; i < json_array_get_length (messages); i++)
+    {
+      JsonObject *message = json_array_get_object_element (messages, i);
+      JsonArray *content;
+
+      if (message == NULL || !json_object_has_member (message, "content"))
+        return FALSE;
+      content = json_object_get_array_member (message, "content");
+      if (content == NULL || json_array_get_length (content) == 0)
+        return FALSE;
+      for (guint j = 0; j < json_array_get_length (content); j++)
+        {
+          JsonObject *block = json_array_get_object_element (content, j);
+
+          if (block == NULL || json_object_get_size (block) != 1)
+            return FALSE;
+          members = json_object_get_members (block);
+          ok = g_strv_contains (kinds, members->data);
+          g_list_free (members);
+          if (!ok)
+            return FALSE;
+        }
+    }
+  return TRUE;
+}
+
+static void
+append_converse_event (GByteArray *out,
+                       const char *type,
+                       const char *json)
+{
+  const char * const headers[] = {
+    ":event-type", type, ":content-type", "application/json", ":message-type", "event", NULL
+  };
+
+  us_fake_event_stream_append (out, headers, json, strlen (json));
+}
+
+static void
+answer_converse (UsFakeBedrock     *self,
+                 SoupServerMessage *msg,
+                 gboolean           stream)
+{
+  g_autofree char *text = escape (self->text);
+  g_autoptr(GByteArray) out = g_byte_array_new ();
+  SoupMessageHeaders *headers = soup_server_message_get_response_headers (msg);
+  glong n_chars = g_utf8_strlen (self->text, -1);
+  const char *half = g_utf8_offset_to_pointer (self->text, n_chars / 2);
+  g_autofree char *first = g_strndup (self->text, half - self->text);
+  g_autofree char *first_json = escape (first);
+  g_autofree char *second_json = escape (half);
+  g_autofree char *delta1 = g_strdup_printf ("{\"contentBlockIndex\":0,\"delta\":{\"text\":%s},\"p\":\"ab\"}", first_json);
+  g_autofree char *delta2 = g_strdup_printf ("{\"contentBlockIndex\":0,\"delta\":{\"text\":%s},\"p\":\"ab\"}", second_json);
+
+  soup_server_message_set_status (msg, 200, NULL);
+  if (!stream)
+    {
+      g_autofree char *body = g_strdup_printf (
+        "{\"output\":{\"message\":{\"role\":\"assistant\",\"content\":[{\"text\":%s}]}},\"stopReason\":\"end_turn\","
+        "\"usage\":{\"inputTokens\":12,\"outputTokens\":4,\"totalTokens\":16},\"metrics\":{\"latencyMs\":100}}", text);
+
+      soup_server_message_set_response (msg, "application/json", SOUP_MEMORY_COPY, body, strlen (body));
+      return;
+    }
+  append_converse_event (out, "messageStart", "{\"role\":\"assistant\",\"p\":\"abcd\"}");
+  append_converse_event (out, "contentBlockDelta", delta1);
+  append_converse_event (out, "contentBlockDelta", delta2);
+  append_converse_event (out, "contentBlockStop", "{\"contentBlockIndex\":0,\"p\":\"a\"}");
+  append_converse_event (out, "messageStop", "{\"stopReason\":\"end_turn\",\"p\":\"abc\"}");
+  append_converse_event (out, "metadata", "{\"usage\":{\"inputTokens\":12,\"outputTokens\":4,\"totalTokens\":16},"
+                                          "\"metrics\":{\"latencyMs\":100},\"p\":\"ab\"}");
+  soup_message_headers_replace (headers, "Content-Type", "application/vnd.amazon.eventstream");
+  soup_message_headers_set_encoding (headers, SOUP_ENCODING_CHUNKED);
+  for (guint i = 0, size = 9; i < out->len; i += size, size = size % 19 + 4)
+    soup_message_body_append (soup_server_message_get_response_body (msg), SOUP_MEMORY_COPY, out->data + i,
+                              MIN (size, out->len - i));
+  soup_message_body_complete (soup_server_message_get_response_body (msg));
+}
+
 static void
 handle (SoupServer        *server,
         SoupServerMessage *msg,
@@ -312,7 +410,8 @@ handle (SoupServer        *server,
   g_autofree UsFakeBedrockStep *step = NULL;
   g_autoptr(JsonParser) parser = json_parser_new ();
   g_autofree char *raw = wire_path (msg);
-  gboolean stream = g_str_has_suffix (raw, "/invoke-with-response-stream");
+  gboolean converse = g_str_has_suffix (raw, "/converse") || g_str_has_suffix (raw, "/converse-stream");
+  gboolean stream = g_str_has_suffix (raw, "/invoke-with-response-stream") || g_str_has_suffix (raw, "/converse-stream");
   JsonObject *object;
 
   self->n_requests++;
@@ -328,7 +427,7 @@ handle (SoupServer        *server,
     }
 
   if (strcmp (soup_server_message_get_method (msg), "POST") != 0 || !g_str_has_prefix (raw, "/model/")
-      || (!stream && !g_str_has_suffix (raw, "/invoke")))
+      || (!stream && !converse && !g_str_has_suffix (raw, "/invoke")))
     {
       answer_error (msg, 404, "UnknownOperationException", "unknown operation");
       return;
@@ -342,6 +441,14 @@ handle (SoupServer        *server,
     }
   self->last_body = json_node_copy (json_parser_get_root (parser));
   object = json_node_get_object (self->last_body);
+  if (converse)
+    {
+      if (!is_converse_body (object))
+        answer_error (msg, 400, "ValidationException", "The format of the request is not Converse's");
+      else
+        answer_converse (self, msg, stream);
+      return;
+    }
   if (g_strcmp0 (json_object_get_string_member_with_default (object, "anthropic_version", NULL), "bedrock-2023-05-31") != 0
       || json_object_has_member (object, "model") || json_object_has_member (object, "stream"))
     {

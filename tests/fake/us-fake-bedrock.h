@@ -1,10 +1,13 @@
-/* us-fake-bedrock.h: AWS Bedrock's runtime for Claude (InvokeModel and
- * InvokeModelWithResponseStream) on a loopback SoupServer, checking what
+/* us-fake-bedrock.h: AWS Bedrock's runtime (InvokeModel and
+ * InvokeModelWithResponseStream for Claude, Converse and ConverseStream
+ * for any model) on a loopback SoupServer, checking what
  * it receives as AWS does: the SigV4 signature is recomputed from the
  * request as received (a mismatch, a date more than 5 minutes off, another
  * region, service or access key is AWS's 403), or with an API key the
  * Bearer token; the body must be Bedrock's (anthropic_version, no model,
- * no stream). Streams come in AWS event-stream framing.
+ * no stream; for Converse only Converse's members and content blocks).
+ * Streams come in AWS event-stream framing. Converse answers with the
+ * text only (the script is for Claude's operations).
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
