@@ -253,7 +253,7 @@ event_node (const char *type,
   while ((name = va_arg (args, const char *)) != NULL)
     json_object_set_member (object, name, va_arg (args, JsonNode *));
   va_end (args);
-  return json_node_init_object (json_node_alloc (), object);
+  return us_json_node_take_object (object);
 }
 
 static JsonNode *
@@ -283,7 +283,7 @@ converse_start (UsEventStreamDecoder *self)
   node = event_node ("message_start", "message",
                      event_node ("message", "id", string_node (id), "role", string_node ("assistant"),
                                  "model", string_node (self->model),
-                                 "content", json_node_init_array (json_node_alloc (), json_array_new ()),
+                                 "content", us_json_node_take_array (json_array_new ()),
                                  "stop_reason", string_node (NULL), "stop_sequence", string_node (NULL),
                                  "usage", event_node ("usage", "input_tokens", int_node (0),
                                                       "output_tokens", int_node (0), NULL),
@@ -382,7 +382,7 @@ decode_converse (UsEventStreamDecoder *self,
         converse_open_block (self, index,
                              event_node ("tool_use", "id", string_node (us_json_get_string (use, "toolUseId")),
                                          "name", string_node (us_json_get_string (use, "name")),
-                                         "input", json_node_init_object (json_node_alloc (), json_object_new ()),
+                                         "input", us_json_node_take_object (json_object_new ()),
                                          NULL));
     }
   else if (strcmp (event_type, "contentBlockDelta") == 0)
