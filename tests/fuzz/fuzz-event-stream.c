@@ -1,7 +1,7 @@
 /* fuzz-event-stream.c: the AWS event-stream decoder (Bedrock's streams).
  *
  * Random bytes almost never carry two right CRC32s, so the input is read
- * as messages to frame: [flags][headers length:2][body length:2][body]…,
+ * after its first two bytes (step, mode) as messages to frame: [flags][headers length:2][body length:2][body]…,
  * each framed with correct lengths and CRCs unless flags bit 0 (prelude)
  * or bit 1 (message) says to break one; flags bit 7 takes the input as
  * it is instead; bit 6 of that byte decodes as a Converse stream. The
@@ -105,7 +105,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data,
       g_byte_array_append (input, data + 2, size - 2);
     }
   else
-    input = frame (data + 1, size - 1);
+    input = frame (data + 2, size - 2);
 
   whole = decode (input->data, input->len, input->len ? input->len : 1, converse, &whole_error);
   cut = decode (input->data, input->len, step, converse, &cut_error);
