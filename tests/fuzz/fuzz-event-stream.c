@@ -1,13 +1,12 @@
 /* fuzz-event-stream.c: the AWS event-stream decoder (Bedrock's streams).
  *
- * Random bytes almost never carry two right CRC32s, so the input is read
- * after its first two bytes (step, mode) as messages to frame: [flags][headers length:2][body length:2][body]…,
- * each framed with correct lengths and CRCs unless flags bit 0 (prelude)
- * or bit 1 (message) says to break one; flags bit 7 takes the input as
- * it is instead; bit 6 of that byte decodes as a Converse stream. The
- * stream is then decoded whole and cut every N bytes
- * (N from the first byte): both must give the same output or the same
- * error. */
+ * Byte 0 sets the cut size N (1-32). Byte 1 is the mode: bit 7 takes the
+ * rest as it is, bit 6 decodes it as a Converse stream. Otherwise, since
+ * random bytes almost never carry two right CRC32s, the rest is read as
+ * messages to frame, [flags][headers length:2][body length:2][body]…,
+ * each framed with right lengths and CRCs unless flags bit 0 (prelude) or
+ * bit 1 (message) says to break one. The stream is decoded whole and cut
+ * every N bytes: both must give the same output or the same error. */
 
 #include "fuzz-common.h"
 #include "us-event-stream.h"
