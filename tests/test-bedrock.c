@@ -10,6 +10,7 @@
 #include "us-event-stream.h"
 #include "us-fake-bedrock.h"
 #include "us-fake-provider.h"
+#include "us-provider-probe.h"
 #include "us-proxy.h"
 #include "test-util.h"
 
@@ -354,6 +355,63 @@ test_bad_crc_after_commit (void)
   fixture_tear_down (&f);
 }
 
+/* ---- The provider test (the window's "Test" button) ----------------------- */
+
+typedef struct {
+  char *text;
+  GError *error;
+  gboolean done;
+} Outcome;
+
+static void
+on_probed (GObject      *source,
+           GAsyncResult *result,
+           gpointer      data)
+{
+  Outcome *outcome = data;
+
+  outcome->text = us_provider_probe_finish (result, &outcome->error);
+  outcome->done = TRUE;
+}
+
+static void
+probe (Fixture    *f,
+       const char *model,
+       Outcome    *outcome)
+{
+  us_provider_probe_async (f->proxy, "bedrock", model, 5000, NULL, on_probed, outcome);
+  while (!outcome->done)
+    g_main_context_iteration (NULL, TRUE);
+}
+
+static void
+test_probe (void)
+{
+  Fixture f = { 0 };
+  Outcome claude = { 0 }, converse = { 0 }, refused = { 0 };
+
+  set_env_keys ();
+  fixture_set_up (&f, ", \"region\": \"eu-central-1\"", "eu-central-1", NULL);
+  probe (&f, MODEL, &claude);
+  g_assert_no_error (claude.error);
+  g_assert_cmpstr (claude.text, ==, "bedrock says hi");
+  g_assert_true (g_str_has_suffix (us_fake_bedrock_get_last_path (f.bedrock), "/invoke"));
+  probe (&f, "amazon.nova-pro-v1:0", &converse);
+  g_assert_no_error (converse.error);
+  g_assert_cmpstr (converse.text, ==, "bedrock says hi");
+  g_assert_true (g_str_has_suffix (us_fake_bedrock_get_last_path (f.bedrock), "/converse"));
+  /* A wrong signature is a rejected key, as the window says it. */
+  g_setenv ("AWS_SECRET_ACCESS_KEY", "wrong", TRUE);
+  probe (&f, MODEL, &refused);
+  g_assert_error (refused.error, US_PROVIDER_PROBE_ERROR, US_PROVIDER_PROBE_ERROR_KEY_REJECTED);
+  g_assert_null (strstr (refused.error->message, "wrong"));
+
+  g_free (claude.text);
+  g_free (converse.text);
+  g_clear_error (&refused.error);
+  fixture_tear_down (&f);
+}
+
 /* ---- Converse (models other than Claude) ---------------------------------- */
 
 #define CONVERSE_MODEL "mistral.mistral-large-2407-v1:0"
@@ -623,5 +681,6 @@ main (int argc, char **argv)
   g_test_add_data_func ("/bedrock/converse/anthropic-stream", GINT_TO_POINTER (1), test_converse);
   g_test_add_data_func ("/bedrock/converse/openai-stream", GINT_TO_POINTER (2), test_converse);
   g_test_add_func ("/bedrock/converse/tools", test_converse_tools);
+  g_test_add_func ("/bedrock/probe", test_probe);
   return g_test_run ();
 }

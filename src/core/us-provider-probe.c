@@ -3,6 +3,8 @@
  * proxy's session), so that a passing test means requests will pass too. */
 #include "us-provider-probe.h"
 
+#include "us-bedrock.h"
+#include "us-bedrock-converse.h"
 #include "us-presets.h"
 #include "us-upstream.h"
 
@@ -23,6 +25,7 @@ typedef struct {
   GSource *timeout;
   guint timeout_ms;
   gboolean timed_out;
+  gboolean converse;       /* a Bedrock model answering in Converse's form */
 } Probe;
 
 static void
@@ -229,6 +232,16 @@ on_read (GObject      *source,
       return_status_error (task, probe, status, body);
       return;
     }
+  if (probe->converse)
+    {
+      GBytes *anthropic = us_bedrock_converse_response (body, probe->model, NULL);
+
+      if (anthropic != NULL)
+        {
+          g_bytes_unref (body);
+          body = anthropic;
+        }
+    }
   text = answer_text (probe, body, &error);
   if (text == NULL)
     {
@@ -321,6 +334,7 @@ probe_send (GTask *task)
       return;
     }
   probe->secret = sent_secret (probe->msg);
+  probe->converse = provider->kind == US_PROVIDER_KIND_BEDROCK && !us_bedrock_is_claude (probe->model);
 
   probe->cancellable = g_cancellable_new ();
   if (cancellable != NULL)
