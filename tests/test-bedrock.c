@@ -17,7 +17,9 @@
 #define KEY_ID "AKIDBEDROCKTEST"
 #define SECRET "bedrock/secret+key0123456789abcdefghijk"
 #define MODEL "us.anthropic.claude-sonnet-4-5-20250929-v1:0"
+/* As Claude Code sends it: metadata and context_management, which Bedrock refuses. */
 #define BODY(stream) "{\"model\":\"claude-test\",\"max_tokens\":64," stream \
+                     "\"metadata\":{\"user_id\":\"u1\"},\"context_management\":{\"edits\":[]}," \
                      "\"messages\":[{\"role\":\"user\",\"content\":\"hello\"}]}"
 #define CHAT_BODY(stream) "{\"model\":\"gpt-test\"," stream "\"messages\":[{\"role\":\"user\",\"content\":\"hello\"}]}"
 #define LISTEN "\"listen\": { \"host\": \"127.0.0.1\", \"port\": 0, \"token\": \"" TEST_TOKEN "\" },"

@@ -28,6 +28,10 @@ us_bedrock_is_claude (const char *model)
 
 /* The Anthropic body as Bedrock takes it: as it is for Claude, in
  * Converse's form for the others. */
+static const char * const unsupported[] = {
+  "metadata", "service_tier", "container", "inference_geo", "output_config", "context_management",
+};
+
 static GBytes *
 bedrock_body (GBytes    *body,
               gboolean   converse,
@@ -53,6 +57,11 @@ bedrock_body (GBytes    *body,
   /* The model is in the path and the stream in the operation. */
   json_object_remove_member (object, "model");
   json_object_remove_member (object, "stream");
+  /* Fields Bedrock refuses ("extraneous key … is not permitted"): some
+   * Anthropic-only, some behind betas that are not sent to Bedrock.
+   * Claude Code sends metadata with every request. */
+  for (guint i = 0; i < G_N_ELEMENTS (unsupported); i++)
+    json_object_remove_member (object, unsupported[i]);
   if (!json_object_has_member (object, "anthropic_version"))
     json_object_set_string_member (object, "anthropic_version", US_BEDROCK_ANTHROPIC_VERSION);
   text = json_to_string (root, FALSE);

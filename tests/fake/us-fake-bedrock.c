@@ -450,7 +450,8 @@ handle (SoupServer        *server,
       return;
     }
   if (g_strcmp0 (json_object_get_string_member_with_default (object, "anthropic_version", NULL), "bedrock-2023-05-31") != 0
-      || json_object_has_member (object, "model") || json_object_has_member (object, "stream"))
+      || json_object_has_member (object, "model") || json_object_has_member (object, "stream")
+      || json_object_has_member (object, "metadata") || json_object_has_member (object, "context_management"))
     {
       answer_error (msg, 400, "ValidationException",
                     "Malformed input request: #: extraneous key [model] is not permitted, please reformat your input");
