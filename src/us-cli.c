@@ -9,12 +9,14 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "us-aws-credentials.h"
 #include "us-config-store.h"
 #include "us-connect.h"
 #include "us-keyring.h"
 #include "us-local-probe.h"
 #include "us-presets.h"
 #include "us-translate.h"
+#include "us-upstream.h"
 
 char *
 us_cli_admin_url (UsConfig   *config,
@@ -647,7 +649,7 @@ key_provider (UsConfig    *config,
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, _("no provider “%s” in %s"), provider_id, path);
       return NULL;
     }
-  if (provider->auth != US_AUTH_KEY)
+  if (!us_upstream_takes_key (provider))
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
                    /* Translators: "auth: key" is a setting in the configuration file: keep it. */
@@ -666,11 +668,24 @@ keys_set (UsConfig   *config,
   g_autoptr(GAsyncResult) result = NULL;
   g_autoptr(GError) error = NULL;
   g_autoptr(UsKeyString) key = NULL;
+  const UsProviderConfig *provider = key_provider (config, provider_id, &error);
 
-  if (key_provider (config, provider_id, &error) == NULL || (key = read_key (provider_id, &error)) == NULL)
+  if (provider == NULL || (key = read_key (provider_id, &error)) == NULL)
     {
       g_printerr ("understudy: %s\n", error->message);
       return 1;
+    }
+  /* auth: aws keeps the AWS credentials' JSON form: refused here rather
+   * than at the first request. */
+  if (provider->auth == US_AUTH_AWS)
+    {
+      g_autoptr(UsAwsKeys) keys = us_aws_keys_parse (key->str, &error);
+
+      if (keys == NULL)
+        {
+          g_printerr ("understudy: %s\n", error->message);
+          return 1;
+        }
     }
   us_keyring_store_async (keyring, provider_id, key->str, NULL, on_keyring_done, &result);
   if (!us_keyring_store_finish (keyring, wait_for (&result), &error))
@@ -719,7 +734,7 @@ keys_list (UsConfig *config)
     {
       const UsProviderConfig *provider = g_ptr_array_index (providers, i);
 
-      if (provider->auth == US_AUTH_KEY)
+      if (us_upstream_takes_key (provider))
         g_strv_builder_add (builder, provider->id);
     }
   ids = g_strv_builder_end (builder);
@@ -740,7 +755,7 @@ keys_list (UsConfig *config)
       const UsProviderConfig *provider = g_ptr_array_index (providers, i);
       const char *env = provider->key_env ? g_getenv (provider->key_env) : NULL;
 
-      if (provider->auth != US_AUTH_KEY)
+      if (!us_upstream_takes_key (provider))
         continue;
       /* Whether there is a key and where from, never the key. */
       if (us_keyring_has_key (keyring, provider->id))

@@ -185,7 +185,7 @@ static const InvalidCase invalid_cases[] = {
   { "base-url-type", WITH_PROVIDER (ANTHROPIC ", 'base_url': ['https://x']}"),
     "$.providers[0].base_url", "(got an array)" },
   { "auth-bad", WITH_PROVIDER (ANTHROPIC ", 'auth': 'bearer'}"), "$.providers[0].auth",
-    "expected one of: passthrough, key, none, google (got \"bearer\")" },
+    "expected one of: passthrough, key, none, google, aws (got \"bearer\")" },
   { "key-env-type", WITH_PROVIDER (ANTHROPIC ", 'key_env': 5}"), "$.providers[0].key_env",
     "expected a non-empty string (got 5)" },
   { "key-env-not-a-name", WITH_PROVIDER (ANTHROPIC ", 'key_env': 'sk-ant-api03-SECRET'}"),

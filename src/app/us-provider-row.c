@@ -68,6 +68,12 @@ update_key_state (UsProviderRow *self)
     case US_AUTH_GOOGLE:
       text = g_strdup (_("Signs in with Google credentials (a service account or gcloud's login)"));
       break;
+    case US_AUTH_AWS:
+      /* Translators: keep "keys set" and ~/.aws/credentials as they are. */
+      text = g_strdup (us_keyring_has_key (keyring, provider->id)
+                       ? _("Signed with the AWS credentials stored in the keyring")
+                       : _("Signed with AWS credentials: `understudy keys set`, the AWS_* variables or ~/.aws/credentials"));
+      break;
     case US_AUTH_KEY:
     default:
       if (us_keyring_has_key (keyring, provider->id))

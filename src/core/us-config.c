@@ -57,6 +57,7 @@ static const char * const auth_names[] = {
   [US_AUTH_KEY] = "key",
   [US_AUTH_NONE] = "none",
   [US_AUTH_GOOGLE] = "google",
+  [US_AUTH_AWS] = "aws",
 };
 
 static const char * const client_names[] = {
@@ -112,6 +113,7 @@ provider_config_free (gpointer data)
   g_free (provider->project);
   g_free (provider->region);
   g_free (provider->credentials_file);
+  g_free (provider->aws_profile);
   g_free (provider);
 }
 
@@ -778,6 +780,49 @@ parse_vertex (Check            *check,
 }
 
 static gboolean
+is_aws_name (const char *text)
+{
+  if (*text == '\0')
+    return FALSE;
+  for (const char *p = text; *p != '\0'; p++)
+    if (!g_ascii_isalnum (*p) && *p != '-' && *p != '_')
+      return FALSE;
+  return TRUE;
+}
+
+/* bedrock's region (its endpoint's and the one signed for) and profile;
+ * elsewhere aws_profile and auth: aws would be set and ignored. */
+static gboolean
+parse_bedrock (Check       *check,
+               JsonObject  *object,
+               const char  *path,
+               int          kind,
+               const char **region)
+{
+  const char *profile = NULL;
+
+  *region = NULL;
+  if (kind != US_PROVIDER_KIND_BEDROCK)
+    {
+      if (json_object_has_member (object, "aws_profile"))
+        {
+          g_autofree char *field = g_strdup_printf ("%s.aws_profile", path);
+
+          return fail (check, field, "only a bedrock provider takes aws_profile");
+        }
+      return TRUE;
+    }
+  if (!get_string (check, object, path, "region", TRUE, region)
+      || !get_string (check, object, path, "aws_profile", FALSE, &profile))
+    return FALSE;
+  if (!is_aws_name (*region))
+    return fail_member (check, object, path, "region", "an AWS region such as us-east-1");
+  if (profile != NULL && !is_aws_name (profile))
+    return fail_member (check, object, path, "aws_profile", "a profile name from ~/.aws/credentials");
+  return TRUE;
+}
+
+static gboolean
 parse_provider (Check       *check,
                 JsonObject  *object,
                 const char  *path,
@@ -789,6 +834,8 @@ parse_provider (Check       *check,
   const char *anthropic_base_url;
   const char *key_env;
   g_autofree char *vertex_url = NULL;
+  const char *region;
+  g_autofree char *bedrock_url = NULL;
   int kind = -1;
   int auth = -1;
   const UsPreset *preset;
@@ -823,7 +870,8 @@ parse_provider (Check       *check,
     }
 
   if (!get_string (check, object, path, "base_url", FALSE, &base_url)
-      || !get_string (check, object, path, "anthropic_base_url", FALSE, &anthropic_base_url))
+      || !get_string (check, object, path, "anthropic_base_url", FALSE, &anthropic_base_url)
+      || !parse_bedrock (check, object, path, kind, &region))
     return FALSE;
   /* The vendor's Anthropic endpoint belongs with its own base URL: a
    * base_url of the user's (a gateway, a mirror) is not that vendor. */
@@ -836,12 +884,14 @@ parse_provider (Check       *check,
     base_url = "https://api.anthropic.com";
   else if (base_url == NULL && us_vertex_is_vertex (kind))
     {
-      const char *region;
+      const char *vertex_region;
 
-      if (!get_region (check, object, path, &region))
+      if (!get_region (check, object, path, &vertex_region))
         return FALSE;
-      base_url = vertex_url = us_vertex_default_base_url (region);
+      base_url = vertex_url = us_vertex_default_base_url (vertex_region);
     }
+  else if (base_url == NULL && kind == US_PROVIDER_KIND_BEDROCK)
+    base_url = bedrock_url = g_strdup_printf ("https://bedrock-runtime.%s.amazonaws.com", region);
   if (base_url == NULL)
     return fail_member (check, object, path, "base_url", "an http or https URL");
 
@@ -863,7 +913,20 @@ parse_provider (Check       *check,
     auth = preset->auth;
   else if (auth < 0)
     auth = kind == US_PROVIDER_KIND_ANTHROPIC ? US_AUTH_PASSTHROUGH
+           : kind == US_PROVIDER_KIND_BEDROCK ? US_AUTH_AWS
            : us_vertex_is_vertex (kind) ? US_AUTH_GOOGLE : US_AUTH_KEY;
+  if (auth == US_AUTH_AWS && kind != US_PROVIDER_KIND_BEDROCK)
+    return fail_member (check, object, path, "auth", "passthrough, key or none (aws is for bedrock providers)");
+  if (kind == US_PROVIDER_KIND_BEDROCK && auth != US_AUTH_AWS && auth != US_AUTH_KEY)
+    return fail_member (check, object, path, "auth", "aws or key for a bedrock provider");
+  if (auth == US_AUTH_AWS && key_env != NULL)
+    {
+      g_autofree char *key_env_path = g_strdup_printf ("%s.key_env", path);
+
+      return fail (check, key_env_path, "auth: aws takes AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, not key_env");
+    }
+  if (kind == US_PROVIDER_KIND_BEDROCK && auth == US_AUTH_KEY && key_env == NULL)
+    key_env = US_BEDROCK_KEY_ENV;
 
   provider = g_new0 (UsProviderConfig, 1);
   g_ptr_array_add (providers, provider);
@@ -872,6 +935,9 @@ parse_provider (Check       *check,
   provider->auth = auth;
   provider->key_env = g_strdup (key_env);
   provider->preset = preset ? g_strdup (preset->id) : NULL;
+  provider->region = g_strdup (region);
+  if (kind == US_PROVIDER_KIND_BEDROCK)
+    provider->aws_profile = g_strdup (json_object_get_string_member_with_default (object, "aws_profile", NULL));
   provider->base_url = normalize_base_url (base_url);
   if (provider->base_url == NULL)
     return fail_member (check, object, path, "base_url", "an http or https URL");

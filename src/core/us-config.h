@@ -37,6 +37,7 @@ typedef enum {
   US_AUTH_KEY,
   US_AUTH_NONE,
   US_AUTH_GOOGLE,   /* OAuth tokens from Google credentials (us-google-auth.h) */
+  US_AUTH_AWS,          /* bedrock: SigV4 (us-aws-credentials.h) */
 } UsAuthMode;
 
 typedef enum {
@@ -74,13 +75,18 @@ typedef struct {
   char *api_version;     /* azure-openai: the api-version query value */
   gboolean responses_api; /* azure-openai: "api": "responses" (v1 Responses) */
   char *project;          /* vertex-*: the Google Cloud project */
-  char *region;           /* vertex-*: the location, e.g. us-east5 or global */
+  char *region;           /* vertex-*: the location, e.g. us-east5 or global; bedrock: the AWS region signed for */
   char *credentials_file; /* vertex-*: auth: google's JSON, NULL = discovered */
+  char *aws_profile;      /* bedrock, auth: aws: the credentials file profile, or NULL */
 } UsProviderConfig;
 
 /* azure-openai's api_version when the config gives none: the latest GA
  * data-plane inference version. */
 #define US_AZURE_DEFAULT_API_VERSION "2024-10-21"
+
+/* bedrock's key variable for auth: key (a Bedrock API key), as AWS's
+ * own tools name it. */
+#define US_BEDROCK_KEY_ENV "AWS_BEARER_TOKEN_BEDROCK"
 
 typedef struct {
   char *provider;        /* a UsProviderConfig id, checked to exist */

@@ -172,6 +172,10 @@ us_continuity_credential (const UsProviderConfig *provider,
       mode = "key";
       secret = provider->key_env ? g_getenv (provider->key_env) : NULL;
       break;
+    case US_AUTH_AWS:
+      mode = "aws";
+      secret = g_getenv ("AWS_ACCESS_KEY_ID");
+      break;
     case US_AUTH_PASSTHROUGH:
       mode = "passthrough";
       secret = soup_message_headers_get_one (client_headers, "x-api-key");

@@ -3,6 +3,8 @@
  * proxy's session), so that a passing test means requests will pass too. */
 #include "us-provider-probe.h"
 
+#include "us-bedrock.h"
+#include "us-bedrock-converse.h"
 #include "us-presets.h"
 #include "us-upstream.h"
 #include "us-vertex.h"
@@ -25,6 +27,7 @@ typedef struct {
   GSource *timeout;
   guint timeout_ms;
   gboolean timed_out;
+  gboolean converse;       /* a Bedrock model answering in Converse's form */
 } Probe;
 
 static void
@@ -234,6 +237,16 @@ on_read (GObject      *source,
       return_status_error (task, probe, status, body);
       return;
     }
+  if (probe->converse)
+    {
+      GBytes *anthropic = us_bedrock_converse_response (body, probe->model, NULL);
+
+      if (anthropic != NULL)
+        {
+          g_bytes_unref (body);
+          body = anthropic;
+        }
+    }
   text = answer_text (probe, body, &error);
   if (text == NULL)
     {
@@ -326,7 +339,7 @@ probe_send (GTask *task)
           return;
         }
     }
-  key = provider->auth == US_AUTH_KEY ? us_proxy_lookup_key (proxy, provider) : probe->token;
+  key = us_upstream_takes_key (provider) ? us_proxy_lookup_key (proxy, provider) : probe->token;
   no_headers = soup_message_headers_new (SOUP_MESSAGE_HEADERS_REQUEST);
   probe->msg = us_upstream_new_message (provider, probe->model, key, probe->fmt, FALSE, FALSE, NULL, no_headers, body, &error);
   if (probe->msg == NULL)
@@ -343,6 +356,7 @@ probe_send (GTask *task)
     soup_message_headers_replace (soup_message_get_request_headers (probe->msg), "x-goog-user-project",
                                   us_google_auth_get_quota_project (us_proxy_get_google_auth (proxy, provider)));
   probe->secret = sent_secret (probe->msg);
+  probe->converse = provider->kind == US_PROVIDER_KIND_BEDROCK && !us_bedrock_is_claude (probe->model);
 
   probe->cancellable = g_cancellable_new ();
   if (cancellable != NULL)

@@ -9,12 +9,14 @@
 #include <errno.h>
 #include <sys/resource.h>
 
+#include "us-aws-credentials.h"
 #include "us-client-watcher.h"
 #include "us-explain.h"
 #include "us-keepalive.h"
 #include "us-request-job.h"
 #include "us-router.h"
 #include "us-translate.h"
+#include "us-upstream.h"
 
 #define STATUS_REQUESTS 100
 #define LOG_CAPACITY 500
@@ -30,6 +32,7 @@ struct _UsProxy
   UsHealth *health;
   UsKeyring *keyring;
   GHashTable *key_loads;    /* provider id → number of keyring loads in flight */
+  UsAwsCredentials *aws;    /* auth: aws providers' credentials file */
   GPtrArray *key_waiters;   /* GTask*, task data: the provider id it waits for */
   GHashTable *google_auths; /* credentials_file ("" = discovered) → UsGoogleAuth */
   GHashTable *vertex_betas; /* provider id → set of refused anthropic-beta values */
@@ -488,25 +491,11 @@ typedef struct {
   GStrv ids;
 } KeyLoad;
 
+/* One load for each of @ids is over; requests waiting for none now go. */
 static void
-on_keys_loaded (GObject      *source,
-                GAsyncResult *result,
-                gpointer      data)
+end_key_loads (UsProxy            *self,
+               const char * const *ids)
 {
-  KeyLoad *load = data;
-  g_autoptr(UsProxy) self = load->proxy;
-  g_auto(GStrv) ids = load->ids;
-  g_autoptr(GError) error = NULL;
-
-  g_free (load);
-  /* A locked or missing keyring is reported through its "message"; the
-   * keys then come from key_env. */
-  if (!us_keyring_load_finish (US_KEYRING (source), result, &error) &&
-      !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_NOT_CONNECTED) &&
-      !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_PERMISSION_DENIED) &&
-      !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND))
-    g_warning ("Could not read provider keys from the keyring: %s", error->message);
-
   for (guint i = 0; ids[i]; i++)
     {
       guint n = GPOINTER_TO_UINT (g_hash_table_lookup (self->key_loads, ids[i]));
@@ -530,6 +519,54 @@ on_keys_loaded (GObject      *source,
     }
 }
 
+static void
+begin_key_loads (UsProxy            *self,
+                 const char * const *ids)
+{
+  for (guint i = 0; ids[i]; i++)
+    {
+      guint n = GPOINTER_TO_UINT (g_hash_table_lookup (self->key_loads, ids[i]));
+      g_hash_table_insert (self->key_loads, g_strdup (ids[i]), GUINT_TO_POINTER (n + 1));
+    }
+}
+
+static void
+on_keys_loaded (GObject      *source,
+                GAsyncResult *result,
+                gpointer      data)
+{
+  KeyLoad *load = data;
+  g_autoptr(UsProxy) self = load->proxy;
+  g_auto(GStrv) ids = load->ids;
+  g_autoptr(GError) error = NULL;
+
+  g_free (load);
+  /* A locked or missing keyring is reported through its "message"; the
+   * keys then come from key_env. */
+  if (!us_keyring_load_finish (US_KEYRING (source), result, &error) &&
+      !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_NOT_CONNECTED) &&
+      !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_PERMISSION_DENIED) &&
+      !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND))
+    g_warning ("Could not read provider keys from the keyring: %s", error->message);
+  end_key_loads (self, (const char * const *) ids);
+}
+
+static void
+on_aws_loaded (GObject      *source,
+               GAsyncResult *result,
+               gpointer      data)
+{
+  KeyLoad *load = data;
+  g_autoptr(UsProxy) self = load->proxy;
+  g_auto(GStrv) ids = load->ids;
+  g_autoptr(GError) error = NULL;
+
+  g_free (load);
+  if (!us_aws_credentials_load_finish (US_AWS_CREDENTIALS (source), result, &error))
+    g_warning ("Could not read the AWS credentials file: %s", error->message);
+  end_key_loads (self, (const char * const *) ids);
+}
+
 /* Reads the keys of @ids into the keyring's cache, counting the load as in
  * flight for each so that requests needing one of them wait for it. */
 static void
@@ -543,11 +580,7 @@ load_keys (UsProxy            *self,
   load = g_new0 (KeyLoad, 1);
   load->proxy = g_object_ref (self);
   load->ids = g_strdupv ((char **) ids);
-  for (guint i = 0; ids[i]; i++)
-    {
-      guint n = GPOINTER_TO_UINT (g_hash_table_lookup (self->key_loads, ids[i]));
-      g_hash_table_insert (self->key_loads, g_strdup (ids[i]), GUINT_TO_POINTER (n + 1));
-    }
+  begin_key_loads (self, ids);
   us_keyring_load_async (self->keyring, ids, NULL, on_keys_loaded, load);
 }
 
@@ -556,17 +589,34 @@ load_all_keys (UsProxy *self)
 {
   GPtrArray *providers = us_config_get_providers (config_of (self));
   g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
+  g_autoptr(GStrvBuilder) aws_builder = g_strv_builder_new ();
   g_auto(GStrv) ids = NULL;
+  g_auto(GStrv) aws_ids = NULL;
 
   for (guint i = 0; i < providers->len; i++)
     {
       const UsProviderConfig *provider = g_ptr_array_index (providers, i);
 
-      if (provider->auth == US_AUTH_KEY)
+      if (us_upstream_takes_key (provider))
         g_strv_builder_add (builder, provider->id);
+      if (provider->auth == US_AUTH_AWS)
+        g_strv_builder_add (aws_builder, provider->id);
     }
   ids = g_strv_builder_end (builder);
   load_keys (self, (const char * const *) ids);
+
+  /* AWS credentials may be in ~/.aws/credentials: read (again) now, so
+   * that requests never wait on the disk. */
+  aws_ids = g_strv_builder_end (aws_builder);
+  if (aws_ids[0] != NULL)
+    {
+      KeyLoad *load = g_new0 (KeyLoad, 1);
+
+      load->proxy = g_object_ref (self);
+      load->ids = g_steal_pointer (&aws_ids);
+      begin_key_loads (self, (const char * const *) load->ids);
+      us_aws_credentials_load_async (self->aws, NULL, on_aws_loaded, load);
+    }
 }
 
 static void
@@ -860,6 +910,7 @@ us_proxy_dispose (GObject *object)
   g_clear_object (&self->health);
   g_clear_object (&self->keyring);
   g_clear_pointer (&self->key_loads, g_hash_table_unref);
+  g_clear_object (&self->aws);
   g_clear_pointer (&self->key_waiters, g_ptr_array_unref);
   g_clear_pointer (&self->google_auths, g_hash_table_unref);
   g_clear_pointer (&self->vertex_betas, g_hash_table_unref);
@@ -964,6 +1015,7 @@ us_proxy_init (UsProxy *self)
   self->health = us_health_new ();
   self->keyring = us_keyring_new ();
   self->key_loads = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  self->aws = us_aws_credentials_new ();
   self->key_waiters = g_ptr_array_new_with_free_func (g_object_unref);
   self->google_auths = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_object_unref);
   self->vertex_betas = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
@@ -1153,6 +1205,8 @@ us_proxy_lookup_key (UsProxy                *self,
 {
   const char *key = us_keyring_lookup_cached (self->keyring, provider->id);
 
+  if (provider->auth == US_AUTH_AWS)
+    return us_aws_credentials_lookup (self->aws, provider, key);
   if (key == NULL && provider->key_env != NULL)
     key = g_getenv (provider->key_env);
   return key != NULL && *key != '\0' ? key : NULL;

@@ -46,7 +46,8 @@ SoupSession  *us_proxy_get_session  (UsProxy      *self);
  * the "config" property changes. */
 UsKeyring    *us_proxy_get_keyring  (UsProxy      *self);
 /* An auth: key provider's key: the keyring's cached one, else $key_env;
- * NULL when neither has one. */
+ * NULL when neither has one. An auth: aws provider's AWS credentials, in
+ * us-aws-credentials.h's JSON form. */
 const char   *us_proxy_lookup_key   (UsProxy      *self,
                                      const UsProviderConfig *provider);
 /* Where an auth: google provider's tokens come from: one per credentials

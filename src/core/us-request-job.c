@@ -8,8 +8,11 @@
  */
 #include "us-request-job.h"
 
+#include "us-bedrock.h"
+#include "us-bedrock-converse.h"
 #include "us-continuity.h"
 #include "us-eligibility.h"
+#include "us-event-stream.h"
 #include "us-failover.h"
 #include "us-keepalive.h"
 #include "us-upstream.h"
@@ -551,6 +554,15 @@ whole_error (UsRequestJob *self,
   gboolean overflow;
   UsVerdict verdict;
 
+  /* Bedrock's {"message"} read from here on as Anthropic's error. */
+  if (self->provider->kind == US_PROVIDER_KIND_BEDROCK)
+    {
+      GBytes *anthropic = us_bedrock_error_body (headers, status, body);
+
+      g_bytes_unref (body);
+      body = anthropic;
+    }
+
   /* Vertex names the anthropic-beta values it does not take: this model
    * gets the request once more without them, and never sees them again. */
   if (status == SOUP_STATUS_BAD_REQUEST && us_vertex_edits_body (self->provider) && !self->betas_retried
@@ -633,6 +645,21 @@ whole_ended (UsRequestJob *self)
     }
 
   body = g_byte_array_free_to_bytes (g_steal_pointer (&self->whole));
+  /* Bedrock's Converse answer, read from here on as an Anthropic one. */
+  if (self->provider->kind == US_PROVIDER_KIND_BEDROCK && !us_bedrock_is_claude (self->model))
+    {
+      GBytes *anthropic = us_bedrock_converse_response (body, self->model, &error);
+
+      if (anthropic == NULL)
+        {
+          g_autofree char *reason = g_strdup_printf ("unreadable response: %s", error->message);
+
+          attempt_failed (self, status, reason);
+          return;
+        }
+      g_bytes_unref (body);
+      body = anthropic;
+    }
   if (self->fmt == self->client_fmt || self->count_tokens)
     {
       client_body = g_bytes_ref (body);
@@ -771,6 +798,19 @@ on_sent (GObject      *source,
                         soup_message_get_response_headers (self->upstream));
   self->streaming = status >= 200 && status < 300 && !self->count_tokens &&
                     us_ir_request_get_stream (self->ir);
+  /* Bedrock frames the Anthropic stream in AWS event-stream messages:
+   * read through the decoder, the rest of the way sees Anthropic SSE, and
+   * a broken message is a read error like a broken connection. */
+  if (self->streaming && self->provider->kind == US_PROVIDER_KIND_BEDROCK)
+    {
+      g_autoptr(UsEventStreamDecoder) decoder = us_bedrock_is_claude (self->model)
+                                                ? us_event_stream_decoder_new ()
+                                                : us_event_stream_decoder_new_converse (self->model);
+      GInputStream *framed = self->stream;
+
+      self->stream = g_converter_input_stream_new (framed, G_CONVERTER (decoder));
+      g_object_unref (framed);
+    }
   if (self->streaming)
     {
       self->translator = us_stream_translator_new (self->fmt, self->client_fmt, us_ir_request_get_model (self->ir));
@@ -931,9 +971,10 @@ new_upstream (UsRequestJob  *self,
 {
   const char *query = g_uri_get_query (soup_server_message_get_uri (self->msg));
   g_autoptr(GBytes) body = attempt_body (self, self->chain_model, error);
-  /* From the keyring's cache or key_env, or the token fetched before the
-   * attempt: never a keyring or network call here. */
-  const char *key = self->provider->auth == US_AUTH_KEY ? us_proxy_lookup_key (self->proxy, self->provider)
+  /* From the keyring's cache or key_env (for bedrock its AWS credentials),
+   * or the token fetched before the attempt: never a keyring or network
+   * call here. */
+  const char *key = us_upstream_takes_key (self->provider) ? us_proxy_lookup_key (self->proxy, self->provider)
                     : self->token;
   SoupMessage *msg;
 
@@ -1139,7 +1180,7 @@ try_next (UsRequestJob *self)
 
       /* Its key is still on its way from the keyring: a request that came
        * early waits for it rather than failing for want of it. */
-      if (provider->auth == US_AUTH_KEY && us_proxy_is_loading_key (self->proxy, provider->id))
+      if (us_upstream_takes_key (provider) && us_proxy_is_loading_key (self->proxy, provider->id))
         {
           us_proxy_wait_for_key_async (self->proxy, provider->id, on_key_loaded, g_object_ref (self));
           return;

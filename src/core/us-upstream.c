@@ -2,6 +2,8 @@
 #include "us-upstream.h"
 #include "us-vertex.h"
 
+#include "us-bedrock.h"
+
 gboolean
 us_upstream_wire_format (const UsProviderConfig *provider,
                          UsWireFormat           *fmt)
@@ -23,6 +25,9 @@ us_upstream_wire_format (const UsProviderConfig *provider,
       *fmt = provider->responses_api ? US_WIRE_OPENAI_RESPONSES : US_WIRE_OPENAI_CHAT;
       return TRUE;
     case US_PROVIDER_KIND_BEDROCK:
+      /* Claude's Messages body (us-bedrock.h); Converse is made from it. */
+      *fmt = US_WIRE_ANTHROPIC;
+      return TRUE;
     default:
       return FALSE;
     }
@@ -39,6 +44,12 @@ us_upstream_wire_format_for (const UsProviderConfig *provider,
       return TRUE;
     }
   return us_upstream_wire_format (provider, fmt);
+}
+
+gboolean
+us_upstream_takes_key (const UsProviderConfig *provider)
+{
+  return provider->auth == US_AUTH_KEY || provider->auth == US_AUTH_AWS;
 }
 
 gboolean
@@ -219,6 +230,9 @@ us_upstream_new_message (const UsProviderConfig *provider,
   SoupMessageHeadersIter iter;
   const char *name, *value;
 
+  /* Its own paths, body and signature; no client header goes to AWS. */
+  if (provider->kind == US_PROVIDER_KIND_BEDROCK)
+    return us_bedrock_new_message (provider, model, key, count_tokens, body, error);
   if (!us_upstream_wire_format_for (provider, client_fmt, &fmt))
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,

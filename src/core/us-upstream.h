@@ -22,7 +22,7 @@ gboolean     us_upstream_wire_format_for (const UsProviderConfig *provider,
  * request's headers (end-to-end ones are forwarded on the same-format path
  * and credentials for auth: passthrough); @query is appended as is on the
  * same-format path; @key is the provider's resolved key for auth: key
- * (us_proxy_lookup_key()), or auth: google's access token. Fails with a message for the log (e.g. a
+ * (us_proxy_lookup_key()), auth: google's access token, or for bedrock its AWS credentials. Fails with a message for the log (e.g. a
  * missing key). */
 SoupMessage *us_upstream_new_message (const UsProviderConfig *provider,
                                       const char             *model,
@@ -34,6 +34,10 @@ SoupMessage *us_upstream_new_message (const UsProviderConfig *provider,
                                       SoupMessageHeaders     *client_headers,
                                       GBytes                 *body,
                                       GError                **error);
+
+/* auth: key or aws: the provider's key comes from us_proxy_lookup_key(),
+ * once the keyring (and for aws the credentials file) has been read. */
+gboolean     us_upstream_takes_key (const UsProviderConfig *provider);
 
 /* Whether a header is hop-by-hop or otherwise owned by the proxy. */
 gboolean     us_upstream_is_hop_header (const char *name);

@@ -6,6 +6,7 @@
 #include <signal.h>
 
 #include "test-util.h"
+#include "us-fake-bedrock.h"
 #include "us-keyring.h"
 
 #define KEY "sk-test-keyring-0123456789"
@@ -377,6 +378,38 @@ locked_set_up (Fixture       *f,
   fixture_set_up (f, data);
 }
 
+/* auth: aws: the AWS credentials stored as the provider's key (their
+ * JSON form) sign the request, with no AWS variable set. */
+static void
+test_bedrock_credentials (void)
+{
+  g_autoptr(UsFakeBedrock) bedrock = us_fake_bedrock_new ("eu-west-3", "AKIDKEYRING", "keyring/secret", "tok-1");
+  g_autoptr(UsProxy) proxy = NULL;
+  g_autoptr(TestClient) client = NULL;
+  g_autoptr(TestReply) reply = NULL;
+  g_autofree char *json = g_strdup_printf (
+    "{ \"version\": 1,"
+    "  \"listen\": { \"host\": \"127.0.0.1\", \"port\": 0, \"token\": \"" TEST_TOKEN "\" },"
+    "  \"providers\": ["
+    "    { \"id\": \"bedrock\", \"kind\": \"bedrock\", \"region\": \"eu-west-3\", \"base_url\": \"%s\" } ],"
+    "  \"chains\": [ { \"id\": \"default\", \"match\": [\"*\"], \"models\": ["
+    "    { \"provider\": \"bedrock\", \"model\": \"anthropic.claude-3-5-haiku-20241022-v1:0\" } ] } ] }",
+    us_fake_bedrock_get_base_url (bedrock));
+
+  g_assert_null (g_getenv ("AWS_ACCESS_KEY_ID"));
+  store ("bedrock", "{\"access_key_id\": \"AKIDKEYRING\", \"secret_access_key\": \"keyring/secret\","
+                    " \"session_token\": \"tok-1\"}");
+  proxy = test_proxy_new (json);
+  client = test_client_new (proxy);
+  reply = test_post (client, "/v1/messages",
+                     "{\"model\":\"claude\",\"max_tokens\":32,\"stream\":true,"
+                     "\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}", NULL);
+  g_assert_cmpuint (reply->status, ==, 200);
+  g_assert_null (us_fake_bedrock_get_last_refusal (bedrock));
+  g_assert_cmpuint (us_fake_bedrock_get_n_requests (bedrock), ==, 1);
+  g_assert_nonnull (strstr (reply->body, "\"text\":\"bedrock"));
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -395,6 +428,8 @@ main (int   argc,
     {
       g_test_add_func ("/keyring/load-async", test_load_async);
       g_test_add_func ("/keyring/per-provider", test_per_provider);
+      /* Before /keyring/locked, which leaves the collection locked. */
+      g_test_add_func ("/keyring/bedrock-credentials", test_bedrock_credentials);
       g_test_add ("/keyring/request-waits-for-load", Fixture, NULL, stopped_set_up, test_request_waits_for_load,
                   fixture_tear_down);
       g_test_add ("/keyring/reload-endpoint", Fixture, NULL, fixture_set_up, test_reload_endpoint,
