@@ -1,5 +1,6 @@
 /* test-config.c: config.json parsing, validation messages and saving. */
 #include "us-config.h"
+#include "test-util.h"
 
 #include <glib/gstdio.h>
 #include <signal.h>
@@ -36,25 +37,6 @@ make_tmp_dir (void)
 
   g_assert_no_error (error);
   return dir;
-}
-
-static void
-remove_tree (const char *path)
-{
-  GDir *dir = g_dir_open (path, 0, NULL);
-  const char *name;
-
-  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
-    {
-      g_autofree char *child = g_build_filename (path, name, NULL);
-
-      if (g_file_test (child, G_FILE_TEST_IS_DIR) && !g_file_test (child, G_FILE_TEST_IS_SYMLINK))
-        remove_tree (child);
-      else
-        g_assert_cmpint (g_unlink (child), ==, 0);
-    }
-  g_clear_pointer (&dir, g_dir_close);
-  g_assert_cmpint (g_rmdir (path), ==, 0);
 }
 
 static int
@@ -696,7 +678,7 @@ test_token (void)
   g_assert_cmpstr (us_config_get_token (loaded), ==, token);
   g_assert_false (us_config_ensure_token (loaded));
 
-  remove_tree (dir);
+  test_remove_tree (dir);
 }
 
 static void
@@ -749,7 +731,7 @@ test_unknown_keys_survive (void)
   g_assert_false (us_config_get_routing (loaded));
   g_assert_cmpuint (us_config_get_port (loaded), ==, 0);
 
-  remove_tree (dir);
+  test_remove_tree (dir);
 }
 
 /* A user's file may have no "listen" at all; setting the port adds it. */
@@ -771,7 +753,7 @@ test_set_port_creates_listen (void)
   g_assert_no_error (error);
   g_assert_cmpuint (us_config_get_port (loaded), ==, 8123);
 
-  remove_tree (dir);
+  test_remove_tree (dir);
 }
 
 static void
@@ -790,7 +772,7 @@ test_load_missing (void)
   listing = list_dir (dir);
   g_assert_cmpstr (listing, ==, "");
 
-  remove_tree (dir);
+  test_remove_tree (dir);
 }
 
 static void
@@ -817,7 +799,7 @@ test_load_broken (void)
   listing = list_dir (dir);
   g_assert_cmpstr (listing, ==, "config.json");
 
-  remove_tree (dir);
+  test_remove_tree (dir);
 }
 
 static void
@@ -843,7 +825,7 @@ test_load_invalid (void)
   after = read_file (path);
   g_assert_cmpstr (after, ==, data);
 
-  remove_tree (dir);
+  test_remove_tree (dir);
 }
 
 static void
@@ -856,7 +838,7 @@ test_load_unreadable (void)
   g_assert_null (config);
   g_assert_error (error, US_CONFIG_ERROR, US_CONFIG_ERROR_IO);
 
-  remove_tree (dir);
+  test_remove_tree (dir);
 }
 
 static void
@@ -876,7 +858,7 @@ test_save_leaves_no_temp (void)
   listing = list_dir (dir);
   g_assert_cmpstr (listing, ==, "config.json");
 
-  remove_tree (dir);
+  test_remove_tree (dir);
 }
 
 /* When the final rename cannot happen (a directory is in the way), the
@@ -901,7 +883,7 @@ test_save_rename_fails (void)
   kept = read_file (inside);
   g_assert_cmpstr (kept, ==, "precious");
 
-  remove_tree (dir);
+  test_remove_tree (dir);
 }
 
 /* A write that fails half way (here: the file size limit) must leave the
@@ -943,7 +925,7 @@ test_save_write_fails (void)
   listing = list_dir (dir);
   g_assert_cmpstr (listing, ==, "config.json");
 
-  remove_tree (dir);
+  test_remove_tree (dir);
 }
 
 /* Root ignores directory permissions, so this runs only for other users. */
@@ -960,7 +942,7 @@ test_save_read_only_dir (void)
   if (geteuid () == 0)
     {
       g_test_skip ("root can write to read-only directories");
-      remove_tree (dir);
+      test_remove_tree (dir);
       return;
     }
 
@@ -974,7 +956,7 @@ test_save_read_only_dir (void)
   listing = list_dir (dir);
   g_assert_cmpstr (listing, ==, "config.json");
 
-  remove_tree (dir);
+  test_remove_tree (dir);
 }
 
 /* A config.json symlinked from a dotfiles repository stays a symlink. */
@@ -1004,7 +986,7 @@ test_save_through_symlink (void)
   listing = list_dir (real_dir);
   g_assert_cmpstr (listing, ==, "config.json");
 
-  remove_tree (dir);
+  test_remove_tree (dir);
 }
 
 int
