@@ -320,6 +320,37 @@ test_not_json (void)
   g_assert_error (error, US_CONFIG_ERROR, US_CONFIG_ERROR_PARSE);
 }
 
+/* json-glib takes two documents one after the other and keeps the last
+ * (found by tests/fuzz/fuzz-config): the user's first would be ignored
+ * without a word, and leaked. */
+static void
+test_two_documents (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(UsConfig) config = NULL;
+
+  config = us_config_new_from_data ("{ \"version\": 1, \"routing\": false }\n{ \"version\": 1 }\n", -1, &error);
+  g_assert_null (config);
+  g_assert_error (error, US_CONFIG_ERROR, US_CONFIG_ERROR_PARSE);
+  g_assert_cmpstr (error->message, ==, "line 2, column 1: not valid JSON: more after the end of the object");
+  g_clear_error (&error);
+
+  config = us_config_new_from_data ("\n 5 { \"version\": 1 }", -1, &error);
+  g_assert_null (config);
+  g_assert_error (error, US_CONFIG_ERROR, US_CONFIG_ERROR_PARSE);
+  g_assert_cmpstr (error->message, ==,
+                   "line 2, column 2: not valid JSON: a configuration is one JSON object, starting with {");
+  g_clear_error (&error);
+
+  /* A brace inside a string does not end the object. */
+  config = us_config_new_from_data ("{ \"version\": 1, \"x\": \"}{\\\"\", "
+                                    "\"providers\": [{\"id\": \"anthropic\", \"kind\": \"anthropic\"}], "
+                                    "\"chains\": [{\"id\": \"default\", \"models\": "
+                                    "[{\"provider\": \"anthropic\", \"model\": \"*\"}]}] }  \n", -1, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (config);
+}
+
 /* @length bounds the data: what follows it is not read. */
 static void
 test_length (void)
@@ -1002,6 +1033,7 @@ main (int   argc,
       g_test_add_data_func (name, &invalid_cases[i], test_invalid);
     }
   g_test_add_func ("/config/not-json", test_not_json);
+  g_test_add_func ("/config/two-documents", test_two_documents);
   g_test_add_func ("/config/length", test_length);
   g_test_add_func ("/config/defaults", test_defaults);
   g_test_add_func ("/config/field-defaults", test_field_defaults);
