@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 
 #include "us-client-watcher.h"
 #include "us-keepalive.h"
@@ -971,6 +972,25 @@ raise_nofile_limit (void)
     }
 }
 
+/* soup_server_listen() keeps GSocket's listen backlog of 10: a burst of
+ * clients while the main loop is busy (a 10 MB body takes json-glib
+ * seconds) overflows it, and the kernel drops their handshakes. */
+static gboolean
+listen_on (SoupServer      *server,
+           GSocketAddress  *address,
+           GError         **error)
+{
+  g_autoptr(GSocket) socket = g_socket_new (g_socket_address_get_family (address), G_SOCKET_TYPE_STREAM,
+                                            G_SOCKET_PROTOCOL_DEFAULT, error);
+
+  if (socket == NULL)
+    return FALSE;
+  g_socket_set_listen_backlog (socket, SOMAXCONN);
+  return g_socket_bind (socket, address, TRUE, error)
+         && g_socket_listen (socket, error)
+         && soup_server_listen_socket (server, socket, 0, error);
+}
+
 gboolean
 us_proxy_start (UsProxy  *self,
                 GError  **error)
@@ -996,7 +1016,7 @@ us_proxy_start (UsProxy  *self,
   soup_server_add_handler (self->server, NULL, handler, self, NULL);
   us_keepalive_guard (self->server, us_config_get_request_timeout_s (config),
                       us_config_get_keepalive_timeout_s (config));
-  if (!soup_server_listen (self->server, socket_address, 0, error))
+  if (!listen_on (self->server, socket_address, error))
     return FALSE;
 
   uris = soup_server_get_uris (self->server);
