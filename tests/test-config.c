@@ -612,6 +612,8 @@ test_summarize (void)
   g_assert_nonnull (strstr (fresh_summary, "127.0.0.1:7355\n"));
   g_assert_nonnull (strstr (fresh_summary, "  default  [*]: anthropic/*\n"));
   g_assert_null (strstr (fresh_summary, "Rules"));
+  /* The breaker's defaults, spelled out. */
+  g_assert_nonnull (strstr (fresh_summary, "Circuit:   opens after 5 failures in a row, or "));
   g_assert_null (strstr (fresh_summary, us_config_get_token (fresh)));
 }
 

@@ -115,6 +115,12 @@ test_quota_windows (void)
   g_assert_cmpfloat (us_failover_quota_cooldown (plan, 0.99, 45), ==, 0);
   g_assert_cmpfloat (us_failover_quota_cooldown (rejected, 0.95, 45), ==, 45);
   g_assert_cmpfloat (us_failover_quota_cooldown (openai, 0.95, 45), ==, 90);
+
+  g_assert_cmpstr (us_failover_claim_window ("five_hour"), ==, "5h");
+  g_assert_cmpstr (us_failover_claim_window ("seven_day"), ==, "7d");
+  g_assert_cmpstr (us_failover_claim_window ("seven_day_sonnet"), ==, "7d");
+  g_assert_null (us_failover_claim_window ("overage"));
+  g_assert_null (us_failover_claim_window (NULL));
 }
 
 int

@@ -211,7 +211,12 @@ on_tray_registered (UsApplication *self)
   gboolean registered = us_tray_get_registered (self->tray);
 
   if (registered && !self->held)
-    g_application_hold (G_APPLICATION (self));
+    {
+      g_application_hold (G_APPLICATION (self));
+      /* Inside Flatpak, running with no window needs the Background
+       * portal's leave, or the desktop may offer to stop the app. */
+      us_autostart_request_background (self->autostart);
+    }
   else if (!registered && self->held)
     g_application_release (G_APPLICATION (self));
   self->held = registered;

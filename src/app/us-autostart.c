@@ -7,7 +7,10 @@
  *
  * Inside Flatpak the host's autostart directory is out of reach: the
  * Background portal writes the entry for us (DESKTOP.md, "Autostart"). The
- * portal cannot be asked what it did before, so the switch starts off there.
+ * portal cannot be asked what it did before, so what it granted is mirrored
+ * into the same path in the sandbox's own config directory, which no session
+ * reads: the switch starts from there, and asking the portal to let the app
+ * run in the background (window closed, tray kept) keeps the user's choice.
  *
  * Changes run one at a time; a change asked for meanwhile runs after.
  */
@@ -31,6 +34,7 @@ struct _UsAutostart
   gboolean enabled;
   gboolean wanted;
   gboolean busy;
+  gboolean asked_background;
   guint response_id;     /* the portal request's Response subscription */
 };
 
@@ -159,9 +163,10 @@ on_entry_deleted (GObject      *source,
 }
 
 static void
-change_file (UsAutostart *self)
+change_file (UsAutostart *self,
+             gboolean     enabled)
 {
-  if (self->wanted)
+  if (enabled)
     {
       g_autoptr(GTask) task = g_task_new (self, self->cancellable, on_entry_prepared, g_object_ref (self));
 
@@ -203,9 +208,13 @@ on_portal_response (GDBusConnection *bus,
     /* 1: the user said no; 2: the portal could not ask. */
     error = g_error_new (G_IO_ERROR, G_IO_ERROR_PERMISSION_DENIED,
                          "the Background portal refused (response %u)", response);
-  else
-    g_variant_lookup (results, "autostart", "b", &autostart);
-  finish_change (self, autostart, error);
+  if (error != NULL)
+    {
+      finish_change (self, self->enabled, error);
+      return;
+    }
+  g_variant_lookup (results, "autostart", "b", &autostart);
+  change_file (self, autostart);
 }
 
 static void
@@ -273,7 +282,20 @@ start_change (UsAutostart *self)
   if (self->sandboxed)
     request_background (self);
   else
-    change_file (self);
+    change_file (self, self->wanted);
+}
+
+void
+us_autostart_request_background (UsAutostart *self)
+{
+  g_return_if_fail (US_IS_AUTOSTART (self));
+
+  if (!self->sandboxed || self->asked_background)
+    return;
+  self->asked_background = TRUE;
+  /* A change under way is a RequestBackground already. */
+  if (!self->busy)
+    start_change (self);
 }
 
 void
@@ -377,8 +399,7 @@ us_autostart_new_full (GDBusConnection *bus,
   self->bus = bus ? g_object_ref (bus) : NULL;
   self->file = g_file_new_for_path (path);
   self->sandboxed = use_portal;
-  if (!self->sandboxed)
-    self->enabled = g_file_query_exists (self->file, NULL);
+  self->enabled = g_file_query_exists (self->file, NULL);
   self->wanted = self->enabled;
   return self;
 }

@@ -24,7 +24,11 @@ gboolean     us_autostart_get_enabled     (UsAutostart     *self);
  * with a warning, when it fails). */
 void         us_autostart_request_enabled (UsAutostart     *self,
                                            gboolean         enabled);
-/* The entry this app writes, for tests. */
+/* Inside Flatpak, asks once per run to keep running with no window, with
+ * "Start at login" as it is; does nothing outside. */
+void         us_autostart_request_background (UsAutostart *self);
+/* The entry this app writes (inside Flatpak: its record of the portal's
+ * answer), for tests. */
 GFile       *us_autostart_get_file        (UsAutostart     *self);
 
 G_END_DECLS

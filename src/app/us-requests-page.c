@@ -16,6 +16,7 @@
 
 #include "us-request-slot.h"
 #include "us-requests-page.h"
+#include "us-spend-bar.h"
 
 #define BATCH_MS 1000
 #define SHOWN_MAX 50
@@ -29,6 +30,7 @@ typedef enum {
   COLUMN_STATUS,
   COLUMN_TTFT,
   COLUMN_TOKENS,
+  COLUMN_COST,
   N_COLUMNS
 } Column;
 
@@ -39,6 +41,7 @@ struct _UsRequestsPage
   GtkStack *stack;
   GtkColumnView *view;
   GtkColumnViewColumn *columns[N_COLUMNS];
+  UsSpendBar *spend_bar;
 
   UsRequestLog *log;
   GListStore *shown;        /* UsRequestEntry*, what the view shows */
@@ -53,7 +56,7 @@ struct _UsRequestsPage
 
 G_DEFINE_FINAL_TYPE (UsRequestsPage, us_requests_page, ADW_TYPE_BIN)
 
-enum { PROP_0, PROP_LOG, N_PROPS };
+enum { PROP_0, PROP_LOG, PROP_SPEND, N_PROPS };
 static GParamSpec *properties[N_PROPS];
 
 /* ---- Cells ------------------------------------------------------------- */
@@ -190,6 +193,16 @@ refresh_cell (GtkListItem *item)
         /* Translators: input and output tokens of a request. */
         text = g_strdup_printf (_("%lld in · %lld out"), (long long) us_request_entry_get_input_tokens (entry),
                                 (long long) us_request_entry_get_output_tokens (entry));
+      else
+        {
+          text = g_strdup ("—");
+          style = "dim-label";
+        }
+      break;
+    case COLUMN_COST:
+      /* Negative: no price known for the model. */
+      if (us_request_entry_get_cost (entry) >= 0)
+        text = g_strdup_printf ("$%.4f", us_request_entry_get_cost (entry));
       else
         {
           text = g_strdup ("—");
@@ -378,6 +391,7 @@ us_requests_page_flush (UsRequestsPage *self)
     }
   g_hash_table_remove_all (self->changed);
   self->stale = FALSE;
+  us_spend_bar_refresh (self->spend_bar);
 }
 
 static gboolean
@@ -488,6 +502,9 @@ us_requests_page_get_property (GObject    *object,
     case PROP_LOG:
       g_value_set_object (value, US_REQUESTS_PAGE (object)->log);
       break;
+    case PROP_SPEND:
+      g_object_get_property (G_OBJECT (US_REQUESTS_PAGE (object)->spend_bar), "spend", value);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -503,6 +520,9 @@ us_requests_page_set_property (GObject      *object,
     {
     case PROP_LOG:
       US_REQUESTS_PAGE (object)->log = g_value_dup_object (value);
+      break;
+    case PROP_SPEND:
+      us_spend_bar_set_spend (US_REQUESTS_PAGE (object)->spend_bar, g_value_get_object (value));
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -524,9 +544,15 @@ us_requests_page_class_init (UsRequestsPageClass *klass)
   properties[PROP_LOG] =
     g_param_spec_object ("log", NULL, NULL, US_TYPE_REQUEST_LOG,
                          G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
+  /* Where today's spend comes from (NULL: no spend line). */
+  properties[PROP_SPEND] =
+    g_param_spec_object ("spend", NULL, NULL, US_TYPE_SPEND,
+                         G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
+  g_type_ensure (US_TYPE_SPEND_BAR);
   gtk_widget_class_set_template_from_resource (widget_class, "/io/github/understudy/Understudy/us-requests-page.ui");
+  gtk_widget_class_bind_template_child (widget_class, UsRequestsPage, spend_bar);
   gtk_widget_class_bind_template_child (widget_class, UsRequestsPage, stack);
   gtk_widget_class_bind_template_child (widget_class, UsRequestsPage, view);
   gtk_widget_class_bind_template_child_full (widget_class, "time_column", FALSE,
@@ -545,6 +571,8 @@ us_requests_page_class_init (UsRequestsPageClass *klass)
                                              G_STRUCT_OFFSET (UsRequestsPage, columns[COLUMN_TTFT]));
   gtk_widget_class_bind_template_child_full (widget_class, "tokens_column", FALSE,
                                              G_STRUCT_OFFSET (UsRequestsPage, columns[COLUMN_TOKENS]));
+  gtk_widget_class_bind_template_child_full (widget_class, "cost_column", FALSE,
+                                             G_STRUCT_OFFSET (UsRequestsPage, columns[COLUMN_COST]));
 }
 
 static void

@@ -114,7 +114,8 @@ us_window_constructed (GObject *object)
   add_page (self, g_object_new (US_TYPE_CHAINS_PAGE, "proxy", self->proxy, NULL),
             "chains", _("Chains"), "view-list-symbolic");
   add_page (self, us_providers_page_new (self->proxy), "providers", _("Providers"), "network-server-symbolic");
-  add_page (self, g_object_new (US_TYPE_REQUESTS_PAGE, "log", us_proxy_get_log (self->proxy), NULL),
+  add_page (self, g_object_new (US_TYPE_REQUESTS_PAGE, "log", us_proxy_get_log (self->proxy),
+                                "spend", us_proxy_get_spend (self->proxy), NULL),
             "requests", _("Requests"), "network-transmit-receive-symbolic");
   add_page (self, us_clients_page_new (self->proxy), "clients", _("Clients"), "utilities-terminal-symbolic");
 

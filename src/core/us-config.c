@@ -1864,6 +1864,12 @@ us_config_summarize (UsConfig *self)
                           "Failover:  first byte %gs, idle %gs, cooldown %gs, quota threshold %g%%\n",
                           self->failover.first_byte_timeout_s, self->failover.idle_timeout_s,
                           self->failover.cooldown_s, self->failover.quota_threshold * 100);
+  g_string_append_printf (out,
+                          "Circuit:   opens after %" G_GINT64_FORMAT " failures in a row, or %g%% of at least %"
+                          G_GINT64_FORMAT " answers in %gs; probed again after %gs\n",
+                          self->failover.circuit_failures, self->failover.circuit_error_rate * 100,
+                          self->failover.circuit_min_requests, self->failover.circuit_window_s,
+                          self->failover.circuit_open_s);
   return g_string_free (out, FALSE);
 }
 

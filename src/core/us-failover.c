@@ -34,10 +34,8 @@ us_failover_retry_after (SoupMessageHeaders *headers)
     }
 }
 
-/* Seconds until @value, which is RFC 3339, epoch seconds or an OpenAI
- * duration such as "1m30s" / "250ms"; -1 if unreadable. */
-static double
-seconds_until (const char *value)
+double
+us_failover_seconds_until (const char *value)
 {
   g_autoptr(GDateTime) when = NULL;
   char *end = NULL;
@@ -97,6 +95,40 @@ header_number (SoupMessageHeaders *headers,
   return (end != value && *end == '\0') ? number : -1;
 }
 
+const char *
+us_failover_claim_window (const char *claim)
+{
+  if (claim == NULL)
+    return NULL;
+  if (g_str_equal (claim, "five_hour"))
+    return "5h";
+  /* seven_day, seven_day_opus, seven_day_sonnet, …: the weekly window. */
+  if (g_str_has_prefix (claim, "seven_day"))
+    return "7d";
+  return NULL;
+}
+
+/* A plan that refused: seconds until the window its claim names resets
+ * (hours away, when the plan serves again), else until the overall reset;
+ * -1 when the plan did not refuse or no reset is given. */
+static double
+plan_rejected_for (SoupMessageHeaders *headers)
+{
+  const char *status = soup_message_headers_get_one (headers, "anthropic-ratelimit-unified-status");
+  const char *claim = soup_message_headers_get_one (headers, "anthropic-ratelimit-unified-representative-claim");
+  const char *window = us_failover_claim_window (claim);
+  g_autofree char *window_reset = window ? g_strdup_printf ("anthropic-ratelimit-unified-%s-reset", window) : NULL;
+  double s = -1;
+
+  if (status == NULL || !g_str_equal (status, "rejected"))
+    return -1;
+  if (window_reset != NULL)
+    s = us_failover_seconds_until (soup_message_headers_get_one (headers, window_reset));
+  if (s <= 0)
+    s = us_failover_seconds_until (soup_message_headers_get_one (headers, "anthropic-ratelimit-unified-reset"));
+  return s > 0 ? s : -1;
+}
+
 double
 us_failover_quota_cooldown (SoupMessageHeaders *headers,
                             double              threshold,
@@ -116,7 +148,8 @@ us_failover_quota_cooldown (SoupMessageHeaders *headers,
   status = soup_message_headers_get_one (headers, "anthropic-ratelimit-unified-status");
   if (status != NULL && g_str_equal (status, "rejected"))
     {
-      double s = seconds_until (soup_message_headers_get_one (headers, "anthropic-ratelimit-unified-reset"));
+      double s = plan_rejected_for (headers);
+
       longest = MAX (longest, s > 0 ? s : default_s);
     }
   for (guint i = 0; plan_windows[i]; i++)
@@ -127,7 +160,7 @@ us_failover_quota_cooldown (SoupMessageHeaders *headers,
 
       if (used >= 0 && used >= threshold)
         {
-          double s = seconds_until (soup_message_headers_get_one (headers, reset));
+          double s = us_failover_seconds_until (soup_message_headers_get_one (headers, reset));
           longest = MAX (longest, s > 0 ? s : default_s);
         }
     }
@@ -141,7 +174,7 @@ us_failover_quota_cooldown (SoupMessageHeaders *headers,
 
       if (l > 0 && r >= 0 && 1.0 - r / l >= threshold)
         {
-          double s = seconds_until (soup_message_headers_get_one (headers, reset));
+          double s = us_failover_seconds_until (soup_message_headers_get_one (headers, reset));
           longest = MAX (longest, s > 0 ? s : default_s);
         }
     }
@@ -154,7 +187,7 @@ us_failover_quota_cooldown (SoupMessageHeaders *headers,
 
       if (l > 0 && r >= 0 && 1.0 - r / l >= threshold)
         {
-          double s = seconds_until (soup_message_headers_get_one (headers, reset));
+          double s = us_failover_seconds_until (soup_message_headers_get_one (headers, reset));
           longest = MAX (longest, s > 0 ? s : default_s);
         }
     }
@@ -183,8 +216,9 @@ us_failover_judge (guint                   status,
     {
     case 429:
     case 529:
-      /* "retry-after: 0" means retry now: no cooldown at all. */
-      retry_after = us_failover_retry_after (headers);
+      /* "retry-after: 0" means retry now: no cooldown at all. But a spent
+       * plan window outlasts any retry-after: it serves again at its reset. */
+      retry_after = MAX (us_failover_retry_after (headers), plan_rejected_for (headers));
       if (retry_after < 0)
         {
           double quota = us_failover_quota_cooldown (headers, 1.0, 0);

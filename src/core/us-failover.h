@@ -6,6 +6,10 @@
 
 G_BEGIN_DECLS
 
+/* The problem of a model that served, but whose rate or plan window is
+ * used past failover.quota_threshold: it rests until the window resets. */
+#define US_PROBLEM_QUOTA_THRESHOLD "quota threshold reached"
+
 typedef enum {
   US_VERDICT_SERVED,        /* 2xx */
   US_VERDICT_NEXT,          /* fail over to the next model */
@@ -29,6 +33,13 @@ void     us_failover_judge           (guint                   status,
 double   us_failover_quota_cooldown  (SoupMessageHeaders     *headers,
                                       double                  threshold,
                                       double                  default_s);
+
+/* Seconds until @value, which is RFC 3339, epoch seconds or an OpenAI
+ * duration such as "1m30s" / "250ms"; -1 if unreadable. */
+double      us_failover_seconds_until (const char *value);
+/* The plan window ("5h", "7d") an anthropic-ratelimit-unified-representative-claim
+ * names ("five_hour", "seven_day…"), or NULL. */
+const char *us_failover_claim_window  (const char *claim);
 
 /* retry-after / retry-after-ms in seconds; -1 if absent or unreadable. */
 double   us_failover_retry_after     (SoupMessageHeaders     *headers);

@@ -104,6 +104,14 @@ us_preset_lookup (const char *id)
   return NULL;
 }
 
+gboolean
+us_preset_is_local (const char *id)
+{
+  static const char * const local[] = { "ollama", "lmstudio", "llamacpp", NULL };
+
+  return id != NULL && g_strv_contains (local, id);
+}
+
 const UsPresetModel *
 us_preset_lookup_model (const UsPreset *preset,
                         const char     *model)

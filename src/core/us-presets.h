@@ -44,6 +44,9 @@ typedef struct {
 const UsPreset *us_presets_get          (guint          *n_presets);
 /* NULL when @id names no preset. */
 const UsPreset *us_preset_lookup        (const char     *id);
+/* Whether @id names a preset for a model server on this machine (Ollama,
+ * LM Studio, llama.cpp): no key, and probed before it is asked. */
+gboolean        us_preset_is_local      (const char     *id);
 /* NULL when @preset's table has no @model. */
 const UsPresetModel *us_preset_lookup_model (const UsPreset *preset,
                                              const char     *model);

@@ -14,6 +14,7 @@
 #include <sys/socket.h>
 
 #include "us-client-watcher.h"
+#include "us-explain.h"
 #include "us-keepalive.h"
 #include "us-request-job.h"
 #include "us-router.h"
@@ -36,6 +37,8 @@ struct _UsProxy
   GPtrArray *key_waiters;   /* GTask*, task data: the provider id it waits for */
   UsProvenance *provenance;     /* who produced which signed content */
   UsSpend *spend;               /* what each model served, per day */
+  UsPlanWindows *plan_windows;  /* subscription windows, as last reported */
+  UsLocalProbe *local_probe;    /* is Ollama & co. running? */
   guint port;
   char *bound_host;         /* what us_proxy_start listened on */
   guint bound_port;         /* the configured port then (0 = any) */
@@ -277,6 +280,7 @@ us_proxy_status_to_json (UsProxy *self)
       for (guint j = 0; j < chain->models->len; j++)
         {
           const UsChainModel *cm = g_ptr_array_index (chain->models, j);
+          JsonNode *plan;
 
           json_builder_begin_object (b);
           json_builder_set_member_name (b, "provider");
@@ -285,6 +289,12 @@ us_proxy_status_to_json (UsProxy *self)
           json_builder_add_string_value (b, cm->model);
           json_builder_set_member_name (b, "health");
           json_builder_add_value (b, us_health_to_json (self->health, cm->provider, cm->model));
+          plan = us_plan_windows_to_json (self->plan_windows, cm->provider, cm->model);
+          if (plan != NULL)
+            {
+              json_builder_set_member_name (b, "plan");
+              json_builder_add_value (b, plan);
+            }
           json_builder_end_object (b);
         }
       json_builder_end_array (b);
@@ -438,6 +448,38 @@ serve_routing (UsProxy           *self,
   json_builder_add_boolean_value (b, us_proxy_get_routing (self));
   json_builder_end_object (b);
   reply = json_builder_get_root (b);
+  respond_json (msg, SOUP_STATUS_OK, reply);
+}
+
+/* POST {"client": NAME|null, "request": {…}}: `understudy explain`, over
+ * this proxy's live cooldowns, circuits and spend. */
+static void
+serve_explain (UsProxy           *self,
+               SoupServerMessage *msg)
+{
+  g_autoptr(GBytes) body = soup_message_body_flatten (soup_server_message_get_request_body (msg));
+  g_autoptr(JsonNode) root = us_translate_parse_json (body, NULL);
+  g_autoptr(JsonNode) reply = NULL;
+  g_autoptr(GError) error = NULL;
+  JsonObject *obj = root && JSON_NODE_HOLDS_OBJECT (root) ? json_node_get_object (root) : NULL;
+  JsonNode *client = obj ? json_object_get_member (obj, "client") : NULL;
+
+  if (obj == NULL || (client != NULL && !JSON_NODE_HOLDS_NULL (client) &&
+                      json_node_get_value_type (client) != G_TYPE_STRING))
+    {
+      respond_error (msg, US_WIRE_ANTHROPIC, SOUP_STATUS_BAD_REQUEST,
+                     "expected {\"client\": NAME|null, \"request\": {…}}");
+      return;
+    }
+  reply = us_explain_request (config_of (self), us_proxy_get_routing (self), self->health, self->spend,
+                              self->local_probe,
+                              client && !JSON_NODE_HOLDS_NULL (client) ? json_node_get_string (client) : NULL,
+                              json_object_get_member (obj, "request"), &error);
+  if (reply == NULL)
+    {
+      respond_error (msg, US_WIRE_ANTHROPIC, SOUP_STATUS_BAD_REQUEST, error->message);
+      return;
+    }
   respond_json (msg, SOUP_STATUS_OK, reply);
 }
 
@@ -675,7 +717,8 @@ serve_model_request (UsProxy           *self,
   /* The job keeps this snapshot: an edit during the request changes the
    * next request, never this one. */
   UsConfig *config = config_of (self);
-  const UsChainConfig *chain;
+  g_autofree char *match = NULL;
+  UsRoute route;
   const char *client;
   UsRequestEntry *entry;
 
@@ -699,12 +742,14 @@ serve_model_request (UsProxy           *self,
     }
 
   client = us_router_client_from_user_agent (soup_message_headers_get_one (headers, "User-Agent"));
-  chain = us_router_pick (config, client, ir);
+  us_router_route (config, client, ir, &route);
+  match = us_route_describe (config, &route);
   entry = us_request_log_add (self->log, client, session_of (headers), endpoint, us_ir_request_get_model (ir));
+  us_request_entry_set_route (entry, route.chain->id, route.rule, match);
 
   soup_server_message_pause (msg);
   us_request_job_run (self, config, msg, fmt, count_tokens, g_steal_pointer (&ir), g_steal_pointer (&root), body,
-                      chain, us_config_get_routing (config), entry);
+                      route.chain, us_config_get_routing (config), entry);
 }
 
 static void
@@ -747,6 +792,8 @@ handler (SoupServer        *server,
     serve_events (self, msg);
   else if (g_str_equal (method, "POST") && g_str_equal (rest, "/understudy/routing"))
     serve_routing (self, msg);
+  else if (g_str_equal (method, "POST") && g_str_equal (rest, "/understudy/explain"))
+    serve_explain (self, msg);
   else if (g_str_equal (method, "POST") && g_str_equal (rest, "/understudy/keys"))
     serve_keys (self, msg);
   else
@@ -818,6 +865,8 @@ us_proxy_dispose (GObject *object)
   g_clear_pointer (&self->key_waiters, g_ptr_array_unref);
   g_clear_object (&self->provenance);
   g_clear_object (&self->spend);
+  g_clear_object (&self->plan_windows);
+  g_clear_object (&self->local_probe);
   g_clear_object (&self->watcher);
   g_clear_object (&self->store);
   g_clear_pointer (&self->bound_host, g_free);
@@ -923,6 +972,7 @@ us_proxy_init (UsProxy *self)
   /* Likewise: budgets hold across restarts. */
   path = us_spend_default_path ();
   self->spend = us_spend_new (path);
+  self->plan_windows = us_plan_windows_new ();
   self->subscribers = g_ptr_array_new_with_free_func (g_object_unref);
   /* Timeouts are the job's (first byte, idle), not the session's; many
    * concurrent streams go to the same provider host. */
@@ -932,6 +982,7 @@ us_proxy_init (UsProxy *self)
                                 "max-conns", 256,
                                 "max-conns-per-host", 64,
                                 NULL);
+  self->local_probe = us_local_probe_new (self->session);
 }
 
 UsProxy *
@@ -1080,6 +1131,20 @@ UsProvenance *
 us_proxy_get_provenance (UsProxy *self)
 {
   return self->provenance;
+}
+
+UsLocalProbe *
+us_proxy_get_local_probe (UsProxy *self)
+{
+  g_return_val_if_fail (US_IS_PROXY (self), NULL);
+  return self->local_probe;
+}
+
+UsPlanWindows *
+us_proxy_get_plan_windows (UsProxy *self)
+{
+  g_return_val_if_fail (US_IS_PROXY (self), NULL);
+  return self->plan_windows;
 }
 
 UsSpend *

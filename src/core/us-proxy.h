@@ -7,6 +7,8 @@
 #include "us-health.h"
 #include "us-keyring.h"
 #include "us-provenance.h"
+#include "us-local-probe.h"
+#include "us-plan-windows.h"
 #include "us-spend.h"
 #include "us-request-log.h"
 
@@ -35,6 +37,8 @@ UsHealth     *us_proxy_get_health   (UsProxy      *self);
 UsClientWatcher *us_proxy_get_client_watcher (UsProxy *self);
 UsProvenance *us_proxy_get_provenance (UsProxy    *self);
 UsSpend      *us_proxy_get_spend    (UsProxy      *self);
+UsPlanWindows *us_proxy_get_plan_windows (UsProxy   *self);
+UsLocalProbe *us_proxy_get_local_probe (UsProxy     *self);
 SoupSession  *us_proxy_get_session  (UsProxy      *self);
 /* The keyring the proxy's auth: key providers take their keys from. Their
  * keys are loaded (asynchronously) at us_proxy_start() and again whenever

@@ -9,6 +9,7 @@
 #include "us-request-job.h"
 
 #include "us-continuity.h"
+#include "us-eligibility.h"
 #include "us-failover.h"
 #include "us-keepalive.h"
 #include "us-upstream.h"
@@ -280,7 +281,7 @@ served (UsRequestJob *self)
   /* Switch before the hard limit: this request is served, the next goes on. */
   quota = us_failover_quota_cooldown (headers, fo->quota_threshold, fo->cooldown_s);
   if (quota > 0 && self->failover)
-    us_health_cool_down (health, self->provider->id, self->chain_model->model, quota, "quota threshold reached");
+    us_health_cool_down (health, self->provider->id, self->chain_model->model, quota, US_PROBLEM_QUOTA_THRESHOLD);
 }
 
 /* What this attempt produced is the provider's from now on: a later
@@ -733,6 +734,9 @@ on_sent (GObject      *source,
 
   self->stream = g_steal_pointer (&stream);
   status = soup_message_get_status (self->upstream);
+  /* Served or refused, the answer says how much of the plan is left. */
+  us_plan_windows_note (us_proxy_get_plan_windows (self->proxy), self->provider->id, self->chain_model->model,
+                        soup_message_get_response_headers (self->upstream));
   self->streaming = status >= 200 && status < 300 && !self->count_tokens &&
                     us_ir_request_get_stream (self->ir);
   if (self->streaming)
@@ -905,49 +909,25 @@ new_upstream (UsRequestJob  *self,
   return msg;
 }
 
-/* Would the request, its estimated input plus the output it may get, not
- * fit the model's window? Then it is skipped without being asked, and
- * the request log says so. */
+/* Passed over without being asked (us-eligibility.h): the request log
+ * says why. */
 static gboolean
-over_context_window (UsRequestJob       *self,
-                     const UsChainModel *cm)
+eligible (UsRequestJob       *self,
+          const UsChainModel *cm)
 {
-  gint64 output = us_ir_request_get_max_tokens (self->ir);
-  gint64 needed;
-  g_autofree char *reason = NULL;
+  g_auto(UsSkip) skip = { 0 };
 
-  if (cm->context_tokens <= 0)
-    return FALSE;
-  if (cm->max_output_tokens > 0 && (output <= 0 || output > cm->max_output_tokens))
-    output = cm->max_output_tokens;
-  needed = us_ir_request_estimate_input_tokens (self->ir) + output;
-  if (needed <= cm->context_tokens)
-    return FALSE;
-  reason = g_strdup_printf (US_REASON_CONTEXT_WINDOW ": ~%" G_GINT64_FORMAT " tokens", needed);
-  us_request_entry_add_skipped (self->entry, self->provider->id, self->model, reason);
-  /* An exhausted chain's answer says why this one was not asked. */
-  note_failure (self, reason);
-  return TRUE;
-}
-
-/* A model, or its provider, that reached a local budget counts as out of
- * quota until the day or week is over. */
-static gboolean
-over_budget (UsRequestJob       *self,
-             const UsChainModel *cm)
-{
-  UsSpend *spend = us_proxy_get_spend (self->proxy);
-  g_autofree char *reason = NULL;
-
-  if (cm->budget != NULL)
-    reason = us_spend_check_budget (spend, self->provider->id, cm->model, cm->budget);
-  if (reason == NULL && self->provider->budget != NULL)
-    reason = us_spend_check_budget (spend, self->provider->id, NULL, self->provider->budget);
-  if (reason == NULL)
-    return FALSE;
-  us_request_entry_add_skipped (self->entry, self->provider->id, self->model, reason);
-  note_failure (self, reason);
-  return TRUE;
+  if (us_eligibility_check (us_proxy_get_health (self->proxy), us_proxy_get_spend (self->proxy),
+                            us_proxy_get_local_probe (self->proxy), us_config_get_failover (self->config), self->provider, cm, self->ir,
+                            &self->probing, &skip))
+    return TRUE;
+  us_request_entry_add_skipped (self->entry, self->provider->id, self->model, us_skip_kind_to_string (skip.kind),
+                                skip.reason, skip.until);
+  /* An exhausted chain's answer says why these were not asked: traits of
+   * the request or of local limits, not failures of the model. */
+  if (skip.kind == US_SKIP_CONTEXT_WINDOW || skip.kind == US_SKIP_OVER_BUDGET)
+    note_failure (self, skip.reason);
+  return FALSE;
 }
 
 static gboolean
@@ -969,26 +949,8 @@ start_attempt (UsRequestJob       *self,
       clear_attempt (self);
       return FALSE;
     }
-  if (self->failover && over_context_window (self, cm))
+  if (self->failover && !eligible (self, cm))
     {
-      clear_attempt (self);
-      return FALSE;
-    }
-  if (self->failover && over_budget (self, cm))
-    {
-      clear_attempt (self);
-      return FALSE;
-    }
-  if (self->failover && us_health_is_cooling (us_proxy_get_health (self->proxy), provider->id, cm->model))
-    {
-      us_request_entry_add_skipped (self->entry, provider->id, self->model, "cooling down");
-      clear_attempt (self);
-      return FALSE;
-    }
-  if (self->failover && !us_health_circuit_admit (us_proxy_get_health (self->proxy), provider->id, cm->model,
-                                                  us_config_get_failover (self->config), &self->probing))
-    {
-      us_request_entry_add_skipped (self->entry, provider->id, self->model, "circuit open");
       clear_attempt (self);
       return FALSE;
     }
@@ -1049,6 +1011,18 @@ on_key_loaded (GObject      *source,
 }
 
 static void
+on_local_checked (GObject      *source,
+                  GAsyncResult *result,
+                  gpointer      data)
+{
+  g_autoptr(UsRequestJob) self = data;
+
+  us_local_probe_check_finish (US_LOCAL_PROBE (source), result);
+  if (!self->client_gone)
+    try_next (self);
+}
+
+static void
 try_next (UsRequestJob *self)
 {
   /* With routing off only the primary is asked, whatever happens. */
@@ -1065,6 +1039,15 @@ try_next (UsRequestJob *self)
       if (provider->auth == US_AUTH_KEY && us_proxy_is_loading_key (self->proxy, provider->id))
         {
           us_proxy_wait_for_key_async (self->proxy, provider->id, on_key_loaded, g_object_ref (self));
+          return;
+        }
+      /* A local server is asked first whether it runs at all: one that is
+       * down or still loading costs the probe's second, not a first-byte
+       * timeout. */
+      if (self->failover && us_local_probe_needs_check (us_proxy_get_local_probe (self->proxy), provider))
+        {
+          us_local_probe_check_async (us_proxy_get_local_probe (self->proxy), provider, on_local_checked,
+                                      g_object_ref (self));
           return;
         }
       self->next++;

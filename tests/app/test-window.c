@@ -13,6 +13,7 @@
 #include "us-config-store.h"
 #include "us-episodes.h"
 #include "us-requests-page.h"
+#include "us-spend-bar.h"
 #include "us-window.h"
 
 #define WHOLE_BODY "{\"model\":\"claude-test\",\"max_tokens\":64," \
@@ -71,7 +72,8 @@ fixture_set_up (Fixture       *f,
     "  \"chains\": ["
     "    { \"id\": \"default\", \"match\": [\"*\"], \"models\": ["
     "      { \"provider\": \"primary\", \"model\": \"*\" },"
-    "      { \"provider\": \"fallback\", \"model\": \"fallback-model\" },"
+    "      { \"provider\": \"fallback\", \"model\": \"fallback-model\","
+    "        \"price\": { \"input\": 3, \"output\": 15 } },"
     "      { \"provider\": \"fallback\", \"model\": \"second-model\" } ] },"
     "    { \"id\": \"solo\", \"match\": [\"solo-*\"], \"models\": ["
     "      { \"provider\": \"primary\", \"model\": \"solo-model\" } ] } ],"
@@ -576,6 +578,20 @@ save_screenshot (GtkWidget  *widget,
   g_test_message ("screenshot: %s", path);
 }
 
+typedef struct {
+  double usd;
+  gint64 requests;
+} SpendToday;
+
+static SpendToday
+spend_today (UsProxy *proxy)
+{
+  g_autoptr(JsonNode) node = us_spend_to_json (us_proxy_get_spend (proxy));
+  JsonObject *today = json_object_get_object_member (json_node_get_object (node), "today");
+
+  return (SpendToday) { json_object_get_double_member (today, "usd"), json_object_get_int_member (today, "requests") };
+}
+
 static gboolean
 shows_three (gpointer data)
 {
@@ -591,6 +607,7 @@ test_requests_live (Fixture       *f,
   LabelWait wait = { page, "fallback/fallback-model" };
   GListModel *shown = us_requests_page_get_shown (US_REQUESTS_PAGE (page));
   UsRequestEntry *entry;
+  SpendToday before = spend_today (f->proxy);
 
   us_window_set_page (f->window, "requests");
   /* The primary serves, then is overloaded: the fallback serves the
@@ -646,6 +663,56 @@ test_requests_live (Fixture       *f,
   entry = g_list_model_get_item (shown, 2);
   g_assert_cmpstr (us_request_entry_get_served_provider (entry), ==, "primary");
   g_object_unref (entry);
+
+  /* Each request's cost, and today's spend above the list. */
+  {
+    g_autoptr(GPtrArray) bars = g_ptr_array_new ();
+    double usd = 0;
+    g_autofree char *cost = NULL;
+    g_autofree char *summary = NULL;
+    GtkPopover *popover;
+
+    for (guint i = 0; i < 3; i++)
+      {
+        g_autoptr(UsRequestEntry) e = g_list_model_get_item (shown, i);
+
+        /* Negative: no price known. */
+        usd += MAX (us_request_entry_get_cost (e), 0);
+      }
+    entry = g_list_model_get_item (shown, 0);
+    /* The fallback's price: 3 and 15 USD per million tokens. */
+    g_assert_cmpfloat (us_request_entry_get_cost (entry), ==,
+                       (us_request_entry_get_input_tokens (entry) * 3.0
+                        + us_request_entry_get_output_tokens (entry) * 15.0) / 1e6);
+    g_assert_cmpfloat (us_request_entry_get_cost (entry), >, 0);
+    cost = g_strdup_printf ("$%.4f", us_request_entry_get_cost (entry));
+    g_object_unref (entry);
+    wait.page = page;
+    wait.text = cost;
+    wait_until (label_appears, &wait);
+
+    collect (page, US_TYPE_SPEND_BAR, bars);
+    g_assert_cmpuint (bars->len, ==, 1);
+    summary = g_strdup_printf ("Today: $%.4f · %lld requests · ", before.usd + usd, (long long) before.requests + 3);
+    g_test_message ("spend: %s (want %s)", us_spend_bar_get_summary (bars->pdata[0]), summary);
+    g_assert_true (g_str_has_prefix (us_spend_bar_get_summary (bars->pdata[0]), summary));
+    g_assert_true (gtk_widget_get_visible (bars->pdata[0]));
+
+    /* Per model on demand. */
+    {
+      g_autoptr(GPtrArray) buttons = g_ptr_array_new ();
+      GtkMenuButton *details = NULL;
+
+      collect (bars->pdata[0], GTK_TYPE_MENU_BUTTON, buttons);
+      details = buttons->pdata[0];
+      gtk_menu_button_popup (details);
+      popover = gtk_menu_button_get_popover (details);
+      g_assert_nonnull (popover);
+      g_assert_nonnull (find_label_prefix (GTK_WIDGET (popover), "fallback/fallback-model"));
+      g_assert_nonnull (find_label_prefix (GTK_WIDGET (popover), "Per Day"));
+      gtk_menu_button_popdown (details);
+    }
+  }
 
   /* The window's content: a toplevel's own paintable is empty. */
   save_screenshot (adw_application_window_get_content (ADW_APPLICATION_WINDOW (f->window)), "window.png");

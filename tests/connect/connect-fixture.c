@@ -40,6 +40,8 @@ connect_fixture_setup (ConnectFixture *fixture, gconstpointer data)
   g_setenv ("HOME", fixture->home, TRUE);
   g_setenv ("PATH", fixture->bin, TRUE);
   g_unsetenv ("XDG_CONFIG_HOME");
+  g_unsetenv ("FLATPAK_ID");
+  g_unsetenv ("HOST_XDG_CONFIG_HOME");
   g_unsetenv ("XDG_STATE_HOME");
   g_unsetenv ("CODEX_HOME");
   g_unsetenv ("CLAUDE_CONFIG_DIR");

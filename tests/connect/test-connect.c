@@ -532,6 +532,32 @@ test_env_dirs (ConnectFixture *fixture, gconstpointer data)
     }
 }
 
+/* Inside Flatpak, XDG_CONFIG_HOME is the sandbox's own; OpenCode's config
+ * is the host's: HOST_XDG_CONFIG_HOME when the host set one, else
+ * ~/.config (the path --filesystem=xdg-config/opencode maps in). */
+static void
+test_flatpak_dirs (ConnectFixture *fixture, gconstpointer data)
+{
+  g_autofree char *sandbox = fixture_path (fixture, ".var/app/io.github.understudy.Understudy/config");
+  g_autofree char *host = fixture_path (fixture, "host-config");
+  g_autofree char *home_file = fixture_path (fixture, ".config/opencode/opencode.json");
+  g_autofree char *host_file = fixture_path (fixture, "host-config/opencode/opencode.json");
+  g_autofree char *path = NULL;
+
+  g_setenv ("XDG_CONFIG_HOME", sandbox, TRUE);
+  g_setenv ("FLATPAK_ID", "io.github.understudy.Understudy", TRUE);
+
+  path = us_client_get_config_path (US_CLIENT_OPENCODE);
+  g_assert_cmpstr (path, ==, home_file);
+  g_clear_pointer (&path, g_free);
+
+  g_setenv ("HOST_XDG_CONFIG_HOME", host, TRUE);
+  connect_ok (US_CLIENT_OPENCODE, PROXY_URL);
+  g_assert_true (g_file_test (host_file, G_FILE_TEST_IS_REGULAR));
+  g_assert_false (g_file_test (sandbox, G_FILE_TEST_EXISTS));
+  disconnect_ok (US_CLIENT_OPENCODE);
+}
+
 /* Lost state file: the file still points at us, and we say so. */
 static void
 test_no_record (ConnectFixture *fixture, gconstpointer data)
@@ -670,6 +696,7 @@ main (int argc, char **argv)
   ADD ("/connect/mode-kept", NULL, test_mode_kept);
   ADD ("/connect/symlink-kept", NULL, test_symlink_kept);
   ADD ("/connect/env-dirs", NULL, test_env_dirs);
+  ADD ("/connect/flatpak-dirs", NULL, test_flatpak_dirs);
   ADD ("/connect/no-record", NULL, test_no_record);
   ADD ("/connect/bad-url", NULL, test_bad_url);
   ADD ("/connect/claude-code/empty-file", NULL, test_empty_file);

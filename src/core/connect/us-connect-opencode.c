@@ -30,7 +30,7 @@ static const char * const config_names[] = { "config.json", "opencode.json", "op
 static char *
 opencode_config_dir (void)
 {
-  g_autofree char *config = us_connect_xdg_dir ("XDG_CONFIG_HOME", ".config");
+  g_autofree char *config = us_connect_host_config_dir ();
 
   return g_build_filename (config, "opencode", NULL);
 }

@@ -24,6 +24,16 @@ us_connect_xdg_dir (const char *var, const char *fallback)
 }
 
 char *
+us_connect_host_config_dir (void)
+{
+  /* Flatpak sets FLATPAK_ID in every sandbox, and HOST_XDG_CONFIG_HOME only
+   * when the host had XDG_CONFIG_HOME set. */
+  if (g_getenv ("FLATPAK_ID") != NULL)
+    return us_connect_xdg_dir ("HOST_XDG_CONFIG_HOME", ".config");
+  return us_connect_xdg_dir ("XDG_CONFIG_HOME", ".config");
+}
+
+char *
 us_connect_get_state_path (void)
 {
   g_autofree char *state = us_connect_xdg_dir ("XDG_STATE_HOME", ".local/state");

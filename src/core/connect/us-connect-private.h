@@ -52,6 +52,14 @@ typedef struct {
                                     const char *proxy_url,
                                     GPtrArray  *edits,
                                     GError    **error);
+  /* Returns @text with the client's status line running @command,
+   * appending a UsConnectEdit per key to @edits; refuses to replace one
+   * of the user's unless @force. NULL when the client has none. */
+  char             *(*apply_statusline) (const char *text,
+                                         const char *command,
+                                         gboolean    force,
+                                         GPtrArray  *edits,
+                                         GError    **error);
   /* Does @text point the client at Understudy? @proxy_url is the recorded
    * URL, or NULL when nothing is recorded. */
   gboolean          (*is_connected) (const char *text,
@@ -77,6 +85,10 @@ const char *us_connect_home_dir        (void);
 /* $VAR when set to an absolute path, else $HOME/@fallback. */
 char       *us_connect_xdg_dir         (const char *var,
                                         const char *fallback);
+/* The user's config directory on the host: inside Flatpak $XDG_CONFIG_HOME
+ * is the app's own (~/.var/app/ID/config), while the client configs we
+ * edit are the host's, mapped in at the same path by --filesystem. */
+char       *us_connect_host_config_dir (void);
 /* The name of the provider Understudy adds to Codex and OpenCode. */
 #define US_CONNECT_PROVIDER_NAME "understudy"
 
