@@ -1,5 +1,6 @@
 /* test-config.c: config.json parsing, validation messages and saving. */
 #include "us-config.h"
+#include "test-util.h"
 
 #include <glib/gstdio.h>
 #include <signal.h>
@@ -36,25 +37,6 @@ make_tmp_dir (void)
 
   g_assert_no_error (error);
   return dir;
-}
-
-static void
-remove_tree (const char *path)
-{
-  GDir *dir = g_dir_open (path, 0, NULL);
-  const char *name;
-
-  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
-    {
-      g_autofree char *child = g_build_filename (path, name, NULL);
-
-      if (g_file_test (child, G_FILE_TEST_IS_DIR) && !g_file_test (child, G_FILE_TEST_IS_SYMLINK))
-        remove_tree (child);
-      else
-        g_assert_cmpint (g_unlink (child), ==, 0);
-    }
-  g_clear_pointer (&dir, g_dir_close);
-  g_assert_cmpint (g_rmdir (path), ==, 0);
 }
 
 static int
@@ -336,6 +318,37 @@ test_not_json (void)
   config = us_config_new_from_data ("\xff\xfe{}", -1, &error);
   g_assert_null (config);
   g_assert_error (error, US_CONFIG_ERROR, US_CONFIG_ERROR_PARSE);
+}
+
+/* json-glib takes two documents one after the other and keeps the last
+ * (found by tests/fuzz/fuzz-config): the user's first would be ignored
+ * without a word, and leaked. */
+static void
+test_two_documents (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(UsConfig) config = NULL;
+
+  config = us_config_new_from_data ("{ \"version\": 1, \"routing\": false }\n{ \"version\": 1 }\n", -1, &error);
+  g_assert_null (config);
+  g_assert_error (error, US_CONFIG_ERROR, US_CONFIG_ERROR_PARSE);
+  g_assert_cmpstr (error->message, ==, "line 2, column 1: not valid JSON: more after the end of the object");
+  g_clear_error (&error);
+
+  config = us_config_new_from_data ("\n 5 { \"version\": 1 }", -1, &error);
+  g_assert_null (config);
+  g_assert_error (error, US_CONFIG_ERROR, US_CONFIG_ERROR_PARSE);
+  g_assert_cmpstr (error->message, ==,
+                   "line 2, column 2: not valid JSON: a configuration is one JSON object, starting with {");
+  g_clear_error (&error);
+
+  /* A brace inside a string does not end the object. */
+  config = us_config_new_from_data ("{ \"version\": 1, \"x\": \"}{\\\"\", "
+                                    "\"providers\": [{\"id\": \"anthropic\", \"kind\": \"anthropic\"}], "
+                                    "\"chains\": [{\"id\": \"default\", \"models\": "
+                                    "[{\"provider\": \"anthropic\", \"model\": \"*\"}]}] }  \n", -1, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (config);
 }
 
 /* @length bounds the data: what follows it is not read. */
@@ -698,7 +711,7 @@ test_token (void)
   g_assert_cmpstr (us_config_get_token (loaded), ==, token);
   g_assert_false (us_config_ensure_token (loaded));
 
-  remove_tree (dir);
+  test_remove_tree (dir);
 }
 
 static void
@@ -751,7 +764,7 @@ test_unknown_keys_survive (void)
   g_assert_false (us_config_get_routing (loaded));
   g_assert_cmpuint (us_config_get_port (loaded), ==, 0);
 
-  remove_tree (dir);
+  test_remove_tree (dir);
 }
 
 /* A user's file may have no "listen" at all; setting the port adds it. */
@@ -773,7 +786,7 @@ test_set_port_creates_listen (void)
   g_assert_no_error (error);
   g_assert_cmpuint (us_config_get_port (loaded), ==, 8123);
 
-  remove_tree (dir);
+  test_remove_tree (dir);
 }
 
 static void
@@ -792,7 +805,7 @@ test_load_missing (void)
   listing = list_dir (dir);
   g_assert_cmpstr (listing, ==, "");
 
-  remove_tree (dir);
+  test_remove_tree (dir);
 }
 
 static void
@@ -819,7 +832,7 @@ test_load_broken (void)
   listing = list_dir (dir);
   g_assert_cmpstr (listing, ==, "config.json");
 
-  remove_tree (dir);
+  test_remove_tree (dir);
 }
 
 static void
@@ -845,7 +858,7 @@ test_load_invalid (void)
   after = read_file (path);
   g_assert_cmpstr (after, ==, data);
 
-  remove_tree (dir);
+  test_remove_tree (dir);
 }
 
 static void
@@ -858,7 +871,7 @@ test_load_unreadable (void)
   g_assert_null (config);
   g_assert_error (error, US_CONFIG_ERROR, US_CONFIG_ERROR_IO);
 
-  remove_tree (dir);
+  test_remove_tree (dir);
 }
 
 static void
@@ -878,7 +891,7 @@ test_save_leaves_no_temp (void)
   listing = list_dir (dir);
   g_assert_cmpstr (listing, ==, "config.json");
 
-  remove_tree (dir);
+  test_remove_tree (dir);
 }
 
 /* When the final rename cannot happen (a directory is in the way), the
@@ -903,7 +916,7 @@ test_save_rename_fails (void)
   kept = read_file (inside);
   g_assert_cmpstr (kept, ==, "precious");
 
-  remove_tree (dir);
+  test_remove_tree (dir);
 }
 
 /* A write that fails half way (here: the file size limit) must leave the
@@ -945,7 +958,7 @@ test_save_write_fails (void)
   listing = list_dir (dir);
   g_assert_cmpstr (listing, ==, "config.json");
 
-  remove_tree (dir);
+  test_remove_tree (dir);
 }
 
 /* Root ignores directory permissions, so this runs only for other users. */
@@ -962,7 +975,7 @@ test_save_read_only_dir (void)
   if (geteuid () == 0)
     {
       g_test_skip ("root can write to read-only directories");
-      remove_tree (dir);
+      test_remove_tree (dir);
       return;
     }
 
@@ -976,7 +989,7 @@ test_save_read_only_dir (void)
   listing = list_dir (dir);
   g_assert_cmpstr (listing, ==, "config.json");
 
-  remove_tree (dir);
+  test_remove_tree (dir);
 }
 
 /* A config.json symlinked from a dotfiles repository stays a symlink. */
@@ -1006,7 +1019,7 @@ test_save_through_symlink (void)
   listing = list_dir (real_dir);
   g_assert_cmpstr (listing, ==, "config.json");
 
-  remove_tree (dir);
+  test_remove_tree (dir);
 }
 
 int
@@ -1022,6 +1035,7 @@ main (int   argc,
       g_test_add_data_func (name, &invalid_cases[i], test_invalid);
     }
   g_test_add_func ("/config/not-json", test_not_json);
+  g_test_add_func ("/config/two-documents", test_two_documents);
   g_test_add_func ("/config/length", test_length);
   g_test_add_func ("/config/defaults", test_defaults);
   g_test_add_func ("/config/field-defaults", test_field_defaults);

@@ -209,6 +209,24 @@ test_request_timeout (Fixture       *f,
   g_assert_cmpuint (test_wait_for_fds (baseline), ==, baseline);
 }
 
+/* A client that connects and never sends a byte is closed too, and does
+ * not count against listen.max_connections meanwhile. */
+static void
+test_silent_client (Fixture       *f,
+                    gconstpointer  data)
+{
+  guint baseline = test_count_fds ();
+  TestConn *conns[4];
+
+  for (guint i = 0; i < G_N_ELEMENTS (conns); i++)
+    conns[i] = test_conn_new (f->proxy);
+  for (guint i = 0; i < G_N_ELEMENTS (conns); i++)
+    g_assert_true (closed_by_proxy (conns[i]));
+  for (guint i = 0; i < G_N_ELEMENTS (conns); i++)
+    test_conn_free (conns[i]);
+  g_assert_cmpuint (test_wait_for_fds (baseline), ==, baseline);
+}
+
 /* A kept-alive connection left idle is closed; one in use is not. */
 static void
 test_idle_timeout (Fixture       *f,
@@ -295,6 +313,8 @@ main (int argc, char *argv[])
   g_test_add ("/keepalive/flat-under-load", Fixture, NULL, fixture_set_up, test_flat_under_load, fixture_tear_down);
   g_test_add_func ("/keepalive/nofile-raised", test_nofile_raised);
   g_test_add ("/keepalive/request-timeout", Fixture, SHORT_LIMITS, fixture_set_up, test_request_timeout,
+              fixture_tear_down);
+  g_test_add ("/keepalive/silent-client", Fixture, SHORT_LIMITS, fixture_set_up, test_silent_client,
               fixture_tear_down);
   g_test_add ("/keepalive/max-connections", Fixture, ", \"max_connections\": 3", fixture_set_up,
               test_max_connections, fixture_tear_down);

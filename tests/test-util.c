@@ -1,6 +1,8 @@
 /* test-util.c: a synchronous-looking HTTP client that spins the main context. */
 #include "test-util.h"
 
+#include <glib/gstdio.h>
+
 struct _TestClient {
   SoupSession *session;
   char *base;
@@ -44,6 +46,16 @@ test_client_new (UsProxy *proxy)
 
   client->session = soup_session_new_with_options ("timeout", 20, NULL);
   client->base = us_proxy_dup_client_url (proxy);
+  return client;
+}
+
+TestClient *
+test_client_new_for_url (const char *base)
+{
+  TestClient *client = g_new0 (TestClient, 1);
+
+  client->session = soup_session_new_with_options ("timeout", 60, NULL);
+  client->base = g_strdup (base);
   return client;
 }
 
@@ -520,4 +532,23 @@ test_wait_for_fds (guint fds)
       g_usleep (1000);
     }
   return n;
+}
+
+void
+test_remove_tree (const char *path)
+{
+  GDir *dir = g_dir_open (path, 0, NULL);
+  const char *name;
+
+  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree char *child = g_build_filename (path, name, NULL);
+
+      if (g_file_test (child, G_FILE_TEST_IS_DIR) && !g_file_test (child, G_FILE_TEST_IS_SYMLINK))
+        test_remove_tree (child);
+      else
+        g_assert_cmpint (g_unlink (child), ==, 0);
+    }
+  g_clear_pointer (&dir, g_dir_close);
+  g_assert_cmpint (g_rmdir (path), ==, 0);
 }

@@ -25,6 +25,8 @@ void        test_reply_free    (TestReply *reply);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (TestReply, test_reply_free)
 
 TestClient *test_client_new    (UsProxy            *proxy);
+/* For a proxy in another process: @base is its client URL (…/t/TOKEN). */
+TestClient *test_client_new_for_url (const char    *base);
 void        test_client_free   (TestClient         *client);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (TestClient, test_client_free)
 /* @path goes after /t/<token>; @headers is name, value, ..., NULL. */
@@ -84,6 +86,9 @@ void        test_conn_send       (TestConn   *conn,
 TestReply  *test_conn_read_reply (TestConn   *conn);
 GSocket    *test_conn_get_socket (TestConn   *conn);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (TestConn, test_conn_free)
+
+/* Deletes @path and everything under it (symbolic links, not their targets). */
+void        test_remove_tree     (const char *path);
 
 /* This process's open descriptors and resident memory. */
 guint       test_count_fds       (void);

@@ -8,6 +8,7 @@
 #include "us-config.h"
 #include "us-presets.h"
 #include "us-vertex.h"
+#include "us-ir.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -1353,6 +1354,24 @@ parse_document (UsConfig    *self,
     && parse_desktop (&check, root, self);
 }
 
+/* "PREFIXline L, column C: not valid JSON: WHAT", as json-glib's errors read. */
+static UsConfig *
+parse_error_at (const char  *data,
+                gsize        offset,
+                const char  *prefix,
+                const char  *what,
+                GError     **error)
+{
+  guint line = 1, column = 1;
+
+  for (gsize i = 0; i < offset; i++, column++)
+    if (data[i] == '\n')
+      line++, column = 0;
+  g_set_error (error, US_CONFIG_ERROR, US_CONFIG_ERROR_PARSE,
+               "%sline %u, column %u: not valid JSON: %s", prefix, line, column, what);
+  return NULL;
+}
+
 static UsConfig *
 new_from_data (const char  *data,
                gssize       length,
@@ -1363,8 +1382,20 @@ new_from_data (const char  *data,
   g_autoptr(UsConfig) self = NULL;
   g_autoptr(GError) local_error = NULL;
   g_autofree char *prefix = file != NULL ? g_strdup_printf ("%s: ", file) : g_strdup ("");
+  gsize size = length < 0 ? strlen (data) : (gsize) length;
+  gsize first = 0, trailing;
   JsonNode *doc;
 
+  /* json-glib takes "5 {…}" or "{…} {…}", keeps the last value and drops
+   * (and leaks) the rest: the file must be one object (an array gets
+   * "expected an object" below), and nothing else. */
+  while (first < size && g_ascii_isspace (data[first]))
+    first++;
+  if (first < size && data[first] != '{' && data[first] != '[')
+    return parse_error_at (data, first, prefix, "a configuration is one JSON object, starting with {", error);
+  trailing = us_json_trailing_start (data, size);
+  if (trailing > 0)
+    return parse_error_at (data, trailing, prefix, "more after the end of the object", error);
   if (!json_parser_load_from_data (parser, data, length, &local_error))
     {
       const char *message = local_error->message;

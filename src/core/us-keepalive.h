@@ -8,7 +8,9 @@
 G_BEGIN_DECLS
 
 /* Watches every connection of @server. A client gets @request_timeout_s
- * from its request's first byte to its last, and a kept-alive connection
+ * from its request's first byte to its last (libsoup starts a connection's
+ * first request when it accepts it, so a client that never sends a byte
+ * is timed out too), and a kept-alive connection
  * @idle_timeout_s between requests; 0 = no limit. */
 void     us_keepalive_guard       (SoupServer *server,
                                    double      request_timeout_s,

@@ -26,6 +26,12 @@ static const EditCase edit_cases[] = {
     "{\n  \"a\": 1, // one\n  \"b\": 2\n}\n" },
   { "set/trailing-comma", US_JSON_JSONC, "{\n  \"a\": 1, /* one */\n}\n", "b", "2",
     "{\n  \"a\": 1, /* one */\n  \"b\": 2,\n}\n" },
+  /* A comment that goes on below stays after the new member, and taking
+   * the member out gives the line back (found by tests/fuzz/fuzz-connect). */
+  { "set/before-multiline-comment", US_JSON_JSONC, "{\n  \"a\": 1, /* one\n  two */\n}\n", "b", "2",
+    "{\n  \"a\": 1,\n  \"b\": 2, /* one\n  two */\n}\n" },
+  { "remove/before-multiline-comment", US_JSON_JSONC, "{\n  \"a\": 1,\n  \"b\": 2, /* one\n  two */\n}\n", "b",
+    NULL, "{\n  \"a\": 1, /* one\n  two */\n}\n" },
   { "set/empty-with-comment", US_JSON_JSONC, "{ // nothing yet\n}", "a", "1",
     "{\n  \"a\": 1 // nothing yet\n}" },
   { "set/replace", US_JSON_STRICT, "{\"a\": {\"b\": 1}, \"c\": 2}", "a.b", "\"x\"",
@@ -87,6 +93,10 @@ static const ParseCase parse_cases[] = {
   { US_JSON_JSONC, "{\"a\": [1,],}", NULL },
   { US_JSON_STRICT, "// c\n{}", "line 1, column 1: the top level is not a JSON object" },
   { US_JSON_JSONC, "// c\n/* d\n */ {} // e", NULL },
+  /* A line comment ends at a lone CR too, as in OpenCode's parser
+   * (found by tests/fuzz/fuzz-connect). */
+  { US_JSON_JSONC, "{ // c\r#\n}", "line 1, column 8: expected a member name" },
+  { US_JSON_JSONC, "{ // c\r\n}", NULL },
   { US_JSON_STRICT, "{\n  \"a\": tru\n}", "line 2, column 8: unexpected text" },
   { US_JSON_STRICT, "{\"a\": \"x}", "line 1, column 7: a string is never closed" },
   { US_JSON_STRICT, "[1]", "the top level is not a JSON object" },

@@ -795,6 +795,46 @@ test_chunking (void)
   g_assert_cmpuint (whole.body->len, ==, r.body->len);
 }
 
+/* A trickle: one byte a write, a whole stream in the end. */
+static void
+test_chunking_bytes (void)
+{
+  g_autoptr(UsFakeProvider) fake = us_fake_provider_new (US_FAKE_FORMAT_OPENAI_CHAT);
+  g_auto(Result) r;
+
+  us_fake_provider_set_text (fake, "hi");
+  us_fake_provider_set_chunking (fake, US_FAKE_CHUNKS_BYTES, 1);
+  post (fake, route (fake), simple_body (US_FAKE_FORMAT_OPENAI_CHAT, TRUE), &r);
+  g_test_message ("%u bytes arrived in %u reads", r.body->len, r.n_reads);
+  g_assert_no_error (r.error);
+  g_assert_true (r.body->len > 14 && memcmp (r.body->data + r.body->len - 14, "data: [DONE]\n\n", 14) == 0);
+  /* 1 ms apart, the reads cannot all have merged. */
+  g_assert_cmpuint (r.n_reads, >, r.body->len / 4);
+}
+
+/* Malformed: a 200 whose JSON or SSE no decoder takes. */
+static void
+test_malformed (void)
+{
+  g_autoptr(UsFakeProvider) fake = us_fake_provider_new (US_FAKE_FORMAT_ANTHROPIC);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_auto(Result) stream;
+  g_auto(Result) whole;
+
+  g_assert_true (us_fake_provider_push_spec (fake, "malformed,malformed", &error));
+  post (fake, route (fake), simple_body (US_FAKE_FORMAT_ANTHROPIC, FALSE), &whole);
+  g_assert_cmpuint (whole.status, ==, 200);
+  g_assert_no_error (whole.error);
+  g_assert_false (json_parser_load_from_data (parser, (const char *) whole.body->data, whole.body->len, NULL));
+
+  post (fake, route (fake), simple_body (US_FAKE_FORMAT_ANTHROPIC, TRUE), &stream);
+  g_assert_cmpuint (stream.status, ==, 200);
+  g_assert_no_error (stream.error);
+  g_assert_nonnull (g_strstr_len ((const char *) stream.body->data, stream.body->len, "this line is not SSE"));
+  g_assert_null (g_strstr_len ((const char *) stream.body->data, stream.body->len, "message_stop"));
+}
+
 /* ------------------------------------------------------------------------ */
 /* Script, recording and other routes                                       */
 
@@ -1181,6 +1221,8 @@ main (int   argc,
   g_test_add_func ("/fake/delay", test_delay);
   g_test_add_func ("/fake/dispose-while-busy", test_dispose_while_busy);
   g_test_add_func ("/fake/chunking", test_chunking);
+  g_test_add_func ("/fake/chunking-bytes", test_chunking_bytes);
+  g_test_add_func ("/fake/malformed", test_malformed);
   g_test_add_func ("/fake/error-overrides", test_error_overrides);
   g_test_add_func ("/fake/script-and-record", test_script_and_record);
   g_test_add_func ("/fake/other-routes", test_other_routes);

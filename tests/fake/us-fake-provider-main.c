@@ -4,7 +4,7 @@
  *   us-fake-provider --format anthropic|openai-chat|openai-responses
  *                    [--port N] [--script STEP[,STEP...]] [--default STEP]
  *                    [--text TEXT] [--tool-task FILE] [--log FILE]
- *                    [--require-key KEY] [--chunking awkward|event|whole]
+ *                    [--require-key KEY] [--chunking awkward|event|whole|bytes]
  *                    [--chunk-delay MS] [--reset-style rst|fin]
  *                    [--signing-key KEY]
  *                    [--vertex PROJECT/REGION [--google-credentials FILE]
@@ -73,7 +73,7 @@ main (int   argc,
     { "tool-task", 0, 0, G_OPTION_ARG_FILENAME, &tool_task, "File the tool-task step asks to read (implies --default tool-task)", "FILE" },
     { "log", 'l', 0, G_OPTION_ARG_FILENAME, &log_path, "Append one JSON line per request", "FILE" },
     { "require-key", 0, 0, G_OPTION_ARG_FILENAME, &require_key, "Answer 401 to requests without this key", "KEY" },
-    { "chunking", 0, 0, G_OPTION_ARG_STRING, &chunking, "How streams are cut into writes (default: awkward)", "awkward|event|whole" },
+    { "chunking", 0, 0, G_OPTION_ARG_STRING, &chunking, "How streams are cut into writes (default: awkward)", "awkward|event|whole|bytes" },
     { "chunk-delay", 0, 0, G_OPTION_ARG_INT, &chunk_delay, "Milliseconds between two writes (default: 1)", "MS" },
     { "reset-style", 0, 0, G_OPTION_ARG_STRING, &reset_style, "How resets end the connection (default: rst)", "rst|fin" },
     { "signing-key", 0, 0, G_OPTION_ARG_FILENAME, &signing_key, "Think when asked, sign it with KEY, refuse what KEY did not sign", "KEY" },
@@ -92,7 +92,7 @@ main (int   argc,
   g_option_context_add_main_entries (context, entries, NULL);
   g_option_context_set_description (context,
     "Steps: ok, tool, tools2, NNN (any HTTP status), 429:RETRY_AFTER, reset, reset-mid,\n"
-    "silence, silence-headers, error-before-content, tool-task.\n");
+    "silence, silence-headers, error-before-content, tool-task, malformed.\n");
   if (!g_option_context_parse (context, &argc, &argv, &error))
     return usage_error (context, error->message);
   if (format_name == NULL || !us_fake_format_from_string (format_name, &format))
@@ -135,8 +135,10 @@ main (int   argc,
         mode = US_FAKE_CHUNKS_PER_EVENT;
       else if (g_str_equal (chunking, "whole"))
         mode = US_FAKE_CHUNKS_WHOLE;
+      else if (g_str_equal (chunking, "bytes"))
+        mode = US_FAKE_CHUNKS_BYTES;
       else
-        return usage_error (context, "--chunking must be awkward, event or whole");
+        return usage_error (context, "--chunking must be awkward, event, whole or bytes");
       us_fake_provider_set_chunking (fake, mode, (guint) chunk_delay);
     }
   else

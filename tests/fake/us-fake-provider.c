@@ -341,6 +341,7 @@ static const struct {
   { US_FAKE_SILENCE_AFTER_HEADERS, "silence-headers" },
   { US_FAKE_STREAM_ERROR_BEFORE_CONTENT, "error-before-content" },
   { US_FAKE_TOOL_TASK, "tool-task" },
+  { US_FAKE_MALFORMED, "malformed" },
 };
 
 const char *
@@ -416,7 +417,7 @@ step_parse (const char  *spec,
 
   g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
                "Unknown step \"%s\" (expected ok, tool, tools2, NNN, NNN:RETRY_AFTER, reset, "
-               "reset-mid, silence, silence-headers, error-before-content or tool-task)", spec);
+               "reset-mid, silence, silence-headers, error-before-content, tool-task or malformed)", spec);
   return FALSE;
 }
 
@@ -927,6 +928,10 @@ sse_cut (Sse            *sse,
           break;
         case US_FAKE_CHUNKS_PER_EVENT:
           add_cut (cuts, stop, end);
+          break;
+        case US_FAKE_CHUNKS_BYTES:
+          for (gsize at = start + 1; at <= stop; at++)
+            add_cut (cuts, at, end);
           break;
         case US_FAKE_CHUNKS_WHOLE:
         default:
@@ -2165,6 +2170,37 @@ overloaded_status (UsFakeFormat format)
   return format == US_FAKE_FORMAT_ANTHROPIC ? 529 : 503;
 }
 
+/* A 200 that no decoder can read: the start of a JSON answer cut off
+ * (with a Content-Length that matches, so the transfer itself is clean),
+ * or an event stream whose events carry broken JSON, lines that are not
+ * SSE, and no end event, before the body ends normally. */
+static void
+respond_malformed (UsFakeProvider *self,
+                   Exchange       *ex,
+                   gboolean        stream)
+{
+  static const char whole[] = "{\"id\": \"msg_01\", \"type\": \"message\", \"content\": [{\"type\": \"te";
+  static const char events[] =
+    "event: message_start\ndata: {\"type\": \"message_start\", \"message\": {\"id\n\n"
+    "data: {\"choices\": [{\"delta\": {\"content\": \"x\"}]]}\n\n"
+    "this line is not SSE\n\n"
+    "data: \xff\xfe not UTF-8 {\n\n"
+    "event: \ndata:\n\n";
+  SoupServerMessage *msg = ex->msg;
+  SoupMessageHeaders *h = soup_server_message_get_response_headers (msg);
+
+  soup_server_message_set_status (msg, 200, NULL);
+  if (!stream)
+    {
+      soup_server_message_set_response (msg, "application/json", SOUP_MEMORY_STATIC, whole, strlen (whole));
+      return;
+    }
+  soup_message_headers_set_encoding (h, SOUP_ENCODING_CHUNKED);
+  soup_message_headers_replace (h, "content-type", stream_content_type (self->format));
+  g_ptr_array_add (ex->pieces, g_bytes_new_static (events, sizeof events - 1));
+  ex->chunked = TRUE;
+}
+
 /* Sets @ex up for a generation request according to @step. */
 static void
 respond_generation (UsFakeProvider   *self,
@@ -2223,6 +2259,12 @@ respond_generation (UsFakeProvider   *self,
     case US_FAKE_TOOL_TASK:
     default:
       break;
+    }
+
+  if (step->behavior == US_FAKE_MALFORMED)
+    {
+      respond_malformed (self, ex, stream);
+      return;
     }
 
   request_id = self->format == US_FAKE_FORMAT_ANTHROPIC ? random_string (self, "req_011C", BASE62, 20)

@@ -32,6 +32,8 @@ typedef enum {
   US_FAKE_SILENCE_AFTER_HEADERS,       /* 200 + headers, then no byte ever */
   US_FAKE_STREAM_ERROR_BEFORE_CONTENT, /* 200, stream start, then an error event */
   US_FAKE_TOOL_TASK,                   /* ask to read a file, then quote it back */
+  US_FAKE_MALFORMED,                   /* 200 whose body is broken: cut-off JSON, or
+                                        * SSE with bad JSON and junk lines, then a clean end */
 } UsFakeBehavior;
 
 /* How a response body is cut into writes. */
@@ -41,6 +43,8 @@ typedef enum {
                              * and between its two final newlines (default) */
   US_FAKE_CHUNKS_PER_EVENT, /* one write per SSE event */
   US_FAKE_CHUNKS_WHOLE,     /* the whole stream in one write */
+  US_FAKE_CHUNKS_BYTES,     /* one byte a write: with a delay of 1000, an
+                             * upstream that trickles a byte a second */
 } UsFakeChunking;
 
 /* How RESET behaviors end the connection. */
@@ -118,7 +122,7 @@ void            us_fake_provider_push_status    (UsFakeProvider   *self,
                                                  const char       *retry_after);
 /* Comma-separated step names, as the command line takes them: ok, tool,
  * tools2, NNN, 429:RETRY_AFTER, reset, reset-mid, silence, silence-headers,
- * error-before-content, tool-task. */
+ * error-before-content, tool-task, malformed. */
 gboolean        us_fake_provider_push_spec      (UsFakeProvider   *self,
                                                  const char       *spec,
                                                  GError          **error);

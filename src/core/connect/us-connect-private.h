@@ -66,6 +66,15 @@ typedef struct {
                                      const char *proxy_url);
 } UsClientConnector;
 
+/* @text without the keys of @edits (UsConnectEdit*, in the order made)
+ * that still hold what was written or lead to @proxy_url: what
+ * disconnecting leaves when the file changed since it was connected. */
+char *us_connect_undo_edits (const UsClientConnector *connector,
+                             GPtrArray               *edits,
+                             const char              *proxy_url,
+                             const char              *text,
+                             GError                 **error);
+
 const UsClientConnector *us_connect_claude_get_connector   (void);
 const UsClientConnector *us_connect_codex_get_connector    (void);
 const UsClientConnector *us_connect_opencode_get_connector (void);

@@ -205,15 +205,19 @@ remove_with_parents (const UsDocFormat *format, const char *text, const UsConnec
   return current;
 }
 
-static char *
-undo_edits (const UsClientConnector *connector, UsConnection *record, const char *text, GError **error)
+char *
+us_connect_undo_edits (const UsClientConnector *connector,
+                       GPtrArray               *edits,
+                       const char              *proxy_url,
+                       const char              *text,
+                       GError                 **error)
 {
   const UsDocFormat *format = connector->format;
   g_autofree char *current = g_strdup (text);
 
-  for (guint i = record->edits->len; i > 0; i--)
+  for (guint i = edits->len; i > 0; i--)
     {
-      const UsConnectEdit *edit = g_ptr_array_index (record->edits, i - 1);
+      const UsConnectEdit *edit = g_ptr_array_index (edits, i - 1);
       const char * const *path = (const char * const *) edit->path;
       g_autoptr(GError) local_error = NULL;
       g_autofree char *now = format->get (current, path, &local_error);
@@ -224,7 +228,7 @@ undo_edits (const UsClientConnector *connector, UsConnection *record, const char
           g_propagate_error (error, g_steal_pointer (&local_error));
           return NULL;
         }
-      if (now == NULL || !value_is_ours (now, edit, record->proxy_url))
+      if (now == NULL || !value_is_ours (now, edit, proxy_url))
         continue;
       if (edit->previous != NULL)
         next = format->replace (current, path, edit->previous, error);
@@ -284,7 +288,7 @@ compute_restored (const UsClientConnector *connector,
 
   if (!check_no_nul (current, record->path, error))
     return FALSE;
-  out->data = undo_edits (connector, record, current->data, error);
+  out->data = us_connect_undo_edits (connector, record->edits, record->proxy_url, current->data, error);
   if (out->data == NULL)
     {
       explain_parse_error (error != NULL ? *error : NULL, record->path);

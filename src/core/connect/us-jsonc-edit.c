@@ -101,9 +101,10 @@ skip_ws (JParser *p)
         {
           if (p->text[p->pos + 1] == '/')
             {
-              const char *nl = memchr (p->text + p->pos, '\n', p->len - p->pos);
-
-              p->pos = nl != NULL ? (gsize) (nl - p->text) : p->len;
+              /* Up to a line break, CR alone included, as OpenCode's
+               * parser (jsonc-parser) reads it. */
+              while (!at_end (p) && p->text[p->pos] != '\n' && p->text[p->pos] != '\r')
+                p->pos++;
               continue;
             }
           if (p->text[p->pos + 1] == '*')
@@ -573,6 +574,20 @@ detect_indent_unit (const char *text)
   return g_strdup ("  ");
 }
 
+/* At @pos, after blanks, a block comment that runs onto a later line? */
+static gboolean
+multiline_comment_at (const char *text, gsize pos)
+{
+  const char *close;
+
+  while (text[pos] == ' ' || text[pos] == '\t')
+    pos++;
+  if (text[pos] != '/' || text[pos + 1] != '*')
+    return FALSE;
+  close = strstr (text + pos + 2, "*/");
+  return close == NULL || memchr (text + pos, '\n', (gsize) (close - text) - pos) != NULL;
+}
+
 /* After @pos on the same line, only blanks and comments? Then the end of
  * that line (before its line break); otherwise @pos itself. */
 static gsize
@@ -590,14 +605,13 @@ end_of_line_after (const char *text, gsize pos)
             q++;
           return q;
         }
+      /* A comment that runs onto later lines stays where it is, after the
+       * new member (us_jsonc_remove() then gives the line back as it was). */
+      if (multiline_comment_at (text, q))
+        return pos;
       if (text[q] == '/' && text[q + 1] == '*')
         {
-          const char *close = strstr (text + q + 2, "*/");
-          gsize close_pos = close != NULL ? (gsize) (close - text) : 0;
-
-          if (close == NULL || memchr (text + q, '\n', close_pos - q) != NULL)
-            return q;
-          q = close_pos + 2;
+          q = (gsize) (strstr (text + q + 2, "*/") - text) + 2;
           continue;
         }
       if (text[q] == '\0' || text[q] == '\n' || (text[q] == '\r' && text[q + 1] == '\n'))
@@ -1058,6 +1072,16 @@ us_jsonc_remove (const char         *text,
       {
         start = line_start;
         end = text[line_end] == '\n' ? line_end + 1 : line_end;
+      }
+    else if (member->comma >= 0 && line_start > 0 && previous != NULL
+             && only_blanks (text, line_start, start) && multiline_comment_at (text, end))
+      {
+        /* Alone on its line but for a comment that goes on below: the line
+         * break before it goes, the comment stays (what insert_member()
+         * does, undone). */
+        start = line_start - 1;
+        if (start > 0 && text[start - 1] == '\r')
+          start--;
       }
     else if (member->comma >= 0)
       {

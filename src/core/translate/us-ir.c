@@ -443,9 +443,9 @@ us_json_to_string (JsonNode *node)
  * last, so an upstream repeating itself in one event could grow the proxy
  * without bound. Everything we read is an object or an array: anything
  * else, and anything after the first one, is refused up front. */
-static gboolean
-not_one_container (const char *text,
-                   gsize       len)
+gsize
+us_json_container_end (const char *text,
+                       gsize       len)
 {
   gsize i = 0;
   guint depth = 0;
@@ -454,7 +454,7 @@ not_one_container (const char *text,
   while (i < len && g_ascii_isspace (text[i]))
     i++;
   if (i == len || (text[i] != '{' && text[i] != '['))
-    return TRUE;
+    return 0;
 
   for (; i < len; i++)
     {
@@ -473,12 +473,28 @@ not_one_container (const char *text,
       else if (c == '{' || c == '[')
         depth++;
       else if ((c == '}' || c == ']') && depth > 0 && --depth == 0)
-        break;
+        return i + 1;
     }
-  for (i++; i < len; i++)
+  return len;
+}
+
+gsize
+us_json_trailing_start (const char *text,
+                        gsize       len)
+{
+  gsize end = us_json_container_end (text, len);
+
+  for (gsize i = end; end > 0 && i < len; i++)
     if (!g_ascii_isspace (text[i]) && text[i] != '\0')
-      return TRUE;
-  return FALSE;
+      return i;
+  return 0;
+}
+
+static gboolean
+not_one_container (const char *text,
+                   gsize       len)
+{
+  return us_json_container_end (text, len) == 0 || us_json_trailing_start (text, len) != 0;
 }
 
 JsonNode *

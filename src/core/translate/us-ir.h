@@ -261,6 +261,13 @@ JsonNode   *us_json_node_take_object (JsonObject *obj);
 JsonNode   *us_json_node_take_array  (JsonArray  *array);
 /* Serialises compactly. */
 char       *us_json_to_string   (JsonNode *node);
+/* Where the first top-level object or array of @text ends (past its
+ * closing bracket; @len when it never closes), 0 when @text does not start
+ * with one. */
+gsize       us_json_container_end  (const char *text, gsize len);
+/* Where something other than white space follows that first object or
+ * array, else 0: json-glib takes "{}{}", keeps the last and leaks the rest. */
+gsize       us_json_trailing_start (const char *text, gsize len);
 JsonNode   *us_json_parse       (const char *text, gssize len, GError **error);
 JsonNode   *us_json_parse_bytes (GBytes *bytes, GError **error);
 GBytes     *us_json_to_bytes    (JsonNode *node);
