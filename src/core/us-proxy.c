@@ -275,6 +275,7 @@ us_proxy_status_to_json (UsProxy *self)
       for (guint j = 0; j < chain->models->len; j++)
         {
           const UsChainModel *cm = g_ptr_array_index (chain->models, j);
+          const UsProviderConfig *provider = us_config_lookup_provider (config, cm->provider);
           JsonNode *plan;
 
           json_builder_begin_object (b);
@@ -282,6 +283,12 @@ us_proxy_status_to_json (UsProxy *self)
           json_builder_add_string_value (b, cm->provider);
           json_builder_set_member_name (b, "model");
           json_builder_add_string_value (b, cm->model);
+          if (provider != NULL && provider->auth == US_AUTH_KEY)
+            {
+              /* How many, never which. */
+              json_builder_set_member_name (b, "keys");
+              json_builder_add_int_value (b, us_proxy_count_keys (self, provider));
+            }
           json_builder_set_member_name (b, "health");
           json_builder_add_value (b, us_health_to_json (self->health, cm->provider, cm->model));
           plan = us_plan_windows_to_json (self->plan_windows, cm->provider, cm->model);
@@ -1102,15 +1109,46 @@ us_proxy_get_keyring (UsProxy *self)
   return self->keyring;
 }
 
+guint
+us_proxy_count_keys (UsProxy                *self,
+                     const UsProviderConfig *provider)
+{
+  guint n = us_keyring_get_n_keys (self->keyring, provider->id);
+
+  if (n == 0 && provider->key_envs != NULL)
+    n = g_strv_length (provider->key_envs);
+  return n;
+}
+
+const char *
+us_proxy_lookup_nth_key (UsProxy                *self,
+                         const UsProviderConfig *provider,
+                         guint                   position)
+{
+  const char *key = NULL;
+
+  /* The keyring's pool, when it has one, else the key_env variables. */
+  if (us_keyring_get_n_keys (self->keyring, provider->id) > 0)
+    key = us_keyring_lookup_cached_nth (self->keyring, provider->id, position);
+  else if (provider->key_envs != NULL && position >= 1 && position <= g_strv_length (provider->key_envs))
+    key = g_getenv (provider->key_envs[position - 1]);
+  return key != NULL && *key != '\0' ? key : NULL;
+}
+
 const char *
 us_proxy_lookup_key (UsProxy                *self,
                      const UsProviderConfig *provider)
 {
-  const char *key = us_keyring_lookup_cached (self->keyring, provider->id);
+  guint n = us_proxy_count_keys (self, provider);
 
-  if (key == NULL && provider->key_env != NULL)
-    key = g_getenv (provider->key_env);
-  return key != NULL && *key != '\0' ? key : NULL;
+  for (guint i = 1; i <= n; i++)
+    {
+      const char *key = us_proxy_lookup_nth_key (self, provider, i);
+
+      if (key != NULL)
+        return key;
+    }
+  return NULL;
 }
 
 gboolean

@@ -27,6 +27,7 @@ typedef struct {
   char   *note;         /* what was changed for this model (signed content
                          * dropped or kept, thinking off, tool loop), or NULL */
   char  **dropped;      /* what translating for it left out, or NULL */
+  guint   key;          /* which key of the provider's pool it used (from 1), 0 = none */
 } UsAttempt;
 
 #define US_TYPE_REQUEST_ENTRY (us_request_entry_get_type ())
@@ -64,6 +65,11 @@ void            us_request_entry_end_attempt    (UsRequestEntry *self,
                                                  guint           index,
                                                  guint           status,
                                                  const char     *reason);
+/* The key of the provider's pool attempt @index used, by its number
+ * (never its value). */
+void            us_request_entry_set_attempt_key (UsRequestEntry *self,
+                                                 guint           index,
+                                                 guint           key);
 void            us_request_entry_note_attempt   (UsRequestEntry *self,
                                                  guint           index,
                                                  const char     *note);
@@ -80,6 +86,10 @@ void            us_request_entry_add_skipped    (UsRequestEntry *self,
 void            us_request_entry_set_served     (UsRequestEntry *self,
                                                  const char     *provider,
                                                  const char     *model);
+/* The number of the key that served (0 = none, not auth: key). */
+void            us_request_entry_set_served_key (UsRequestEntry *self,
+                                                 guint           key);
+guint           us_request_entry_get_served_key (UsRequestEntry *self);
 void            us_request_entry_mark_first_byte (UsRequestEntry *self);
 void            us_request_entry_set_usage      (UsRequestEntry *self,
                                                  gint64          input_tokens,
