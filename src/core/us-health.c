@@ -13,6 +13,7 @@ typedef struct {
   gint64 cooldown_until_us;   /* real time; 0 = none */
   char *problem;
   UsCircuit *circuit;
+  gboolean pool_cooldown;     /* the cooldown is its key pool's: every key is cooling */
   GArray *keys;               /* KeyHealth, by key; at most one per key of the pool */
 } ModelHealth;
 
@@ -108,9 +109,50 @@ us_health_cool_down (UsHealth   *self,
   ModelHealth *h = lookup (self, provider, model, TRUE);
 
   h->cooldown_until_us = g_get_real_time () + (gint64) (seconds * G_USEC_PER_SEC);
+  h->pool_cooldown = FALSE;
   g_free (h->problem);
   h->problem = g_strdup (reason);
   g_signal_emit (self, signals[CHANGED], 0, provider, model);
+}
+
+void
+us_health_cool_down_pool (UsHealth   *self,
+                          const char *provider,
+                          const char *model,
+                          double      seconds,
+                          const char *reason)
+{
+  us_health_cool_down (self, provider, model, seconds, reason);
+  lookup (self, provider, model, FALSE)->pool_cooldown = TRUE;
+}
+
+void
+us_health_forget_keys (UsHealth   *self,
+                       const char *provider)
+{
+  g_autofree char *prefix = g_strconcat (provider, "\n", NULL);
+  g_autoptr(GPtrArray) changed = g_ptr_array_new_with_free_func (g_free);
+  GHashTableIter iter;
+  const char *name;
+  ModelHealth *h;
+
+  g_hash_table_iter_init (&iter, self->models);
+  while (g_hash_table_iter_next (&iter, (gpointer *) &name, (gpointer *) &h))
+    {
+      if (!g_str_has_prefix (name, prefix) || (h->keys->len == 0 && !h->pool_cooldown))
+        continue;
+      g_array_set_size (h->keys, 0);
+      if (h->pool_cooldown)
+        {
+          h->cooldown_until_us = 0;
+          g_clear_pointer (&h->problem, g_free);
+          h->pool_cooldown = FALSE;
+        }
+      g_ptr_array_add (changed, g_strdup (name + strlen (prefix)));
+    }
+  /* After the walk: a handler may look the models up again. */
+  for (guint i = 0; i < changed->len; i++)
+    g_signal_emit (self, signals[CHANGED], 0, provider, (const char *) g_ptr_array_index (changed, i));
 }
 
 gboolean
@@ -170,6 +212,7 @@ us_health_mark_ok (UsHealth   *self,
     return FALSE;
   g_clear_pointer (&h->problem, g_free);
   h->cooldown_until_us = 0;
+  h->pool_cooldown = FALSE;
   g_signal_emit (self, signals[CHANGED], 0, provider, model);
   g_signal_emit (self, signals[RECOVERED], 0, provider, model);
   return TRUE;

@@ -76,6 +76,17 @@ gint64      us_health_get_key_cooldown_until_us (UsHealth   *self,
                                       const char *provider,
                                       const char *model,
                                       guint       key);
+/* The model cools down because every key of its pool does. */
+void        us_health_cool_down_pool (UsHealth   *self,
+                                      const char *provider,
+                                      const char *model,
+                                      double      seconds,
+                                      const char *reason);
+/* The provider's pool changed (a key added or deleted): its numbers may
+ * name other keys now, so every key's state, and a cooldown of the whole
+ * pool, is forgotten. */
+void        us_health_forget_keys    (UsHealth   *self,
+                                      const char *provider);
 /* The key served: its cooldown and problem are over. */
 void        us_health_mark_key_ok    (UsHealth   *self,
                                       const char *provider,

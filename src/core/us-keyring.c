@@ -682,8 +682,10 @@ on_change_searched (GObject      *source,
   target = g_ptr_array_index (data->items, data->position - 1);
   if (target->index > 0)
     {
-      secret_password_clear (&provider_key_schema, g_task_get_cancellable (task), on_cleared,
-                             g_steal_pointer (&task), "provider", data->id, "index", (int) target->index, NULL);
+      GCancellable *cancellable = g_task_get_cancellable (task);
+
+      secret_password_clear (&provider_key_schema, cancellable, on_cleared, g_steal_pointer (&task),
+                             "provider", data->id, "index", (int) target->index, NULL);
       return;
     }
   /* An entry from before pools has no index to single it out: the whole
@@ -703,6 +705,7 @@ on_change_checked (GObject      *source,
   g_autoptr(GTask) task = user_data;
   UsKeyring *self = US_KEYRING (source);
   ChangeData *data = g_task_get_task_data (task);
+  GCancellable *cancellable;
   GError *error = NULL;
 
   if (!check_finish (self, result, &error))
@@ -719,7 +722,9 @@ on_change_checked (GObject      *source,
     case CHANGE_ADD:
     case CHANGE_DELETE_NTH:
     default:
-      search_pool_async (self, data->id, g_task_get_cancellable (task), on_change_searched, g_steal_pointer (&task));
+      /* The cancellable first: arguments are evaluated in no set order. */
+      cancellable = g_task_get_cancellable (task);
+      search_pool_async (self, data->id, cancellable, on_change_searched, g_steal_pointer (&task));
       break;
     }
 }

@@ -541,6 +541,15 @@ load_all_keys (UsProxy *self)
   load_keys (self, (const char * const *) ids);
 }
 
+/* Key numbers may name other keys now. */
+static void
+on_keyring_changed (UsKeyring  *keyring,
+                    const char *provider_id,
+                    UsProxy    *self)
+{
+  us_health_forget_keys (self->health, provider_id);
+}
+
 static void
 on_keyring_message (UsKeyring  *keyring,
                     GParamSpec *pspec,
@@ -891,6 +900,7 @@ us_proxy_constructed (GObject *object)
   g_signal_connect_object (self->log, "entry-changed", G_CALLBACK (on_entry_changed), self, 0);
   g_signal_connect_object (self->health, "changed", G_CALLBACK (on_health_changed), self, 0);
   g_signal_connect_object (self->keyring, "notify::message", G_CALLBACK (on_keyring_message), self, 0);
+  g_signal_connect_object (self->keyring, "changed", G_CALLBACK (on_keyring_changed), self, 0);
 
   g_signal_connect_object (self->store, "notify::routing", G_CALLBACK (on_routing_changed), self, 0);
   g_signal_connect_object (self->store, "notify::config", G_CALLBACK (on_config_changed), self, 0);

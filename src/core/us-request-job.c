@@ -305,7 +305,7 @@ key_failed (UsRequestJob *self,
     {
       g_autofree char *all = n > 1 ? g_strdup_printf ("%s (every key)", reason) : g_strdup (reason);
 
-      us_health_cool_down (health, provider, model, (double) (back - now) / G_USEC_PER_SEC, all);
+      us_health_cool_down_pool (health, provider, model, (double) (back - now) / G_USEC_PER_SEC, all);
     }
   return later;
 }
