@@ -25,8 +25,8 @@ static const char usage[] =
      "  understudy check-config [FILE]             validate a config, summarise its chains\n"
      "  understudy connect|disconnect CLIENT       claude-code, codex, opencode\n"
      "  understudy routing on|off|toggle           turn failover routing on or off\n"
-     "  understudy keys set|delete PROVIDER        a provider's key in the keyring (set reads stdin)\n"
-     "  understudy keys list                       which providers have a key (never the key)\n"
+     "  understudy keys set|add|delete PROVIDER    a provider's keys in the keyring (set, add read stdin)\n"
+     "  understudy keys list                       how many keys each provider has (never the keys)\n"
      "  understudy providers                       the presets, their models, limits and prices\n");
 
 /* ---- Headless ---------------------------------------------------------- */
