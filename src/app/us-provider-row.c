@@ -67,7 +67,12 @@ update_key_state (UsProviderRow *self)
       break;
     case US_AUTH_KEY:
     default:
-      if (us_keyring_has_key (keyring, provider->id))
+      if (us_keyring_get_n_keys (keyring, provider->id) > 1)
+        /* Translators: a key pool, tried in turn (`understudy keys add`). */
+        text = g_strdup_printf (ngettext ("%u key stored in the keyring", "%u keys stored in the keyring",
+                                          us_keyring_get_n_keys (keyring, provider->id)),
+                                us_keyring_get_n_keys (keyring, provider->id));
+      else if (us_keyring_has_key (keyring, provider->id))
         text = g_strdup (_("Key stored in the keyring"));
       else if (env != NULL && g_getenv (env) != NULL && *g_getenv (env) != '\0')
         text = g_strdup_printf (_("Key taken from $%s"), env);
