@@ -129,6 +129,28 @@ print_attempts (JsonArray *attempts)
     }
 }
 
+/* The keys of a model's pool that cool down or were refused, by number. */
+static void
+print_key_health (JsonObject *health)
+{
+  JsonArray *keys = json_object_has_member (health, "keys") ? json_object_get_array_member (health, "keys") : NULL;
+
+  for (guint i = 0; keys != NULL && i < json_array_get_length (keys); i++)
+    {
+      JsonObject *k = json_array_get_object_element (keys, i);
+      int key = (int) json_object_get_int_member_with_default (k, "key", 0);
+
+      if (g_strcmp0 (str_member (k, "state"), "cooldown") == 0)
+        {
+          g_autofree char *until = local_time (str_member (k, "cooldown_until"));
+          /* Translators: a key of a provider's key pool, by its number. */
+          g_print (_("       key %d cooling down until %s (%s)\n"), key, until, str_member (k, "reason"));
+        }
+      else
+        g_print (_("       key %d: %s\n"), key, str_member (k, "reason"));
+    }
+}
+
 /* Today's and the last days' totals, and each model's day and week. */
 static void
 print_spend (JsonObject *spend)
@@ -204,6 +226,7 @@ print_status (UsConfig *config,
             g_print ("  %u. %-40s %s\n", j + 1, name, str_member (h, "reason"));
           else
             g_print (_("  %u. %-40s ok\n"), j + 1, name);
+          print_key_health (h);
           if (json_object_has_member (m, "plan"))
             print_plan (json_object_get_object_member (m, "plan"));
         }

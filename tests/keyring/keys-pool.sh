@@ -107,6 +107,7 @@ jq -e '.chains[0].models[0].keys == 3 and .chains[0].models[0].health.keys[0].ke
   fail "status health: $(jq -c '.chains[0].models[0]' "$work/status.json")"
 us status >"$work/cli.status" 2>&1 || fail "status failed"
 grep -q 'deepseek/deepseek-chat (key 1)  HTTP 429' "$work/cli.status" || fail "status: $(cat "$work/cli.status")"
+grep -Eq '^ +key 1 cooling down until [0-9:]+ \(rate limited\)$' "$work/cli.status" || fail "status: $(cat "$work/cli.status")"
 note "request: key 1 rate limited, key 2 served"
 
 # Key 1 goes: the proxy reloads the pool, and what was key 2 is key 1.
