@@ -180,6 +180,8 @@ test_429_next_key (Fixture       *f,
   request = last_request (status);
   assert_attempts (request, (const char * const[]) { "pool:1:429:HTTP 429 rate limited", "pool:2:200:served", NULL });
   g_assert_cmpint (json_object_get_int_member (request, "served_key"), ==, 2);
+  g_test_message ("key 1's 429 and key 2's answer took %" G_GINT64_FORMAT " ms in all",
+                  json_object_get_int_member_with_default (request, "total_ms", -1));
   health = health_of (status, 0);
   /* The model serves: only its key 1 cools down. */
   g_assert_cmpstr (json_object_get_string_member (health, "state"), ==, "ok");
