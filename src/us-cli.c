@@ -83,8 +83,10 @@ local_time (const char *iso)
 }
 
 /* A chain model's plan windows, e.g. "5h 97% (resets Tue 14:05), 7d 40% …". */
+/* @key: which key of a pool the plan is, 0 = the model's own. */
 static void
-print_plan (JsonObject *plan)
+print_plan (JsonObject *plan,
+            gint64      key)
 {
   JsonArray *windows = json_object_get_array_member (plan, "windows");
   g_autoptr(GString) line = g_string_new (NULL);
@@ -109,7 +111,10 @@ print_plan (JsonObject *plan)
     g_string_append_printf (line, line->len ? " — %s" : "%s", str_member (plan, "status"));
   if (str_member (plan, "representative_claim") != NULL)
     g_string_append_printf (line, _(", limited by %s"), str_member (plan, "representative_claim"));
-  if (line->len > 0)
+  if (line->len > 0 && key > 0)
+    /* Translators: the plan of one key of a provider's key pool. */
+    g_print (_("       plan of key %d: %s\n"), (int) key, line->str);
+  else if (line->len > 0)
     g_print (_("       plan: %s\n"), line->str);
 }
 
@@ -228,7 +233,14 @@ print_status (UsConfig *config,
             g_print (_("  %u. %-40s ok\n"), j + 1, name);
           print_key_health (h);
           if (json_object_has_member (m, "plan"))
-            print_plan (json_object_get_object_member (m, "plan"));
+            print_plan (json_object_get_object_member (m, "plan"), 0);
+          for (guint k = 0; json_object_has_member (m, "key_plans") &&
+                            k < json_array_get_length (json_object_get_array_member (m, "key_plans")); k++)
+            {
+              JsonObject *kp = json_array_get_object_element (json_object_get_array_member (m, "key_plans"), k);
+
+              print_plan (json_object_get_object_member (kp, "plan"), json_object_get_int_member (kp, "key"));
+            }
         }
     }
 

@@ -364,6 +364,53 @@ test_bad_request_after_key (Fixture       *f,
     "pool:1:429:HTTP 429 rate limited", "pool:2:400:request rejected", NULL });
 }
 
+/* Each key has its own plan: key 1's 5-hour window is spent (a 429 that
+ * names its reset), key 2's is not; the status shows both, by number. */
+static void
+test_plan_per_key (Fixture       *f,
+                   gconstpointer  data)
+{
+  g_autofree char *reset = g_strdup_printf ("anthropic-ratelimit-unified-5h-reset: %" G_GINT64_FORMAT,
+                                            g_get_real_time () / G_USEC_PER_SEC + 3600);
+  const char * const spent[] = { "anthropic-ratelimit-unified-status: rejected",
+                                 "anthropic-ratelimit-unified-5h-utilization: 1.0", reset, NULL };
+  const char * const fresh[] = { "anthropic-ratelimit-unified-status: allowed",
+                                 "anthropic-ratelimit-unified-5h-utilization: 0.25", reset, NULL };
+  g_autoptr(TestReply) reply = NULL;
+  g_autoptr(JsonNode) status = NULL;
+  JsonObject *model, *plan, *key_plan;
+  JsonArray *key_plans;
+
+  us_fake_provider_add_key (f->pool, KEY_1, &(UsFakeStep) { .behavior = US_FAKE_STATUS, .status = 429,
+                                                              .headers = spent });
+  us_fake_provider_add_key (f->pool, KEY_2, &(UsFakeStep) { .behavior = US_FAKE_OK, .headers = fresh });
+
+  reply = ask (f, WHOLE_BODY);
+  g_assert_cmpuint (reply->status, ==, 200);
+  g_assert_cmpstr (soup_message_headers_get_one (reply->headers, "x-understudy-model"), ==, "pool/pool-model");
+
+  status = status_without_keys (f);
+  model = json_array_get_object_element (json_object_get_array_member (json_array_get_object_element (
+            json_object_get_array_member (json_node_get_object (status), "chains"), 0), "models"), 0);
+  plan = json_object_get_object_member (model, "plan");
+  g_assert_cmpstr (json_object_get_string_member (plan, "status"), ==, "rejected");
+  g_assert_cmpfloat (json_object_get_double_member (json_array_get_object_element (
+                       json_object_get_array_member (plan, "windows"), 0), "utilization"), ==, 1.0);
+  key_plans = json_object_get_array_member (model, "key_plans");
+  g_assert_cmpuint (json_array_get_length (key_plans), ==, 1);
+  key_plan = json_array_get_object_element (key_plans, 0);
+  g_assert_cmpint (json_object_get_int_member (key_plan, "key"), ==, 2);
+  plan = json_object_get_object_member (key_plan, "plan");
+  g_assert_cmpstr (json_object_get_string_member (plan, "status"), ==, "allowed");
+  g_assert_cmpfloat (json_object_get_double_member (json_array_get_object_element (
+                       json_object_get_array_member (plan, "windows"), 0), "utilization"), ==, 0.25);
+  /* Key 1 waits for its window's reset, an hour away; the model does not. */
+  g_assert_true (us_health_is_key_cooling (us_proxy_get_health (f->proxy), "pool", "pool-model", 1));
+  g_assert_cmpint (us_health_get_key_cooldown_until_us (us_proxy_get_health (f->proxy), "pool", "pool-model", 1),
+                   >, g_get_real_time () + (gint64) 3500 * G_USEC_PER_SEC);
+  g_assert_false (us_health_is_cooling (us_proxy_get_health (f->proxy), "pool", "pool-model"));
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -380,5 +427,6 @@ main (int   argc,
   g_test_add ("/keypool/quota-per-key", Fixture, NULL, fixture_set_up, test_quota_per_key, fixture_tear_down);
   g_test_add ("/keypool/bad-request-after-key", Fixture, NULL, fixture_set_up, test_bad_request_after_key,
               fixture_tear_down);
+  g_test_add ("/keypool/plan-per-key", Fixture, NULL, fixture_set_up, test_plan_per_key, fixture_tear_down);
   return g_test_run ();
 }

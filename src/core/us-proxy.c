@@ -243,6 +243,34 @@ early_handler (SoupServer        *server,
 
 /* ---- Status ------------------------------------------------------------ */
 
+/* "key_plans": [{"key": N, "plan": …}]: keys 2 and up of a pool that
+ * reported their own plan ("plan" is key 1's). */
+static void
+add_key_plans (UsProxy                *self,
+               JsonBuilder            *b,
+               const UsProviderConfig *provider,
+               const char             *model)
+{
+  guint n = us_proxy_count_keys (self, provider);
+
+  json_builder_set_member_name (b, "key_plans");
+  json_builder_begin_array (b);
+  for (guint key = 2; key <= n; key++)
+    {
+      JsonNode *plan = us_plan_windows_key_to_json (self->plan_windows, provider->id, model, key);
+
+      if (plan == NULL)
+        continue;
+      json_builder_begin_object (b);
+      json_builder_set_member_name (b, "key");
+      json_builder_add_int_value (b, key);
+      json_builder_set_member_name (b, "plan");
+      json_builder_add_value (b, plan);
+      json_builder_end_object (b);
+    }
+  json_builder_end_array (b);
+}
+
 JsonNode *
 us_proxy_status_to_json (UsProxy *self)
 {
@@ -297,6 +325,8 @@ us_proxy_status_to_json (UsProxy *self)
               json_builder_set_member_name (b, "plan");
               json_builder_add_value (b, plan);
             }
+          if (provider != NULL && provider->auth == US_AUTH_KEY && us_proxy_count_keys (self, provider) > 1)
+            add_key_plans (self, b, provider, cm->model);
           json_builder_end_object (b);
         }
       json_builder_end_array (b);

@@ -814,8 +814,8 @@ on_sent (GObject      *source,
   self->stream = g_steal_pointer (&stream);
   status = soup_message_get_status (self->upstream);
   /* Served or refused, the answer says how much of the plan is left. */
-  us_plan_windows_note (us_proxy_get_plan_windows (self->proxy), self->provider->id, self->chain_model->model,
-                        soup_message_get_response_headers (self->upstream));
+  us_plan_windows_note_key (us_proxy_get_plan_windows (self->proxy), self->provider->id, self->chain_model->model,
+                            self->key, soup_message_get_response_headers (self->upstream));
   self->streaming = status >= 200 && status < 300 && !self->count_tokens &&
                     us_ir_request_get_stream (self->ir);
   if (self->streaming)
