@@ -1,5 +1,6 @@
 /* us-cli.c: the subcommands that talk to a running proxy or edit the config. */
 #include "us-cli.h"
+#include "us-cli-private.h"
 
 #include <glib/gi18n.h>
 #include <libsoup/soup.h>
@@ -13,25 +14,39 @@
 #include "us-keyring.h"
 #include "us-local-probe.h"
 #include "us-presets.h"
+#include "us-translate.h"
 
-static char *
-admin_url (UsConfig   *config,
-           const char *path)
+char *
+us_cli_admin_url (UsConfig   *config,
+                  const char *path)
 {
   g_autofree char *base = us_config_dup_client_url (config, us_config_get_port (config));
 
   return g_strconcat (base, path, NULL);
 }
 
-/* Asks the running instance; NULL with @error set if none answers. */
-static JsonNode *
-ask_running (UsConfig    *config,
-             const char  *method,
-             const char  *path,
-             const char  *body,
-             GError     **error)
+/* The message of the proxy's own error body, if it has one. */
+static char *
+error_message (GBytes *reply)
 {
-  g_autoptr(SoupSession) session = soup_session_new_with_options ("timeout", 5, NULL);
+  g_autoptr(JsonNode) root = us_translate_parse_json (reply, NULL);
+  JsonObject *obj = root && JSON_NODE_HOLDS_OBJECT (root) ? json_node_get_object (root) : NULL;
+  JsonNode *error = obj ? json_object_get_member (obj, "error") : NULL;
+
+  if (error == NULL || !JSON_NODE_HOLDS_OBJECT (error))
+    return NULL;
+  return g_strdup (json_object_get_string_member_with_default (json_node_get_object (error), "message", NULL));
+}
+
+JsonNode *
+us_cli_ask_running (UsConfig    *config,
+                    const char  *method,
+                    const char  *path,
+                    const char  *body,
+                    guint        timeout_s,
+                    GError     **error)
+{
+  g_autoptr(SoupSession) session = soup_session_new_with_options ("timeout", timeout_s, NULL);
   g_autofree char *url = NULL;
   g_autoptr(SoupMessage) msg = NULL;
   g_autoptr(GBytes) reply = NULL;
@@ -42,7 +57,7 @@ ask_running (UsConfig    *config,
       g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_CONNECTION_REFUSED, _("Understudy has never run"));
       return NULL;
     }
-  url = admin_url (config, path);
+  url = us_cli_admin_url (config, path);
   msg = soup_message_new (method, url);
   if (body != NULL)
     {
@@ -52,6 +67,16 @@ ask_running (UsConfig    *config,
   reply = soup_session_send_and_read (session, msg, NULL, error);
   if (reply == NULL)
     return NULL;
+  if (soup_message_get_status (msg) == SOUP_STATUS_BAD_REQUEST)
+    {
+      g_autofree char *message = error_message (reply);
+
+      if (message != NULL)
+        {
+          g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, message);
+          return NULL;
+        }
+    }
   if (soup_message_get_status (msg) != SOUP_STATUS_OK)
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, _("the running Understudy answered HTTP %u"),
@@ -62,6 +87,9 @@ ask_running (UsConfig    *config,
     return NULL;
   return json_node_ref (json_parser_get_root (parser));
 }
+
+/* The subcommands that are over in a moment wait this long for an answer. */
+#define ASK_TIMEOUT_S 5
 
 static const char *
 str_member (JsonObject *obj,
@@ -80,6 +108,21 @@ local_time (const char *iso)
   g_autoptr(GDateTime) local = utc ? g_date_time_to_local (utc) : NULL;
 
   return local ? g_date_time_format (local, "%H:%M:%S") : g_strdup ("?");
+}
+
+char *
+us_cli_local_time (const char *iso)
+{
+  g_autoptr(GDateTime) utc = iso ? g_date_time_new_from_iso8601 (iso, NULL) : NULL;
+  g_autoptr(GDateTime) local = utc ? g_date_time_to_local (utc) : NULL;
+  g_autoptr(GDateTime) now = g_date_time_new_now_local ();
+
+  if (local == NULL)
+    return g_strdup ("?");
+  if (g_date_time_get_year (local) == g_date_time_get_year (now) &&
+      g_date_time_get_day_of_year (local) == g_date_time_get_day_of_year (now))
+    return g_date_time_format (local, "%H:%M:%S");
+  return g_date_time_format (local, "%Y-%m-%d %H:%M");
 }
 
 /* A chain model's plan windows, e.g. "5h 97% (resets Tue 14:05), 7d 40% …". */
@@ -195,7 +238,7 @@ print_status (UsConfig *config,
   JsonObject *root = json_node_get_object (status);
   JsonArray *chains = json_object_get_array_member (root, "chains");
   JsonArray *requests = json_object_get_array_member (root, "requests");
-  g_autofree char *url = admin_url (config, "");
+  g_autofree char *url = us_cli_admin_url (config, "");
 
   g_print ("%s\n", json_object_get_boolean_member (root, "routing")
                     ? _("Understudy is running — routing on")
@@ -265,6 +308,13 @@ print_status (UsConfig *config,
                (long long) json_object_get_int_member (r, "output_tokens"));
       if (json_object_get_member (r, "cost_usd") != NULL && !json_object_get_null_member (r, "cost_usd"))
         g_print (_("    cost $%.6f\n"), json_object_get_double_member (r, "cost_usd"));
+      if (json_object_has_member (r, "route"))
+        {
+          JsonObject *route = json_object_get_object_member (r, "route");
+
+          /* Translators: how the request found its chain: "rules[0] (client claude-code) → chain main". */
+          g_print (_("    route: %s → chain %s\n"), str_member (route, "match"), str_member (route, "chain"));
+        }
       print_attempts (json_object_get_array_member (r, "attempts"));
     }
 }
@@ -290,13 +340,13 @@ cmd_status (UsConfig          *config,
             guint               n_args)
 {
   g_autoptr(GError) error = NULL;
-  g_autoptr(JsonNode) status = ask_running (config, "GET", "/understudy/status", NULL, &error);
+  g_autoptr(JsonNode) status = us_cli_ask_running (config, "GET", "/understudy/status", NULL, ASK_TIMEOUT_S, &error);
   gboolean json = n_args > 1 && g_str_equal (args[1], "--json");
   gboolean url_only = n_args > 1 && g_str_equal (args[1], "--url");
 
   if (status != NULL && url_only)
     {
-      g_autofree char *url = admin_url (config, "");
+      g_autofree char *url = us_cli_admin_url (config, "");
       g_print ("%s\n", url);
       return 0;
     }
@@ -338,7 +388,7 @@ client_url (UsConfig  *config,
 {
   if (us_config_ensure_token (config) && !us_config_save (config, NULL, error))
     return NULL;
-  return admin_url (config, "");
+  return us_cli_admin_url (config, "");
 }
 
 /* "toggle" flips what the running instance does, else the saved choice. */
@@ -350,7 +400,7 @@ routing_wanted (UsConfig   *config,
 
   if (!g_str_equal (arg, "toggle"))
     return g_str_equal (arg, "on");
-  status = ask_running (config, "GET", "/understudy/status", NULL, NULL);
+  status = us_cli_ask_running (config, "GET", "/understudy/status", NULL, ASK_TIMEOUT_S, NULL);
   if (status != NULL && JSON_NODE_HOLDS_OBJECT (status))
     return !json_object_get_boolean_member_with_default (json_node_get_object (status), "routing", FALSE);
   return !us_config_get_routing (config);
@@ -384,8 +434,8 @@ cmd_routing (UsConfig          *config,
     }
   on = routing_wanted (config, args[1]);
 
-  reply = ask_running (config, "POST", "/understudy/routing", on ? "{\"routing\":true}" : "{\"routing\":false}",
-                       &error);
+  reply = us_cli_ask_running (config, "POST", "/understudy/routing", on ? "{\"routing\":true}" : "{\"routing\":false}",
+                              ASK_TIMEOUT_S, &error);
   if (reply != NULL)
     {
       g_print ("%s\n", on ? _("Routing is on in the running Understudy.") : _("Routing is off in the running Understudy."));
@@ -418,6 +468,40 @@ cmd_routing (UsConfig          *config,
   return 0;
 }
 
+/* The command Claude Code runs for its status line: this binary (by name
+ * when PATH finds it), with the config it was given. */
+static char *
+statusline_command (UsConfig *config)
+{
+  g_autofree char *exe = g_file_read_link ("/proc/self/exe", NULL);
+  g_autofree char *on_path = g_find_program_in_path ("understudy");
+  g_autofree char *on_path_real = on_path ? g_file_read_link (on_path, NULL) : NULL;
+  g_autofree char *default_config = us_config_default_path ();
+  const char *config_path = us_config_get_path (config);
+  GString *command = g_string_new (NULL);
+
+  /* Inside Flatpak the binary's path means nothing to Claude Code. */
+  if (g_getenv ("FLATPAK_ID") != NULL)
+    g_string_append_printf (command, "flatpak run --command=understudy %s", g_getenv ("FLATPAK_ID"));
+  else if (on_path != NULL && exe != NULL &&
+           (g_strcmp0 (on_path, exe) == 0 || g_strcmp0 (on_path_real, exe) == 0))
+    g_string_append (command, "understudy");
+  else
+    {
+      g_autofree char *quoted = g_shell_quote (exe ? exe : "understudy");
+      g_string_append (command, quoted);
+    }
+  if (config_path != NULL && g_strcmp0 (config_path, default_config) != 0)
+    {
+      g_autofree char *absolute = g_canonicalize_filename (config_path, NULL);
+      g_autofree char *quoted = g_shell_quote (absolute);
+
+      g_string_append_printf (command, " --config %s", quoted);
+    }
+  g_string_append (command, " statusline");
+  return g_string_free (command, FALSE);
+}
+
 static int
 cmd_connect (UsConfig          *config,
              const char * const *args,
@@ -427,11 +511,31 @@ cmd_connect (UsConfig          *config,
   g_autoptr(GError) error = NULL;
   g_autofree char *url = NULL;
   g_autofree char *path = NULL;
+  g_autofree char *command = NULL;
+  const char *client = NULL;
+  gboolean statusline = FALSE, force = FALSE, usage = FALSE;
   UsClientId id;
 
-  if (n_args != 2 || !us_client_id_from_string (args[1], &id))
+  for (guint i = 1; i < n_args; i++)
     {
-      g_printerr (_("Usage: understudy %s claude-code|codex|opencode\n"), args[0]);
+      if (connect && g_str_equal (args[i], "--statusline"))
+        statusline = TRUE;
+      else if (connect && g_str_equal (args[i], "--force"))
+        force = TRUE;
+      else if (client == NULL && args[i][0] != '-')
+        client = args[i];
+      else
+        usage = TRUE;
+    }
+  if (usage || client == NULL || !us_client_id_from_string (client, &id) ||
+      (statusline && id != US_CLIENT_CLAUDE_CODE))
+    {
+      if (connect)
+        /* Translators: keep the command and its options. */
+        g_printerr (_("Usage: understudy connect claude-code|codex|opencode\n"
+                      "       understudy connect claude-code --statusline [--force]\n"));
+      else
+        g_printerr (_("Usage: understudy %s claude-code|codex|opencode\n"), args[0]);
       return 2;
     }
   path = us_client_get_config_path (id);
@@ -448,7 +552,10 @@ cmd_connect (UsConfig          *config,
     }
 
   url = client_url (config, &error);
-  if (url == NULL || !us_client_connect (id, url, &error))
+  if (statusline && url != NULL)
+    command = statusline_command (config);
+  if (url == NULL || !(statusline ? us_client_connect_statusline (id, url, command, force, &error)
+                                  : us_client_connect (id, url, &error)))
     {
       g_printerr ("understudy: %s\n", error->message);
       return 1;
@@ -456,6 +563,9 @@ cmd_connect (UsConfig          *config,
   g_print (_("%s is connected: %s points at Understudy (the original is backed up next to it;\n"
              "`understudy disconnect %s` puts it back).\n"),
            us_client_id_get_display_name (id), path, us_client_id_to_string (id));
+  if (statusline)
+    /* Translators: %s is the command Claude Code runs. */
+    g_print (_("Its status line runs: %s\n"), command);
   return 0;
 }
 
@@ -558,7 +668,7 @@ tell_running (UsConfig   *config,
   json_builder_end_object (b);
   body = json_builder_get_root (b);
   text = json_to_string (body, FALSE);
-  reply = ask_running (config, "POST", "/understudy/keys", text, NULL);
+  reply = us_cli_ask_running (config, "POST", "/understudy/keys", text, ASK_TIMEOUT_S, NULL);
   return reply != NULL;
 }
 
@@ -931,6 +1041,10 @@ us_cli_run (UsConfig           *config,
     return cmd_keys (config, args, n_args);
   if (g_str_equal (command, "providers"))
     return cmd_providers (config);
+  if (g_str_equal (command, "explain"))
+    return us_cli_explain (config, args, n_args);
+  if (g_str_equal (command, "statusline"))
+    return us_cli_statusline (config, args, n_args);
 
   g_printerr (_("understudy: unknown command \"%s\" (see understudy --help)\n"), command);
   return 2;

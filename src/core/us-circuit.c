@@ -121,6 +121,22 @@ us_circuit_admit (UsCircuit              *self,
 }
 
 gboolean
+us_circuit_would_admit (UsCircuit *self,
+                        gint64     now_us)
+{
+  switch (self->state)
+    {
+    case US_CIRCUIT_OPEN:
+      return now_us >= us_circuit_get_probe_at (self);
+    case US_CIRCUIT_HALF_OPEN:
+      return !self->probing;
+    case US_CIRCUIT_CLOSED:
+    default:
+      return TRUE;
+    }
+}
+
+gboolean
 us_circuit_record (UsCircuit              *self,
                    const UsFailoverConfig *config,
                    gint64                  now_us,

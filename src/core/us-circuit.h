@@ -29,6 +29,9 @@ gboolean        us_circuit_admit          (UsCircuit              *self,
                                            const UsFailoverConfig *config,
                                            gint64                  now_us,
                                            gboolean               *probe);
+/* Would us_circuit_admit() let a request through at @now_us? Changes nothing. */
+gboolean        us_circuit_would_admit    (UsCircuit              *self,
+                                           gint64                  now_us);
 /* One answer from the model; TRUE if the state changed. */
 gboolean        us_circuit_record         (UsCircuit              *self,
                                            const UsFailoverConfig *config,

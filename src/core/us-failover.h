@@ -6,6 +6,10 @@
 
 G_BEGIN_DECLS
 
+/* The problem of a model that served, but whose rate or plan window is
+ * used past failover.quota_threshold: it rests until the window resets. */
+#define US_PROBLEM_QUOTA_THRESHOLD "quota threshold reached"
+
 typedef enum {
   US_VERDICT_SERVED,        /* 2xx */
   US_VERDICT_NEXT,          /* fail over to the next model */

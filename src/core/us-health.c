@@ -403,6 +403,21 @@ us_health_circuit_admit (UsHealth               *self,
   return admitted;
 }
 
+gboolean
+us_health_circuit_peek (UsHealth   *self,
+                        const char *provider,
+                        const char *model,
+                        gint64     *probe_at)
+{
+  ModelHealth *h = lookup (self, provider, model, FALSE);
+  gint64 at = h != NULL && us_circuit_get_state (h->circuit) == US_CIRCUIT_OPEN
+              ? us_circuit_get_probe_at (h->circuit) : 0;
+
+  if (probe_at != NULL)
+    *probe_at = (at + G_USEC_PER_SEC - 1) / G_USEC_PER_SEC;
+  return h == NULL || us_circuit_would_admit (h->circuit, g_get_real_time ());
+}
+
 void
 us_health_circuit_record (UsHealth               *self,
                           const char             *provider,

@@ -47,6 +47,13 @@ gboolean    us_health_circuit_admit  (UsHealth               *self,
                                       const char             *model,
                                       const UsFailoverConfig *config,
                                       gboolean               *probe);
+/* Would us_health_circuit_admit() let a request through now? Changes
+ * nothing. @probe_at (may be NULL): when an open circuit lets its probe
+ * through, in unix seconds (rounded up); 0 unless open. */
+gboolean    us_health_circuit_peek   (UsHealth               *self,
+                                      const char             *provider,
+                                      const char             *model,
+                                      gint64                 *probe_at);
 /* An answer from the model that says whether it works (@ok) or not. */
 void        us_health_circuit_record (UsHealth               *self,
                                       const char             *provider,

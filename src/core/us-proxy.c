@@ -10,6 +10,7 @@
 #include <sys/resource.h>
 
 #include "us-client-watcher.h"
+#include "us-explain.h"
 #include "us-keepalive.h"
 #include "us-request-job.h"
 #include "us-router.h"
@@ -483,6 +484,38 @@ serve_routing (UsProxy           *self,
   respond_json (msg, SOUP_STATUS_OK, reply);
 }
 
+/* POST {"client": NAME|null, "request": {…}}: `understudy explain`, over
+ * this proxy's live cooldowns, circuits and spend. */
+static void
+serve_explain (UsProxy           *self,
+               SoupServerMessage *msg)
+{
+  g_autoptr(GBytes) body = soup_message_body_flatten (soup_server_message_get_request_body (msg));
+  g_autoptr(JsonNode) root = us_translate_parse_json (body, NULL);
+  g_autoptr(JsonNode) reply = NULL;
+  g_autoptr(GError) error = NULL;
+  JsonObject *obj = root && JSON_NODE_HOLDS_OBJECT (root) ? json_node_get_object (root) : NULL;
+  JsonNode *client = obj ? json_object_get_member (obj, "client") : NULL;
+
+  if (obj == NULL || (client != NULL && !JSON_NODE_HOLDS_NULL (client) &&
+                      json_node_get_value_type (client) != G_TYPE_STRING))
+    {
+      respond_error (msg, US_WIRE_ANTHROPIC, SOUP_STATUS_BAD_REQUEST,
+                     "expected {\"client\": NAME|null, \"request\": {…}}");
+      return;
+    }
+  reply = us_explain_request (config_of (self), us_proxy_get_routing (self), self->health, self->spend,
+                              self->local_probe,
+                              client && !JSON_NODE_HOLDS_NULL (client) ? json_node_get_string (client) : NULL,
+                              json_object_get_member (obj, "request"), &error);
+  if (reply == NULL)
+    {
+      respond_error (msg, US_WIRE_ANTHROPIC, SOUP_STATUS_BAD_REQUEST, error->message);
+      return;
+    }
+  respond_json (msg, SOUP_STATUS_OK, reply);
+}
+
 /* ---- Keys -------------------------------------------------------------- */
 
 typedef struct {
@@ -726,7 +759,8 @@ serve_model_request (UsProxy           *self,
   /* The job keeps this snapshot: an edit during the request changes the
    * next request, never this one. */
   UsConfig *config = config_of (self);
-  const UsChainConfig *chain;
+  g_autofree char *match = NULL;
+  UsRoute route;
   const char *client;
   UsRequestEntry *entry;
 
@@ -750,12 +784,14 @@ serve_model_request (UsProxy           *self,
     }
 
   client = us_router_client_from_user_agent (soup_message_headers_get_one (headers, "User-Agent"));
-  chain = us_router_pick (config, client, ir);
+  us_router_route (config, client, ir, &route);
+  match = us_route_describe (config, &route);
   entry = us_request_log_add (self->log, client, session_of (headers), endpoint, us_ir_request_get_model (ir));
+  us_request_entry_set_route (entry, route.chain->id, route.rule, match);
 
   soup_server_message_pause (msg);
   us_request_job_run (self, config, msg, fmt, count_tokens, g_steal_pointer (&ir), g_steal_pointer (&root), body,
-                      chain, us_config_get_routing (config), entry);
+                      route.chain, us_config_get_routing (config), entry);
 }
 
 static void
@@ -798,6 +834,8 @@ handler (SoupServer        *server,
     serve_events (self, msg);
   else if (g_str_equal (method, "POST") && g_str_equal (rest, "/understudy/routing"))
     serve_routing (self, msg);
+  else if (g_str_equal (method, "POST") && g_str_equal (rest, "/understudy/explain"))
+    serve_explain (self, msg);
   else if (g_str_equal (method, "POST") && g_str_equal (rest, "/understudy/keys"))
     serve_keys (self, msg);
   else

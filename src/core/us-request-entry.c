@@ -12,6 +12,9 @@ struct _UsRequestEntry
   char *session;
   char *endpoint;
   char *requested_model;
+  char *chain;            /* the chain the route gave, and how */
+  gint rule;
+  char *route_match;
   GArray *attempts;       /* UsAttempt */
   GArray *attempt_start_us;
   char *served_provider;
@@ -57,6 +60,8 @@ us_request_entry_finalize (GObject *object)
   g_free (self->session);
   g_free (self->endpoint);
   g_free (self->requested_model);
+  g_free (self->chain);
+  g_free (self->route_match);
   g_array_unref (self->attempts);
   g_array_unref (self->attempt_start_us);
   g_free (self->served_provider);
@@ -117,6 +122,7 @@ us_request_entry_init (UsRequestEntry *self)
   self->first_byte_ms = -1;
   self->total_ms = -1;
   self->cost_usd = -1;
+  self->rule = -1;
 }
 
 UsRequestEntry *
@@ -237,7 +243,7 @@ append_attempt (UsRequestEntry *self,
                 const char     *reason,
                 gboolean        skipped)
 {
-  UsAttempt a = { g_strdup (provider), g_strdup (model), 0, g_strdup (reason), 0, skipped, NULL, NULL, 0 };
+  UsAttempt a = { g_strdup (provider), g_strdup (model), 0, g_strdup (reason), 0, skipped, NULL, NULL, NULL, 0, 0 };
   gint64 now = g_get_monotonic_time ();
 
   g_array_append_val (self->attempts, a);
@@ -332,10 +338,48 @@ void
 us_request_entry_add_skipped (UsRequestEntry *self,
                               const char     *provider,
                               const char     *model,
-                              const char     *reason)
+                              const char     *skip,
+                              const char     *reason,
+                              gint64          until)
 {
-  append_attempt (self, provider, model, reason, TRUE);
+  guint index = append_attempt (self, provider, model, reason, TRUE);
+  UsAttempt *a = &g_array_index (self->attempts, UsAttempt, index);
+
+  a->skip = skip;
+  a->until = until;
   emit_changed (self);
+}
+
+void
+us_request_entry_set_route (UsRequestEntry *self,
+                            const char     *chain,
+                            gint            rule,
+                            const char     *match)
+{
+  g_free (self->chain);
+  self->chain = g_strdup (chain);
+  self->rule = rule;
+  g_free (self->route_match);
+  self->route_match = g_strdup (match);
+  emit_changed (self);
+}
+
+const char *
+us_request_entry_get_chain (UsRequestEntry *self)
+{
+  return self->chain;
+}
+
+gint
+us_request_entry_get_rule (UsRequestEntry *self)
+{
+  return self->rule;
+}
+
+const char *
+us_request_entry_get_route_match (UsRequestEntry *self)
+{
+  return self->route_match;
 }
 
 void
@@ -467,6 +511,15 @@ us_request_entry_to_json (UsRequestEntry *self)
   else
     json_builder_add_null_value (b);
 
+  json_builder_set_member_name (b, "route");
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "chain");
+  json_builder_add_string_value (b, self->chain);
+  add_optional_int (b, "rule", self->rule);
+  json_builder_set_member_name (b, "match");
+  json_builder_add_string_value (b, self->route_match);
+  json_builder_end_object (b);
+
   json_builder_set_member_name (b, "attempts");
   json_builder_begin_array (b);
   for (guint i = 0; i < self->attempts->len; i++)
@@ -489,6 +542,21 @@ us_request_entry_to_json (UsRequestEntry *self)
       json_builder_add_string_value (b, a->reason);
       json_builder_set_member_name (b, "latency_ms");
       json_builder_add_int_value (b, a->latency_ms);
+      json_builder_set_member_name (b, "skipped");
+      json_builder_add_boolean_value (b, a->skipped);
+      if (a->skip != NULL)
+        {
+          json_builder_set_member_name (b, "skip");
+          json_builder_add_string_value (b, a->skip);
+        }
+      if (a->until > 0)
+        {
+          g_autoptr(GDateTime) until = g_date_time_new_from_unix_utc (a->until);
+          g_autofree char *text = g_date_time_format_iso8601 (until);
+
+          json_builder_set_member_name (b, "until");
+          json_builder_add_string_value (b, text);
+        }
       if (a->note != NULL)
         {
           json_builder_set_member_name (b, "note");

@@ -23,10 +23,12 @@ typedef struct {
   guint   status;       /* HTTP status from the provider, 0 if none */
   char   *reason;       /* why it failed or was skipped; NULL = served */
   gint64  latency_ms;
-  gboolean skipped;     /* passed over while cooling down, never asked */
+  gboolean skipped;     /* passed over, never asked (us-eligibility.h) */
   char   *note;         /* what was changed for this model (signed content
                          * dropped or kept, thinking off, tool loop), or NULL */
   char  **dropped;      /* what translating for it left out, or NULL */
+  const char *skip;     /* skipped: why, as us_skip_kind_to_string() names it */
+  gint64  until;        /* skipped: unix seconds the skip lasts until; 0 = not timed */
   guint   key;          /* which key of the provider's pool it used (from 1), 0 = none */
 } UsAttempt;
 
@@ -78,11 +80,24 @@ void            us_request_entry_note_attempt   (UsRequestEntry *self,
 void            us_request_entry_set_dropped    (UsRequestEntry     *self,
                                                  guint               index,
                                                  const char * const *notes);
-/* A model passed over without a request (cooling down). */
+/* A model passed over without a request; @skip is a static string
+ * ("cooling-down", us-eligibility.h), @until 0 when not timed. */
 void            us_request_entry_add_skipped    (UsRequestEntry *self,
                                                  const char     *provider,
                                                  const char     *model,
-                                                 const char     *reason);
+                                                 const char     *skip,
+                                                 const char     *reason,
+                                                 gint64          until);
+/* How the request found its chain: the rule's index in the config (-1:
+ * none) and a description of what matched (us_route_describe()). */
+void            us_request_entry_set_route      (UsRequestEntry *self,
+                                                 const char     *chain,
+                                                 gint            rule,
+                                                 const char     *match);
+const char     *us_request_entry_get_chain      (UsRequestEntry *self);
+/* -1 when no rule matched. */
+gint            us_request_entry_get_rule       (UsRequestEntry *self);
+const char     *us_request_entry_get_route_match (UsRequestEntry *self);
 void            us_request_entry_set_served     (UsRequestEntry *self,
                                                  const char     *provider,
                                                  const char     *model);

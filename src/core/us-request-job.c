@@ -9,6 +9,7 @@
 #include "us-request-job.h"
 
 #include "us-continuity.h"
+#include "us-eligibility.h"
 #include "us-failover.h"
 #include "us-keepalive.h"
 #include "us-upstream.h"
@@ -344,9 +345,9 @@ served (UsRequestJob *self)
   /* Switch before the hard limit: this request is served, the next goes on. */
   quota = us_failover_quota_cooldown (headers, fo->quota_threshold, fo->cooldown_s);
   if (quota > 0 && self->failover && self->key > 0)
-    key_failed (self, quota, "quota threshold reached");
+    key_failed (self, quota, US_PROBLEM_QUOTA_THRESHOLD);
   else if (quota > 0 && self->failover)
-    us_health_cool_down (health, self->provider->id, self->chain_model->model, quota, "quota threshold reached");
+    us_health_cool_down (health, self->provider->id, self->chain_model->model, quota, US_PROBLEM_QUOTA_THRESHOLD);
 }
 
 /* What this attempt produced is the provider's from now on: a later
@@ -988,49 +989,25 @@ new_upstream (UsRequestJob  *self,
   return msg;
 }
 
-/* Would the request, its estimated input plus the output it may get, not
- * fit the model's window? Then it is skipped without being asked, and
- * the request log says so. */
+/* Passed over without being asked (us-eligibility.h): the request log
+ * says why. */
 static gboolean
-over_context_window (UsRequestJob       *self,
-                     const UsChainModel *cm)
+eligible (UsRequestJob       *self,
+          const UsChainModel *cm)
 {
-  gint64 output = us_ir_request_get_max_tokens (self->ir);
-  gint64 needed;
-  g_autofree char *reason = NULL;
+  g_auto(UsSkip) skip = { 0 };
 
-  if (cm->context_tokens <= 0)
-    return FALSE;
-  if (cm->max_output_tokens > 0 && (output <= 0 || output > cm->max_output_tokens))
-    output = cm->max_output_tokens;
-  needed = us_ir_request_estimate_input_tokens (self->ir) + output;
-  if (needed <= cm->context_tokens)
-    return FALSE;
-  reason = g_strdup_printf (US_REASON_CONTEXT_WINDOW ": ~%" G_GINT64_FORMAT " tokens", needed);
-  us_request_entry_add_skipped (self->entry, self->provider->id, self->model, reason);
-  /* An exhausted chain's answer says why this one was not asked. */
-  note_failure (self, reason);
-  return TRUE;
-}
-
-/* A model, or its provider, that reached a local budget counts as out of
- * quota until the day or week is over. */
-static gboolean
-over_budget (UsRequestJob       *self,
-             const UsChainModel *cm)
-{
-  UsSpend *spend = us_proxy_get_spend (self->proxy);
-  g_autofree char *reason = NULL;
-
-  if (cm->budget != NULL)
-    reason = us_spend_check_budget (spend, self->provider->id, cm->model, cm->budget);
-  if (reason == NULL && self->provider->budget != NULL)
-    reason = us_spend_check_budget (spend, self->provider->id, NULL, self->provider->budget);
-  if (reason == NULL)
-    return FALSE;
-  us_request_entry_add_skipped (self->entry, self->provider->id, self->model, reason);
-  note_failure (self, reason);
-  return TRUE;
+  if (us_eligibility_check (us_proxy_get_health (self->proxy), us_proxy_get_spend (self->proxy),
+                            us_proxy_get_local_probe (self->proxy), us_config_get_failover (self->config), self->provider, cm, self->ir,
+                            &self->probing, &skip))
+    return TRUE;
+  us_request_entry_add_skipped (self->entry, self->provider->id, self->model, us_skip_kind_to_string (skip.kind),
+                                skip.reason, skip.until);
+  /* An exhausted chain's answer says why these were not asked: traits of
+   * the request or of local limits, not failures of the model. */
+  if (skip.kind == US_SKIP_CONTEXT_WINDOW || skip.kind == US_SKIP_OVER_BUDGET)
+    note_failure (self, skip.reason);
+  return FALSE;
 }
 
 /* The key this attempt sends: the first of the pool, from number @first,
@@ -1061,8 +1038,23 @@ choose_key (UsRequestJob *self,
   /* No key at all: the upstream message fails saying how to give one. */
   if (!any)
     return first <= 1;
-  us_request_entry_add_skipped (self->entry, self->provider->id, self->model, "every key cooling down");
-  note_failure (self, "every key cooling down");
+  {
+    const char *reason = "every key cooling down";
+    gint64 back = 0;
+
+    /* Until the first of them is back. */
+    for (guint p = MAX (first, 1); p <= n; p++)
+      {
+        gint64 until = us_health_get_key_cooldown_until_us (health, self->provider->id, self->chain_model->model, p);
+
+        if (until > 0 && (back == 0 || until < back))
+          back = until;
+      }
+    us_request_entry_add_skipped (self->entry, self->provider->id, self->model,
+                                  us_skip_kind_to_string (US_SKIP_COOLING_DOWN), reason,
+                                  back > 0 ? (back + G_USEC_PER_SEC - 1) / G_USEC_PER_SEC : 0);
+    note_failure (self, reason);
+  }
   return FALSE;
 }
 
@@ -1088,41 +1080,13 @@ start_attempt (UsRequestJob       *self,
       clear_attempt (self);
       return FALSE;
     }
-  if (self->failover && over_context_window (self, cm))
+  if (self->failover && !eligible (self, cm))
     {
-      clear_attempt (self);
-      return FALSE;
-    }
-  if (self->failover && over_budget (self, cm))
-    {
-      clear_attempt (self);
-      return FALSE;
-    }
-  if (self->failover && us_health_is_cooling (us_proxy_get_health (self->proxy), provider->id, cm->model))
-    {
-      us_request_entry_add_skipped (self->entry, provider->id, self->model, "cooling down");
       clear_attempt (self);
       return FALSE;
     }
   if (!choose_key (self, first_key))
     {
-      clear_attempt (self);
-      return FALSE;
-    }
-  if (self->failover && !us_health_circuit_admit (us_proxy_get_health (self->proxy), provider->id, cm->model,
-                                                  us_config_get_failover (self->config), &self->probing))
-    {
-      us_request_entry_add_skipped (self->entry, provider->id, self->model, "circuit open");
-      clear_attempt (self);
-      return FALSE;
-    }
-  if (self->failover && us_local_probe_get_problem (us_proxy_get_local_probe (self->proxy), provider) != NULL)
-    {
-      g_autofree char *reason =
-        g_strdup_printf ("local server not running: %s",
-                         us_local_probe_get_problem (us_proxy_get_local_probe (self->proxy), provider));
-
-      us_request_entry_add_skipped (self->entry, provider->id, self->model, reason);
       clear_attempt (self);
       return FALSE;
     }

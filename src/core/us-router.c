@@ -43,21 +43,28 @@ rule_matches (const UsRuleConfig *rule,
   return TRUE;
 }
 
-const UsChainConfig *
-us_router_pick (UsConfig          *config,
-                const char        *client,
-                const UsIrRequest *ir)
+void
+us_router_route (UsConfig          *config,
+                 const char        *client,
+                 const UsIrRequest *ir,
+                 UsRoute           *out)
 {
   GPtrArray *rules = us_config_get_rules (config);
   GPtrArray *chains = us_config_get_chains (config);
   const char *model = us_ir_request_get_model (ir);
 
+  out->rule = -1;
+  out->glob = NULL;
   for (guint i = 0; i < rules->len; i++)
     {
       const UsRuleConfig *rule = g_ptr_array_index (rules, i);
 
       if (rule_matches (rule, client, ir))
-        return us_config_lookup_chain (config, rule->chain);
+        {
+          out->rule = (gint) i;
+          out->chain = us_config_lookup_chain (config, rule->chain);
+          return;
+        }
     }
   for (guint i = 0; i < chains->len; i++)
     {
@@ -65,8 +72,47 @@ us_router_pick (UsConfig          *config,
 
       for (guint j = 0; chain->match && chain->match[j]; j++)
         if (g_pattern_match_simple (chain->match[j], model ? model : ""))
-          return chain;
+          {
+            out->chain = chain;
+            out->glob = chain->match[j];
+            return;
+          }
     }
   /* Nothing matched: the first chain is the default. */
-  return g_ptr_array_index (chains, 0);
+  out->chain = g_ptr_array_index (chains, 0);
+}
+
+static void
+describe_tri (GString    *out,
+              const char *name,
+              UsTri       value)
+{
+  if (value != US_TRI_UNSET)
+    g_string_append_printf (out, "%s%s %s", out->len ? ", " : "", name, value == US_TRI_TRUE ? "true" : "false");
+}
+
+char *
+us_route_describe (UsConfig      *config,
+                   const UsRoute *route)
+{
+  g_autoptr(GString) when = g_string_new (NULL);
+  const UsRuleConfig *rule;
+
+  if (route->glob != NULL)
+    return g_strdup_printf ("chain %s's match \"%s\"", route->chain->id, route->glob);
+  if (route->rule < 0)
+    return g_strdup ("no rule or match: the first chain");
+
+  rule = g_ptr_array_index (us_config_get_rules (config), route->rule);
+  if (rule->client != NULL)
+    g_string_append_printf (when, "client %s", rule->client);
+  if (rule->model != NULL)
+    g_string_append_printf (when, "%smodel %s", when->len ? ", " : "", rule->model);
+  describe_tri (when, "thinking", rule->thinking);
+  describe_tri (when, "images", rule->images);
+  describe_tri (when, "tools", rule->tools);
+  if (rule->min_input_tokens > 0)
+    g_string_append_printf (when, "%smin_input_tokens %" G_GINT64_FORMAT, when->len ? ", " : "",
+                            rule->min_input_tokens);
+  return g_strdup_printf ("rules[%d] (%s)", route->rule, when->len ? when->str : "always");
 }

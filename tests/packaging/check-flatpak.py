@@ -3,6 +3,8 @@
 exactly the permissions the README explains (issue 8), nothing more."""
 import json
 import re
+import shutil
+import subprocess
 import sys
 
 APP_ID = 'io.github.understudy.Understudy'
@@ -80,6 +82,14 @@ def main(path):
     last = modules[-1] if modules and isinstance(modules[-1], dict) else {}
     if last.get('name') != 'understudy' or last.get('buildsystem') != 'meson':
         problems.append('$.modules: the last module is not the meson build of understudy')
+
+    # flatpak-builder's own reading of it: the parser the real build uses.
+    if shutil.which('flatpak-builder'):
+        r = subprocess.run(['flatpak-builder', '--show-manifest', path], capture_output=True, text=True)
+        if r.returncode != 0:
+            problems.append(f'flatpak-builder --show-manifest: {r.stderr.strip()}')
+        else:
+            print('flatpak-builder --show-manifest: parsed')
 
     for p in problems:
         print(p)

@@ -115,6 +115,19 @@ def main():
               unit.get('ExecStart') == os.path.join(bindir, 'understudy') + ' --headless'
               and keys(unit_text, 'Install').get('WantedBy') == 'default.target', unit_text)
 
+        # systemd's own reading of the unit, with ExecStart pointed at the
+        # binary as installed here (the prefix itself is empty on this machine).
+        if shutil.which('systemd-analyze'):
+            with tempfile.TemporaryDirectory() as tmp:
+                runtime = os.path.join(tmp, 'runtime')
+                os.mkdir(runtime, 0o700)
+                unit_copy = os.path.join(tmp, 'understudy.service')
+                with open(unit_copy, 'w', encoding='utf-8') as f:
+                    f.write(unit_text.replace(os.path.join(bindir, 'understudy'), binary))
+                r = subprocess.run(['systemd-analyze', 'verify', '--user', unit_copy], capture_output=True,
+                                   text=True, env={**os.environ, 'XDG_RUNTIME_DIR': runtime})
+                check('systemd-analyze verify --user accepts the unit', r.returncode == 0, r.stdout + r.stderr)
+
         # Every icon in the source tree, installed at the same place and drawn
         # at the size its directory promises.
         src_icons = os.path.join(a.srcdir, 'icons', 'hicolor')

@@ -4,7 +4,12 @@
 #include "us-connect-private.h"
 #include "us-jsonc-edit.h"
 
+#include <string.h>
+
 static const char * const base_url_path[] = { "env", "ANTHROPIC_BASE_URL", NULL };
+static const char * const statusline_path[] = { "statusLine", NULL };
+static const char * const statusline_type_path[] = { "statusLine", "type", NULL };
+static const char * const statusline_command_path[] = { "statusLine", "command", NULL };
 
 static char *
 claude_config_dir (void)
@@ -42,6 +47,54 @@ claude_apply (const char *text, const char *proxy_url, GPtrArray *edits, GError 
                                 base_url_path, url, edits, error);
 }
 
+/* `understudy … statusline`, however the binary or config is named. */
+static gboolean
+is_our_statusline (const char *command)
+{
+  return command != NULL && strstr (command, "understudy") != NULL && g_str_has_suffix (command, " statusline");
+}
+
+/* statusLine {"type": "command", "command": …}, one member at a time so
+ * that anything else in it stays, and each goes back on its own. */
+static char *
+claude_apply_statusline (const char *text, const char *command, gboolean force, GPtrArray *edits, GError **error)
+{
+  g_autoptr(GError) local_error = NULL;
+  g_autofree char *existing = us_jsonc_get (text, US_JSON_STRICT, statusline_path, &local_error);
+  g_autofree char *current = us_jsonc_get_string (text, US_JSON_STRICT, statusline_command_path);
+  g_autoptr(JsonNode) type = json_node_init_string (json_node_alloc (), "command");
+  g_autoptr(JsonNode) value = json_node_init_string (json_node_alloc (), command);
+  g_autofree char *replaced = NULL;
+  g_autofree char *typed = NULL;
+
+  if (local_error != NULL)
+    {
+      g_propagate_error (error, g_steal_pointer (&local_error));
+      return NULL;
+    }
+  if (existing != NULL && !is_our_statusline (current) && !force)
+    {
+      g_set_error (error, US_CONNECT_ERROR, US_CONNECT_ERROR_EXISTS,
+                   "it has a status line of yours (statusLine: %s); nothing was changed. "
+                   "Connect with --force to replace it (disconnecting puts it back)", existing);
+      return NULL;
+    }
+  /* Not an object: it is replaced whole, and put back whole. */
+  if (existing != NULL && existing[0] != '{')
+    {
+      g_autoptr(JsonNode) empty = json_node_init_object (json_node_alloc (), json_object_new ());
+
+      replaced = us_jsonc_set_recorded (text, US_JSON_STRICT, statusline_path, empty, edits, error);
+      if (replaced == NULL)
+        return NULL;
+      text = replaced;
+    }
+  typed = us_jsonc_set_recorded (text, US_JSON_STRICT, statusline_type_path, type, edits, error);
+  if (typed == NULL)
+    return NULL;
+  return us_jsonc_set_recorded (typed, US_JSON_STRICT, statusline_command_path, value, edits, error);
+}
+
 static gboolean
 claude_is_connected (const char *text, const char *proxy_url)
 {
@@ -63,6 +116,7 @@ us_connect_claude_get_connector (void)
     .config_path = claude_config_path,
     .watched_paths = claude_watched_paths,
     .apply = claude_apply,
+    .apply_statusline = claude_apply_statusline,
     .is_connected = claude_is_connected,
   };
   return &connector;

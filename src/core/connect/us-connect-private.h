@@ -52,6 +52,14 @@ typedef struct {
                                     const char *proxy_url,
                                     GPtrArray  *edits,
                                     GError    **error);
+  /* Returns @text with the client's status line running @command,
+   * appending a UsConnectEdit per key to @edits; refuses to replace one
+   * of the user's unless @force. NULL when the client has none. */
+  char             *(*apply_statusline) (const char *text,
+                                         const char *command,
+                                         gboolean    force,
+                                         GPtrArray  *edits,
+                                         GError    **error);
   /* Does @text point the client at Understudy? @proxy_url is the recorded
    * URL, or NULL when nothing is recorded. */
   gboolean          (*is_connected) (const char *text,

@@ -57,6 +57,7 @@ us_connection_free (UsConnection *connection)
   g_free (connection->written_sha256);
   g_free (connection->proxy_url);
   g_free (connection->connected_at);
+  g_free (connection->statusline);
   g_ptr_array_unref (connection->edits);
   g_free (connection);
 }
@@ -147,6 +148,8 @@ connection_from_json (JsonNode *node)
   connection->written_sha256 = g_strdup (get_string (object, "written_sha256"));
   connection->proxy_url = g_strdup (get_string (object, "proxy_url"));
   connection->connected_at = g_strdup (get_string (object, "connected_at"));
+  connection->statusline = g_strdup (get_string (object, "statusline"));
+  connection->statusline_force = get_bool (object, "statusline_force");
   if (json_object_has_member (object, "mode"))
     connection->mode = (guint) json_object_get_int_member (object, "mode") & 07777;
 
@@ -277,6 +280,11 @@ add_connection (JsonBuilder *builder, UsConnection *connection)
   add_string (builder, "written_sha256", connection->written_sha256);
   add_string (builder, "proxy_url", connection->proxy_url);
   add_string (builder, "connected_at", connection->connected_at);
+  if (connection->statusline != NULL)
+    {
+      add_string (builder, "statusline", connection->statusline);
+      add_bool (builder, "statusline_force", connection->statusline_force);
+    }
   json_builder_set_member_name (builder, "edits");
   json_builder_begin_array (builder);
   for (guint i = 0; i < connection->edits->len; i++)

@@ -17,6 +17,8 @@ typedef struct {
   char      *written_sha256;  /* of the bytes our last write left */
   char      *proxy_url;
   char      *connected_at;
+  char      *statusline;      /* the status line command asked for, or NULL */
+  gboolean   statusline_force; /* it may replace a status line of the user's */
   GPtrArray *edits;           /* of UsConnectEdit*, in the order made */
 } UsConnection;
 

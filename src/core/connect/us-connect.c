@@ -357,10 +357,13 @@ backup_original (UsConnection *old, UsConnection *record, const char *target,
   return us_client_file_backup (target, original->data, original->length, original->mode, error);
 }
 
+/* @statusline NULL: whatever the client's record asked for before. */
 static gboolean
 connect_locked (const UsClientConnector *connector,
                 UsConnectState          *state,
                 const char              *proxy_url,
+                const char              *statusline,
+                gboolean                 force,
                 GError                 **error)
 {
   UsConnection *old = state->clients[connector->id];
@@ -387,13 +390,33 @@ connect_locked (const UsClientConnector *connector,
   else
     copy_contents (&current, &original);
 
+  if (statusline == NULL && old != NULL && old->statusline != NULL)
+    {
+      statusline = old->statusline;
+      force = old->statusline_force;
+    }
+  if (statusline != NULL && connector->apply_statusline == NULL)
+    {
+      g_set_error (error, US_CONNECT_ERROR, US_CONNECT_ERROR_UNSUPPORTED, "%s has no status line to show",
+                   connector->display_name);
+      return FALSE;
+    }
   text = connector->apply (original.exists && !is_blank (original.data) ? original.data : NULL,
                            proxy_url, record->edits, error);
+  if (text != NULL && statusline != NULL)
+    {
+      char *with_line = connector->apply_statusline (text, statusline, force, record->edits, error);
+
+      g_free (text);
+      text = with_line;
+    }
   if (text == NULL)
     {
       explain_parse_error (error != NULL ? *error : NULL, path);
       return FALSE;
     }
+  record->statusline = g_strdup (statusline);
+  record->statusline_force = statusline != NULL && force;
 
   record->wanted = TRUE;
   record->connected = TRUE;
@@ -501,7 +524,26 @@ us_client_connect (UsClientId id, const char *proxy_url, GError **error)
   if (url == NULL || (lock = us_connect_lock (error)) == NULL
       || (state = us_connect_state_load (error)) == NULL)
     return FALSE;
-  return connect_locked (us_client_connector_get (id), state, url, error);
+  return connect_locked (us_client_connector_get (id), state, url, NULL, FALSE, error);
+}
+
+gboolean
+us_client_connect_statusline (UsClientId   id,
+                              const char  *proxy_url,
+                              const char  *statusline_command,
+                              gboolean     force,
+                              GError     **error)
+{
+  g_autofree char *url = normalize_proxy_url (proxy_url, error);
+  g_autoptr(UsConnectLock) lock = NULL;
+  g_autoptr(UsConnectState) state = NULL;
+
+  g_return_val_if_fail (statusline_command != NULL, FALSE);
+
+  if (url == NULL || (lock = us_connect_lock (error)) == NULL
+      || (state = us_connect_state_load (error)) == NULL)
+    return FALSE;
+  return connect_locked (us_client_connector_get (id), state, url, statusline_command, force, error);
 }
 
 gboolean
@@ -542,7 +584,7 @@ us_clients_apply_routing (gboolean routing, const char *proxy_url, GError **erro
         ok = disconnect_locked (connector, state, TRUE, &local_error);
       else if (routing && record->wanted
                && (!record->connected || g_strcmp0 (record->proxy_url, url) != 0))
-        ok = connect_locked (connector, state, url, &local_error);
+        ok = connect_locked (connector, state, url, NULL, FALSE, &local_error);
 
       if (!ok)
         {

@@ -27,6 +27,7 @@ typedef enum {
   US_CONNECT_ERROR_NO_RECORD,    /* points at Understudy, nothing recorded to restore */
   US_CONNECT_ERROR_CHANGED,      /* the file changed while we were editing it */
   US_CONNECT_ERROR_INVALID_URL,
+  US_CONNECT_ERROR_EXISTS,       /* a setting of the user's is in the way; --force replaces it */
 } UsConnectError;
 
 typedef enum {
@@ -70,6 +71,19 @@ gboolean       us_client_is_wanted            (UsClientId    id);
  * connected client updates the URL; the original stays the one recorded. */
 gboolean       us_client_connect              (UsClientId    id,
                                                const char   *proxy_url,
+                                               GError      **error);
+
+/* us_client_connect(), and Claude Code's status line runs
+ * @statusline_command (statusLine in its settings, set field by field and
+ * undone with the rest; routing off and on again keeps the choice). A
+ * status line of the user's is replaced only with @force, and
+ * disconnecting puts it back; without @force nothing is written and the
+ * error is US_CONNECT_ERROR_EXISTS. Other clients have no status line:
+ * US_CONNECT_ERROR_UNSUPPORTED. */
+gboolean       us_client_connect_statusline   (UsClientId    id,
+                                               const char   *proxy_url,
+                                               const char   *statusline_command,
+                                               gboolean      force,
                                                GError      **error);
 
 /* Restores the original and forgets that the client wanted connecting.
