@@ -185,7 +185,7 @@ static const InvalidCase invalid_cases[] = {
   { "base-url-type", WITH_PROVIDER (ANTHROPIC ", 'base_url': ['https://x']}"),
     "$.providers[0].base_url", "(got an array)" },
   { "auth-bad", WITH_PROVIDER (ANTHROPIC ", 'auth': 'bearer'}"), "$.providers[0].auth",
-    "expected one of: passthrough, key, none (got \"bearer\")" },
+    "expected one of: passthrough, key, none, google (got \"bearer\")" },
   { "key-env-type", WITH_PROVIDER (ANTHROPIC ", 'key_env': 5}"), "$.providers[0].key_env",
     "expected the name of an environment variable, or a non-empty array of them (got 5)" },
   { "key-env-empty-pool", WITH_PROVIDER (ANTHROPIC ", 'key_env': []}"), "$.providers[0].key_env",

@@ -78,6 +78,9 @@ update_key_state (UsProviderRow *self)
     case US_AUTH_NONE:
       text = g_strdup (_("No key needed"));
       break;
+    case US_AUTH_GOOGLE:
+      text = g_strdup (_("Signs in with Google credentials (a service account or gcloud's login)"));
+      break;
     case US_AUTH_KEY:
     default:
       if (us_keyring_get_n_keys (keyring, provider->id) > 1)

@@ -7,6 +7,7 @@
  */
 #include "us-config.h"
 #include "us-presets.h"
+#include "us-vertex.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -55,6 +56,7 @@ static const char * const auth_names[] = {
   [US_AUTH_PASSTHROUGH] = "passthrough",
   [US_AUTH_KEY] = "key",
   [US_AUTH_NONE] = "none",
+  [US_AUTH_GOOGLE] = "google",
 };
 
 static const char * const client_names[] = {
@@ -108,6 +110,9 @@ provider_config_free (gpointer data)
   g_free (provider->preset);
   g_free (provider->anthropic_base_url);
   g_free (provider->api_version);
+  g_free (provider->project);
+  g_free (provider->region);
+  g_free (provider->credentials_file);
   g_free (provider);
 }
 
@@ -748,6 +753,91 @@ parse_azure (Check            *check,
   return TRUE;
 }
 
+/* A vertex provider's region: where its default host and its path say
+ * "locations/…". */
+static gboolean
+get_region (Check       *check,
+            JsonObject  *object,
+            const char  *path,
+            const char **region)
+{
+  if (!get_string (check, object, path, "region", TRUE, region))
+    return FALSE;
+  if (!us_vertex_region_is_valid (*region))
+    return fail_member (check, object, path, "region", "a Google Cloud location such as us-east5 or global");
+  return TRUE;
+}
+
+/* vertex-anthropic's and vertex-openai's own fields; elsewhere they would be
+ * set and ignored, so they are refused there (region belongs to bedrock
+ * too, which reads it itself). */
+static gboolean
+parse_vertex (Check            *check,
+              JsonObject       *object,
+              const char       *path,
+              UsProviderConfig *provider)
+{
+  const char *project;
+  const char *region;
+  const char *credentials_file;
+
+  if (!us_vertex_is_vertex (provider->kind))
+    {
+      static const char * const vertex_only[] = { "project", "credentials_file" };
+
+      for (guint i = 0; i < G_N_ELEMENTS (vertex_only); i++)
+        if (json_object_has_member (object, vertex_only[i]))
+          {
+            g_autofree char *field = g_strdup_printf ("%s.%s", path, vertex_only[i]);
+
+            return fail (check, field, "only a vertex-anthropic or vertex-openai provider takes %s",
+                         vertex_only[i]);
+          }
+      if (json_object_has_member (object, "region") && provider->kind != US_PROVIDER_KIND_BEDROCK)
+        {
+          g_autofree char *field = g_strdup_printf ("%s.region", path);
+
+          return fail (check, field, "only a bedrock, vertex-anthropic or vertex-openai provider takes region");
+        }
+      if (provider->auth == US_AUTH_GOOGLE)
+        {
+          g_autofree char *field = g_strdup_printf ("%s.auth", path);
+
+          return fail (check, field, "auth google is for vertex-anthropic and vertex-openai providers");
+        }
+      return TRUE;
+    }
+  if (provider->auth != US_AUTH_GOOGLE)
+    return fail_member (check, object, path, "auth", "google (Vertex AI takes Google OAuth tokens)");
+  if (provider->key_env != NULL)
+    {
+      g_autofree char *field = g_strdup_printf ("%s.key_env", path);
+
+      return fail (check, field, "a vertex provider has no key: its tokens come from Google credentials "
+                   "(credentials_file, GOOGLE_APPLICATION_CREDENTIALS or gcloud)");
+    }
+  if (provider->anthropic_base_url != NULL)
+    {
+      g_autofree char *field = g_strdup_printf ("%s.anthropic_base_url", path);
+
+      return fail (check, field, "a vertex provider's endpoints follow from base_url, project and region");
+    }
+  if (!get_string (check, object, path, "project", TRUE, &project)
+      || !get_region (check, object, path, &region)
+      || !get_string (check, object, path, "credentials_file", FALSE, &credentials_file))
+    return FALSE;
+  if (strpbrk (project, "/?#% ") != NULL)
+    return fail_member (check, object, path, "project", "a Google Cloud project id such as my-project");
+  if (credentials_file != NULL && !g_path_is_absolute (credentials_file)
+      && !g_str_has_prefix (credentials_file, "~/"))
+    return fail_member (check, object, path, "credentials_file",
+                        "an absolute path (or one starting with ~/) to a service-account or authorized-user JSON");
+  provider->project = g_strdup (project);
+  provider->region = g_strdup (region);
+  provider->credentials_file = g_strdup (credentials_file);
+  return TRUE;
+}
+
 static gboolean
 parse_provider (Check       *check,
                 JsonObject  *object,
@@ -759,6 +849,7 @@ parse_provider (Check       *check,
   const char *base_url;
   const char *anthropic_base_url;
   g_auto(GStrv) key_envs = NULL;
+  g_autofree char *vertex_url = NULL;
   int kind = -1;
   int auth = -1;
   const UsPreset *preset;
@@ -804,6 +895,14 @@ parse_provider (Check       *check,
     base_url = preset->base_url;
   else if (base_url == NULL && kind == US_PROVIDER_KIND_ANTHROPIC)
     base_url = "https://api.anthropic.com";
+  else if (base_url == NULL && us_vertex_is_vertex (kind))
+    {
+      const char *region;
+
+      if (!get_region (check, object, path, &region))
+        return FALSE;
+      base_url = vertex_url = us_vertex_default_base_url (region);
+    }
   if (base_url == NULL)
     return fail_member (check, object, path, "base_url", "an http or https URL");
 
@@ -819,7 +918,8 @@ parse_provider (Check       *check,
   if (auth < 0 && preset != NULL)
     auth = preset->auth;
   else if (auth < 0)
-    auth = kind == US_PROVIDER_KIND_ANTHROPIC ? US_AUTH_PASSTHROUGH : US_AUTH_KEY;
+    auth = kind == US_PROVIDER_KIND_ANTHROPIC ? US_AUTH_PASSTHROUGH
+           : us_vertex_is_vertex (kind) ? US_AUTH_GOOGLE : US_AUTH_KEY;
 
   provider = g_new0 (UsProviderConfig, 1);
   g_ptr_array_add (providers, provider);
@@ -840,6 +940,7 @@ parse_provider (Check       *check,
     }
 
   return parse_azure (check, object, path, provider)
+    && parse_vertex (check, object, path, provider)
     && parse_budget (check, object, path, &provider->budget);
 }
 

@@ -36,6 +36,7 @@ typedef enum {
   US_AUTH_PASSTHROUGH,
   US_AUTH_KEY,
   US_AUTH_NONE,
+  US_AUTH_GOOGLE,   /* OAuth tokens from Google credentials (us-google-auth.h) */
 } UsAuthMode;
 
 typedef enum {
@@ -73,6 +74,9 @@ typedef struct {
   char *anthropic_base_url;
   char *api_version;     /* azure-openai: the api-version query value */
   gboolean responses_api; /* azure-openai: "api": "responses" (v1 Responses) */
+  char *project;          /* vertex-*: the Google Cloud project */
+  char *region;           /* vertex-*: the location, e.g. us-east5 or global */
+  char *credentials_file; /* vertex-*: auth: google's JSON, NULL = discovered */
 } UsProviderConfig;
 
 /* azure-openai's api_version when the config gives none: the latest GA

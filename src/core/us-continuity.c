@@ -180,6 +180,11 @@ us_continuity_credential (const UsProviderConfig *provider,
       if (secret == NULL)
         secret = soup_message_headers_get_one (client_headers, "api-key");
       break;
+    case US_AUTH_GOOGLE:
+      /* The credentials file stands for the identity; tokens come and go. */
+      mode = "google";
+      secret = provider->credentials_file ? provider->credentials_file : "discovered";
+      break;
     case US_AUTH_NONE:
     default:
       return g_strdup ("none");

@@ -5,6 +5,7 @@
 
 #include "us-presets.h"
 #include "us-upstream.h"
+#include "us-vertex.h"
 
 G_DEFINE_QUARK (us-provider-probe-error-quark, us_provider_probe_error)
 
@@ -18,6 +19,7 @@ typedef struct {
   char *provider_id;
   char *model;
   char *secret;            /* the credential sent, only to keep it out of messages */
+  char *token;             /* auth: google's access token */
   GCancellable *cancellable; /* ours: the caller's or the timeout cancel it */
   gulong caller_cancel_id;
   GSource *timeout;
@@ -34,6 +36,7 @@ probe_free (Probe *probe)
   if (probe->secret != NULL)
     memset (probe->secret, 0, strlen (probe->secret));
   g_free (probe->secret);
+  g_free (probe->token);
   if (probe->timeout != NULL)
     {
       g_source_destroy (probe->timeout);
@@ -67,9 +70,10 @@ us_provider_probe_pick_model (UsConfig   *config,
 }
 
 static GBytes *
-probe_body (UsWireFormat   fmt,
-            const char    *model,
-            GError       **error)
+probe_body (const UsProviderConfig *provider,
+            UsWireFormat            fmt,
+            const char             *model,
+            GError                **error)
 {
   g_autoptr(JsonBuilder) builder = json_builder_new ();
   g_autoptr(JsonNode) request = NULL;
@@ -102,6 +106,7 @@ probe_body (UsWireFormat   fmt,
   encoded = us_ir_request_encode (ir, fmt, model, PROBE_MAX_TOKENS, error);
   if (encoded == NULL)
     return NULL;
+  us_vertex_edit_body (provider, json_node_get_object (encoded), FALSE);
   text = json_to_string (encoded, FALSE);
   length = strlen (text);
   return g_bytes_new_take (g_steal_pointer (&text), length);
@@ -273,6 +278,8 @@ sent_secret (SoupMessage *msg)
   return NULL;
 }
 
+static void on_token (GObject *source, GAsyncResult *result, gpointer user_data);
+
 static void
 probe_send (GTask *task)
 {
@@ -301,16 +308,27 @@ probe_send (GTask *task)
                                us_provider_kind_to_string (provider->kind));
       return;
     }
-  body = probe_body (probe->fmt, probe->model, &error);
+  body = probe_body (provider, probe->fmt, probe->model, &error);
   if (body == NULL)
     {
       g_task_return_new_error (task, US_PROVIDER_PROBE_ERROR, US_PROVIDER_PROBE_ERROR_INVALID,
                                "Cannot build a test request: %s", error->message);
       return;
     }
-  key = provider->auth == US_AUTH_KEY ? us_proxy_lookup_key (proxy, provider) : NULL;
+  if (provider->auth == US_AUTH_GOOGLE && probe->token == NULL)
+    {
+      UsGoogleAuth *auth = us_proxy_get_google_auth (proxy, provider);
+
+      probe->token = g_strdup (us_google_auth_peek_token (auth));
+      if (probe->token == NULL)
+        {
+          us_google_auth_get_token_async (auth, cancellable, on_token, g_object_ref (task));
+          return;
+        }
+    }
+  key = provider->auth == US_AUTH_KEY ? us_proxy_lookup_key (proxy, provider) : probe->token;
   no_headers = soup_message_headers_new (SOUP_MESSAGE_HEADERS_REQUEST);
-  probe->msg = us_upstream_new_message (provider, probe->model, key, probe->fmt, FALSE, NULL, no_headers, body, &error);
+  probe->msg = us_upstream_new_message (provider, probe->model, key, probe->fmt, FALSE, FALSE, NULL, no_headers, body, &error);
   if (probe->msg == NULL)
     {
       gboolean no_key = g_error_matches (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND);
@@ -320,6 +338,10 @@ probe_send (GTask *task)
                                "%s", error->message);
       return;
     }
+  if (provider->auth == US_AUTH_GOOGLE
+      && us_google_auth_get_quota_project (us_proxy_get_google_auth (proxy, provider)) != NULL)
+    soup_message_headers_replace (soup_message_get_request_headers (probe->msg), "x-goog-user-project",
+                                  us_google_auth_get_quota_project (us_proxy_get_google_auth (proxy, provider)));
   probe->secret = sent_secret (probe->msg);
 
   probe->cancellable = g_cancellable_new ();
@@ -333,6 +355,27 @@ probe_send (GTask *task)
 
   soup_session_send_and_read_async (us_proxy_get_session (proxy), probe->msg, G_PRIORITY_DEFAULT,
                                     probe->cancellable, on_read, g_object_ref (task));
+}
+
+static void
+on_token (GObject      *source,
+          GAsyncResult *result,
+          gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  Probe *probe = g_task_get_task_data (task);
+  g_autoptr(GError) error = NULL;
+
+  probe->token = us_google_auth_get_token_finish (US_GOOGLE_AUTH (source), result, &error);
+  if (g_task_return_error_if_cancelled (task))
+    return;
+  if (probe->token == NULL)
+    {
+      g_task_return_new_error (task, US_PROVIDER_PROBE_ERROR, US_PROVIDER_PROBE_ERROR_NO_KEY,
+                               "No Google token: %s", error->message);
+      return;
+    }
+  probe_send (task);
 }
 
 static void

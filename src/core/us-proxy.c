@@ -31,6 +31,8 @@ struct _UsProxy
   UsKeyring *keyring;
   GHashTable *key_loads;    /* provider id → number of keyring loads in flight */
   GPtrArray *key_waiters;   /* GTask*, task data: the provider id it waits for */
+  GHashTable *google_auths; /* credentials_file ("" = discovered) → UsGoogleAuth */
+  GHashTable *vertex_betas; /* provider id → set of refused anthropic-beta values */
   UsProvenance *provenance;     /* who produced which signed content */
   UsSpend *spend;               /* what each model served, per day */
   UsPlanWindows *plan_windows;  /* subscription windows, as last reported */
@@ -905,6 +907,8 @@ us_proxy_dispose (GObject *object)
   g_clear_object (&self->keyring);
   g_clear_pointer (&self->key_loads, g_hash_table_unref);
   g_clear_pointer (&self->key_waiters, g_ptr_array_unref);
+  g_clear_pointer (&self->google_auths, g_hash_table_unref);
+  g_clear_pointer (&self->vertex_betas, g_hash_table_unref);
   g_clear_object (&self->provenance);
   g_clear_object (&self->spend);
   g_clear_object (&self->plan_windows);
@@ -1008,6 +1012,9 @@ us_proxy_init (UsProxy *self)
   self->keyring = us_keyring_new ();
   self->key_loads = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   self->key_waiters = g_ptr_array_new_with_free_func (g_object_unref);
+  self->google_auths = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_object_unref);
+  self->vertex_betas = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                              (GDestroyNotify) g_hash_table_unref);
   /* Loaded now, before serving: never a file read on the request path. */
   path = us_provenance_default_path ();
   self->provenance = us_provenance_new (path, US_PROVENANCE_DEFAULT_CAPACITY);
@@ -1227,6 +1234,35 @@ us_proxy_lookup_key (UsProxy                *self,
         return key;
     }
   return NULL;
+}
+
+UsGoogleAuth *
+us_proxy_get_google_auth (UsProxy                *self,
+                          const UsProviderConfig *provider)
+{
+  const char *file = provider->credentials_file ? provider->credentials_file : "";
+  UsGoogleAuth *auth = g_hash_table_lookup (self->google_auths, file);
+
+  if (auth == NULL)
+    {
+      auth = us_google_auth_new (self->session, provider->credentials_file);
+      g_hash_table_insert (self->google_auths, g_strdup (file), auth);
+    }
+  return auth;
+}
+
+GHashTable *
+us_proxy_get_vertex_rejected_betas (UsProxy    *self,
+                                    const char *provider_id)
+{
+  GHashTable *betas = g_hash_table_lookup (self->vertex_betas, provider_id);
+
+  if (betas == NULL)
+    {
+      betas = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+      g_hash_table_insert (self->vertex_betas, g_strdup (provider_id), betas);
+    }
+  return betas;
 }
 
 gboolean

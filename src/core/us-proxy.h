@@ -3,6 +3,7 @@
 
 #include <libsoup/soup.h>
 #include "us-config-store.h"
+#include "us-google-auth.h"
 #include "us-client-watcher.h"
 #include "us-health.h"
 #include "us-keyring.h"
@@ -56,6 +57,15 @@ const char   *us_proxy_lookup_nth_key (UsProxy    *self,
 /* The first key the pool has; NULL when it has none. */
 const char   *us_proxy_lookup_key   (UsProxy      *self,
                                      const UsProviderConfig *provider);
+/* Where an auth: google provider's tokens come from: one per credentials
+ * file (a discovered one shared), so providers with the same credentials
+ * share their token and its fetch. */
+UsGoogleAuth *us_proxy_get_google_auth (UsProxy    *self,
+                                        const UsProviderConfig *provider);
+/* The anthropic-beta values a vertex-anthropic provider refused, learnt
+ * from its answers (a set of strings, us-vertex.h). */
+GHashTable   *us_proxy_get_vertex_rejected_betas (UsProxy    *self,
+                                                  const char *provider_id);
 /* Whether a keyring load for @provider_id is in flight; a request then
  * waits with us_proxy_wait_for_key_async(), which completes once none is. */
 gboolean      us_proxy_is_loading_key      (UsProxy             *self,

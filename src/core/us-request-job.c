@@ -13,6 +13,7 @@
 #include "us-failover.h"
 #include "us-keepalive.h"
 #include "us-upstream.h"
+#include "us-vertex.h"
 
 #define READ_CHUNK 16384
 #define MAX_WHOLE_BODY (64 * 1024 * 1024)
@@ -77,6 +78,8 @@ struct _UsRequestJob
   GByteArray *whole;
   UsProduced *produced;         /* signed content and tool calls it made */
   char *credential;             /* which credential it answered, hashed */
+  char *token;                  /* auth: google's access token for it */
+  gboolean betas_retried;       /* sent again without betas Vertex refused */
   gboolean probing;             /* it is the probe of a half-open circuit */
 };
 
@@ -101,6 +104,7 @@ clear_attempt (UsRequestJob *self)
   g_clear_pointer (&self->model, g_free);
   g_clear_pointer (&self->produced, us_produced_free);
   g_clear_pointer (&self->credential, g_free);
+  g_clear_pointer (&self->token, g_free);
   if (self->probing)
     us_health_circuit_release (us_proxy_get_health (self->proxy), self->provider->id, self->chain_model->model);
   self->probing = FALSE;
@@ -110,6 +114,7 @@ clear_attempt (UsRequestJob *self)
   self->timeout_reason = NULL;
   self->new_connection = FALSE;
   self->resent = FALSE;
+  self->betas_retried = FALSE;
 }
 
 static void
@@ -483,6 +488,7 @@ arm_timer (UsRequestJob *self,
 static void read_more (UsRequestJob *self);
 static void continue_stream (UsRequestJob *self);
 static SoupMessage *new_upstream (UsRequestJob *self, GError **error);
+static void on_sent (GObject *source, GAsyncResult *result, gpointer data);
 
 static void
 commit (UsRequestJob *self)
@@ -618,6 +624,32 @@ whole_error (UsRequestJob *self,
   g_autofree char *reason = NULL;
   gboolean overflow;
   UsVerdict verdict;
+
+  /* Vertex names the anthropic-beta values it does not take: this model
+   * gets the request once more without them, and never sees them again. */
+  if (status == SOUP_STATUS_BAD_REQUEST && us_vertex_edits_body (self->provider) && !self->betas_retried
+      && us_vertex_learn_rejected_betas (us_proxy_get_vertex_rejected_betas (self->proxy, self->provider->id), body))
+    {
+      g_autoptr(SoupMessage) again = new_upstream (self, NULL);
+
+      if (again != NULL)
+        {
+          us_request_entry_note_attempt (self->entry, self->attempt,
+                                         "sent again without the anthropic-beta values Vertex refused");
+          self->betas_retried = TRUE;
+          g_clear_object (&self->stream);
+          g_set_object (&self->upstream, again);
+          arm_timer (self, fo->first_byte_timeout_s, "first-byte timeout");
+          soup_session_send_async (us_proxy_get_session (self->proxy), self->upstream, G_PRIORITY_DEFAULT,
+                                   self->cancellable, on_sent, g_object_ref (self));
+          return;
+        }
+    }
+
+  /* A refused token (revoked, or expired early) is fetched anew next time,
+   * rather than refused for the rest of its hour. */
+  if (status == SOUP_STATUS_UNAUTHORIZED && self->provider->auth == US_AUTH_GOOGLE)
+    us_google_auth_forget_token (us_proxy_get_google_auth (self->proxy, self->provider), self->token);
 
   us_failover_judge (status, headers, fo, &verdict);
 
@@ -934,6 +966,8 @@ attempt_body (UsRequestJob       *self,
         }
       encoded = us_ir_request_encode (stripped ? stripped : self->ir, self->fmt, self->model,
                                       cm->max_output_tokens, error);
+      if (encoded != NULL)
+        us_vertex_edit_body (self->provider, json_node_get_object (encoded), self->count_tokens);
       dropped = us_ir_request_dropped_for (stripped ? stripped : self->ir, self->fmt);
       us_request_entry_set_dropped (self->entry, self->attempt, (const char * const *) dropped);
       return encoded ? json_to_bytes (encoded) : NULL;
@@ -941,6 +975,7 @@ attempt_body (UsRequestJob       *self,
 
   if (g_strcmp0 (json_object_get_string_member_with_default (obj, "model", NULL), self->model) == 0 &&
       !exceeds_max (obj, max_fields, cm->max_output_tokens) && foreign == 0 &&
+      !us_vertex_edits_body (self->provider) &&
       !(self->fmt == US_WIRE_ANTHROPIC && us_continuity_thinking_off (obj, &own, TRUE)))
     return g_bytes_ref (self->body_bytes);
 
@@ -952,6 +987,7 @@ attempt_body (UsRequestJob       *self,
       json_object_set_int_member (edited, max_fields[i], cm->max_output_tokens);
   if (foreign > 0)
     us_continuity_strip (edited, self->client_fmt, &own, FALSE, NULL);
+  us_vertex_edit_body (self->provider, edited, self->count_tokens);
   if (self->fmt == US_WIRE_ANTHROPIC && us_continuity_thinking_off (edited, &own, FALSE))
     note_continuity (self, foreign, kept, TRUE);
   node = json_node_init_object (json_node_alloc (), edited);
@@ -975,14 +1011,28 @@ new_upstream (UsRequestJob  *self,
 {
   const char *query = g_uri_get_query (soup_server_message_get_uri (self->msg));
   g_autoptr(GBytes) body = attempt_body (self, self->chain_model, error);
-  /* From the keyring's cache or key_env: never a keyring call here. */
-  const char *key = self->key > 0 ? us_proxy_lookup_nth_key (self->proxy, self->provider, self->key) : NULL;
+  /* From the keyring's cache or key_env (this attempt's key of the pool),
+   * or the token fetched before the attempt: never a keyring or network
+   * call here. */
+  const char *key = self->provider->auth != US_AUTH_KEY ? self->token
+                    : self->key > 0 ? us_proxy_lookup_nth_key (self->proxy, self->provider, self->key) : NULL;
   SoupMessage *msg;
 
   if (body == NULL)
     return NULL;
-  msg = us_upstream_new_message (self->provider, self->model, key, self->client_fmt, self->count_tokens, query,
+  msg = us_upstream_new_message (self->provider, self->model, key, self->client_fmt,
+                                 us_ir_request_get_stream (self->ir) && !self->count_tokens, self->count_tokens, query,
                                  soup_server_message_get_request_headers (self->msg), body, error);
+  if (msg != NULL && self->provider->auth == US_AUTH_GOOGLE)
+    {
+      const char *quota = us_google_auth_get_quota_project (us_proxy_get_google_auth (self->proxy, self->provider));
+
+      if (quota != NULL)
+        soup_message_headers_replace (soup_message_get_request_headers (msg), "x-goog-user-project", quota);
+    }
+  if (msg != NULL && us_vertex_edits_body (self->provider))
+    us_vertex_drop_betas (soup_message_get_request_headers (msg),
+                          us_proxy_get_vertex_rejected_betas (self->proxy, self->provider->id));
   /* A reused connection never reports connecting. */
   if (msg != NULL)
     g_signal_connect_object (msg, "network-event", G_CALLBACK (on_network_event), self, 0);
@@ -1060,6 +1110,61 @@ choose_key (UsRequestJob *self,
 
 /* @first_key: from which key of the pool (a later one when an earlier
  * key of the same model failed). */
+
+/* Sends this attempt's request, once it has what it needs to. */
+static gboolean
+send_attempt (UsRequestJob *self)
+{
+  g_autoptr(GError) error = NULL;
+
+  self->upstream = new_upstream (self, &error);
+  if (self->upstream == NULL)
+    {
+      /* Not this model's fault to cool down: it was never asked. */
+      us_request_entry_end_attempt (self->entry, self->attempt, 0, error->message);
+      note_failure (self, error->message);
+      clear_attempt (self);
+      return FALSE;
+    }
+  soup_session_send_async (us_proxy_get_session (self->proxy), self->upstream, G_PRIORITY_DEFAULT,
+                           self->cancellable, on_sent, g_object_ref (self));
+  return TRUE;
+}
+
+static void
+on_token (GObject      *source,
+          GAsyncResult *result,
+          gpointer      data)
+{
+  g_autoptr(UsRequestJob) self = data;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *token = us_google_auth_get_token_finish (US_GOOGLE_AUTH (source), result, &error);
+  g_autofree char *reason = NULL;
+
+  /* A wait cancelled by anything but the first-byte timer belongs to an
+   * attempt that is over (the client left). */
+  if (self->client_gone || self->provider == NULL
+      || (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED) && self->timeout_reason == NULL))
+    return;
+  if (token != NULL)
+    {
+      self->token = g_steal_pointer (&token);
+      if (!send_attempt (self))
+        try_next (self);
+      return;
+    }
+  if (self->timeout_reason != NULL)
+    {
+      attempt_failed (self, 0, self->timeout_reason);
+      return;
+    }
+  /* A token endpoint that fails is the provider failing; credentials that
+   * cannot be used are the user's to fix, and no model's fault. */
+  reason = g_strdup_printf ("no Google token: %s", error->message);
+  attempt_failed_full (self, 0, reason,
+                       !g_error_matches (error, US_GOOGLE_AUTH_ERROR, US_GOOGLE_AUTH_ERROR_CREDENTIALS));
+}
+
 static gboolean
 start_attempt (UsRequestJob       *self,
                const UsChainModel *cm,
@@ -1067,7 +1172,6 @@ start_attempt (UsRequestJob       *self,
 {
   const UsProviderConfig *provider = us_config_lookup_provider (self->config, cm->provider);
   const char *requested = us_ir_request_get_model (self->ir);
-  g_autoptr(GError) error = NULL;
 
   self->provider = provider;
   self->chain_model = cm;
@@ -1098,20 +1202,21 @@ start_attempt (UsRequestJob       *self,
   if (self->key > 0)
     us_request_entry_set_attempt_key (self->entry, self->attempt, self->key);
   self->credential = us_continuity_credential (provider, soup_server_message_get_request_headers (self->msg));
-  self->upstream = new_upstream (self, &error);
-  if (self->upstream == NULL)
-    {
-      /* Not this model's fault to cool down: it was never asked. */
-      us_request_entry_end_attempt (self->entry, self->attempt, 0, error->message);
-      note_failure (self, error->message);
-      clear_attempt (self);
-      return FALSE;
-    }
   self->cancellable = g_cancellable_new ();
+  /* The first-byte timeout covers fetching a token too. */
   arm_timer (self, us_config_get_failover (self->config)->first_byte_timeout_s, "first-byte timeout");
-  soup_session_send_async (us_proxy_get_session (self->proxy), self->upstream, G_PRIORITY_DEFAULT,
-                           self->cancellable, on_sent, g_object_ref (self));
-  return TRUE;
+  if (provider->auth == US_AUTH_GOOGLE)
+    {
+      UsGoogleAuth *auth = us_proxy_get_google_auth (self->proxy, provider);
+
+      self->token = g_strdup (us_google_auth_peek_token (auth));
+      if (self->token == NULL)
+        {
+          us_google_auth_get_token_async (auth, self->cancellable, on_token, g_object_ref (self));
+          return TRUE;
+        }
+    }
+  return send_attempt (self);
 }
 
 /* A new turn starts from the primary. A request that continues a tool loop

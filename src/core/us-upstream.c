@@ -1,5 +1,6 @@
 /* us-upstream.c: upstream URLs, forwarded headers and credentials. */
 #include "us-upstream.h"
+#include "us-vertex.h"
 
 gboolean
 us_upstream_wire_format (const UsProviderConfig *provider,
@@ -8,6 +9,7 @@ us_upstream_wire_format (const UsProviderConfig *provider,
   switch (provider->kind)
     {
     case US_PROVIDER_KIND_ANTHROPIC:
+    case US_PROVIDER_KIND_VERTEX_ANTHROPIC:
       *fmt = US_WIRE_ANTHROPIC;
       return TRUE;
     case US_PROVIDER_KIND_OPENAI_CHAT:
@@ -21,7 +23,6 @@ us_upstream_wire_format (const UsProviderConfig *provider,
       *fmt = provider->responses_api ? US_WIRE_OPENAI_RESPONSES : US_WIRE_OPENAI_CHAT;
       return TRUE;
     case US_PROVIDER_KIND_BEDROCK:
-    case US_PROVIDER_KIND_VERTEX_ANTHROPIC:
     default:
       return FALSE;
     }
@@ -129,10 +130,14 @@ request_url (const UsProviderConfig *provider,
              const char             *model,
              UsWireFormat            fmt,
              gboolean                same_format,
+             gboolean                stream,
              gboolean                count_tokens,
              const char             *query)
 {
   gboolean has_query = same_format && query != NULL && *query != '\0';
+
+  if (us_vertex_is_vertex (provider->kind))
+    return us_vertex_request_url (provider, model, stream, count_tokens);
 
   if (fmt == US_WIRE_ANTHROPIC && provider->anthropic_base_url != NULL
       && provider->kind != US_PROVIDER_KIND_ANTHROPIC)
@@ -161,6 +166,12 @@ add_key (const UsProviderConfig *provider,
 {
   g_autofree char *bearer = NULL;
 
+  if ((key == NULL || *key == '\0') && provider->auth == US_AUTH_GOOGLE)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
+                   "no Google access token for provider %s", provider->id);
+      return FALSE;
+    }
   if (key == NULL || *key == '\0')
     {
       if (provider->key_env != NULL)
@@ -173,7 +184,7 @@ add_key (const UsProviderConfig *provider,
                      provider->id, provider->id);
       return FALSE;
     }
-  if (fmt == US_WIRE_ANTHROPIC)
+  if (fmt == US_WIRE_ANTHROPIC && provider->auth != US_AUTH_GOOGLE)
     {
       soup_message_headers_replace (headers, "x-api-key", key);
       return TRUE;
@@ -193,6 +204,7 @@ us_upstream_new_message (const UsProviderConfig *provider,
                          const char             *model,
                          const char             *key,
                          UsWireFormat            client_fmt,
+                         gboolean                stream,
                          gboolean                count_tokens,
                          const char             *query,
                          SoupMessageHeaders     *client_headers,
@@ -214,7 +226,7 @@ us_upstream_new_message (const UsProviderConfig *provider,
       return NULL;
     }
   same_format = fmt == client_fmt;
-  url = request_url (provider, model, fmt, same_format, count_tokens, query);
+  url = request_url (provider, model, fmt, same_format, stream, count_tokens, query);
   msg = soup_message_new ("POST", url);
   if (msg == NULL)
     {
@@ -254,7 +266,8 @@ us_upstream_new_message (const UsProviderConfig *provider,
 
   if (fmt == US_WIRE_ANTHROPIC && soup_message_headers_get_one (headers, "anthropic-version") == NULL)
     soup_message_headers_replace (headers, "anthropic-version", "2023-06-01");
-  if (provider->auth == US_AUTH_KEY && !add_key (provider, key, fmt, headers, error))
+  if ((provider->auth == US_AUTH_KEY || provider->auth == US_AUTH_GOOGLE)
+      && !add_key (provider, key, fmt, headers, error))
     return NULL;
 
   soup_message_headers_replace (headers, "Accept-Encoding", "identity");

@@ -17,16 +17,18 @@ gboolean     us_upstream_wire_format_for (const UsProviderConfig *provider,
                                           UsWireFormat           *fmt);
 
 /* A ready-to-send upstream request for @model (azure-openai's deployment
- * goes in the path). @client_headers are the inbound
+ * and Vertex's model go in the path; Vertex's path says whether the answer
+ * is to @stream). @client_headers are the inbound
  * request's headers (end-to-end ones are forwarded on the same-format path
  * and credentials for auth: passthrough); @query is appended as is on the
  * same-format path; @key is the provider's resolved key for auth: key
- * (us_proxy_lookup_key()). Fails with a message for the log (e.g. a
+ * (us_proxy_lookup_key()), or auth: google's access token. Fails with a message for the log (e.g. a
  * missing key). */
 SoupMessage *us_upstream_new_message (const UsProviderConfig *provider,
                                       const char             *model,
                                       const char             *key,
                                       UsWireFormat            client_fmt,
+                                      gboolean                stream,
                                       gboolean                count_tokens,
                                       const char             *query,
                                       SoupMessageHeaders     *client_headers,

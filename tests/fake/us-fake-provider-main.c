@@ -7,12 +7,18 @@
  *                    [--require-key KEY] [--key KEY[=STEP]]... [--chunking awkward|event|whole]
  *                    [--chunk-delay MS] [--reset-style rst|fin]
  *                    [--signing-key KEY]
+ *                    [--vertex PROJECT/REGION [--google-credentials FILE]
+ *                     [--vertex-refuse-betas BETA[,BETA...]]]
  *
+ * With --google-credentials it runs a Google token endpoint as well, writes
+ * a service account for it (a new RSA key) to FILE, and takes only the
+ * newest token that endpoint issued.
  * Prints "PORT=<n>" then "URL=http://127.0.0.1:<n>" and serves until
  * SIGTERM or SIGINT.
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
+#include "us-fake-google-token.h"
 #include "us-fake-provider.h"
 
 #include <glib-unix.h>
@@ -52,6 +58,10 @@ main (int   argc,
   g_autofree char *chunking = NULL;
   g_autofree char *reset_style = NULL;
   g_autofree char *signing_key = NULL;
+  g_autofree char *vertex = NULL;
+  g_autofree char *google_credentials = NULL;
+  g_autofree char *refuse_betas = NULL;
+  g_autoptr(UsFakeGoogleToken) token = NULL;
   int port = 0;
   int chunk_delay = 1;
   const GOptionEntry entries[] = {
@@ -69,6 +79,9 @@ main (int   argc,
     { "chunk-delay", 0, 0, G_OPTION_ARG_INT, &chunk_delay, "Milliseconds between two writes (default: 1)", "MS" },
     { "reset-style", 0, 0, G_OPTION_ARG_STRING, &reset_style, "How resets end the connection (default: rst)", "rst|fin" },
     { "signing-key", 0, 0, G_OPTION_ARG_FILENAME, &signing_key, "Think when asked, sign it with KEY, refuse what KEY did not sign", "KEY" },
+    { "vertex", 0, 0, G_OPTION_ARG_STRING, &vertex, "Answer as Vertex AI for this project and region", "PROJECT/REGION" },
+    { "google-credentials", 0, 0, G_OPTION_ARG_FILENAME, &google_credentials, "Issue Google tokens; write the service account here", "FILE" },
+    { "vertex-refuse-betas", 0, 0, G_OPTION_ARG_STRING, &refuse_betas, "anthropic-beta values Vertex refuses", "BETA[,BETA...]" },
     { NULL }
   };
   g_autoptr(GOptionContext) context = g_option_context_new ("- fake model provider for tests");
@@ -139,6 +152,54 @@ main (int   argc,
         return usage_error (context, "--reset-style must be rst or fin");
       us_fake_provider_set_reset_style (fake, g_str_equal (reset_style, "fin") ? US_FAKE_RESET_FIN
                                                                                 : US_FAKE_RESET_RST);
+    }
+  if (vertex != NULL)
+    {
+      g_auto(GStrv) parts = g_strsplit (vertex, "/", 2);
+
+      if (g_strv_length (parts) != 2 || format == US_FAKE_FORMAT_OPENAI_RESPONSES)
+        return usage_error (context, "--vertex takes PROJECT/REGION, with --format anthropic or openai-chat");
+      us_fake_provider_set_vertex (fake, parts[0], parts[1]);
+    }
+  if (refuse_betas != NULL)
+    {
+      g_auto(GStrv) betas = g_strsplit (refuse_betas, ",", -1);
+
+      us_fake_provider_set_vertex_refused_betas (fake, (const char * const *) betas);
+    }
+  if (google_credentials != NULL)
+    {
+      g_autofree char *private_pem = NULL;
+      g_autofree char *public_pem = NULL;
+      g_autoptr(JsonBuilder) b = json_builder_new ();
+      g_autoptr(JsonNode) root = NULL;
+      g_autofree char *json = NULL;
+
+      if (vertex == NULL)
+        return usage_error (context, "--google-credentials goes with --vertex");
+      token = us_fake_google_token_new ();
+      us_fake_google_generate_key (&private_pem, &public_pem);
+      us_fake_google_token_add_service_account (token, "fake@fake-project.iam.gserviceaccount.com", public_pem);
+      json_builder_begin_object (b);
+      json_builder_set_member_name (b, "type");
+      json_builder_add_string_value (b, "service_account");
+      json_builder_set_member_name (b, "client_email");
+      json_builder_add_string_value (b, "fake@fake-project.iam.gserviceaccount.com");
+      json_builder_set_member_name (b, "private_key");
+      json_builder_add_string_value (b, private_pem);
+      json_builder_set_member_name (b, "token_uri");
+      json_builder_add_string_value (b, us_fake_google_token_get_uri (token));
+      json_builder_end_object (b);
+      root = json_builder_get_root (b);
+      json = json_to_string (root, TRUE);
+      if (!g_file_set_contents_full (google_credentials, json, -1, G_FILE_SET_CONTENTS_CONSISTENT, 0600, &error))
+        {
+          g_printerr ("us-fake-provider: %s\n", error->message);
+          return 1;
+        }
+      /* Nothing is taken before the endpoint issued a token, then only the newest. */
+      us_fake_provider_set_required_key (fake, "no-token-issued-yet");
+      g_signal_connect_swapped (token, "token-issued", G_CALLBACK (us_fake_provider_set_required_key), fake);
     }
   if (log_path != NULL && !us_fake_provider_set_log_file (fake, log_path, &error))
     {

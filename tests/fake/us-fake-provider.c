@@ -49,6 +49,9 @@ struct _UsFakeProvider
   GStrv            models;
   char            *azure_api_version; /* non-NULL: answer as Azure OpenAI */
   GStrv            azure_deployments;
+  char            *vertex_prefix;     /* non-NULL: answer as Vertex AI, under
+                                       * /v1/projects/P/locations/R */
+  GStrv            vertex_refused_betas;
   UsFakeChunking   chunking;
   guint            chunk_delay_ms;
   UsFakeResetStyle reset_style;
@@ -2390,6 +2393,10 @@ key_accepted (UsFakeProvider      *self,
    * ID token, never the resource key. */
   if (self->azure_api_version != NULL)
     return g_strcmp0 (us_fake_request_get_header (request, "api-key"), self->required_key) == 0;
+  /* Vertex takes OAuth access tokens, as Bearer only. */
+  if (self->vertex_prefix != NULL)
+    return auth != NULL && g_ascii_strncasecmp (auth, "Bearer ", 7) == 0
+           && g_strcmp0 (auth + 7, self->required_key) == 0;
   return g_strcmp0 (us_fake_request_get_header (request, "x-api-key"), self->required_key) == 0
          || g_strcmp0 (us_fake_request_get_header (request, "api-key"), self->required_key) == 0
          || (auth != NULL && g_ascii_strncasecmp (auth, "Bearer ", 7) == 0
@@ -2607,6 +2614,113 @@ azure_route_accepts (UsFakeProvider    *self,
 }
 
 /* ------------------------------------------------------------------------ */
+/* Vertex AI                                                                */
+
+/* Google's envelope: {"error": {"code", "message", "status"}}. */
+static void
+respond_google_error (SoupServerMessage *msg,
+                      guint              status,
+                      const char        *google_status,
+                      const char        *message)
+{
+  JsonObject *o = json_object_new ();
+  JsonObject *error = json_object_new ();
+
+  json_object_set_int_member (error, "code", status);
+  json_object_set_string_member (error, "message", message);
+  json_object_set_string_member (error, "status", google_status);
+  json_object_set_object_member (o, "error", error);
+  set_json (msg, status, o);
+}
+
+/* Whether a Vertex request has the route and body Vertex takes: for Claude
+ * POST {prefix}/publishers/anthropic/models/{model}:streamRawPredict (a
+ * streamed body) or :rawPredict (a whole one), or models/count-tokens:
+ * rawPredict, with anthropic_version vertex-2023-10-16 and (but to count)
+ * no model in the body; for OpenAI Chat {prefix}/endpoints/openapi/chat/
+ * completions with a publisher/model name. Answers the error itself when
+ * not; *@counting says a count-tokens request was accepted. */
+static gboolean
+vertex_route_accepts (UsFakeProvider      *self,
+                      SoupServerMessage   *msg,
+                      const char          *path,
+                      const UsFakeRequest *request,
+                      gboolean            *counting)
+{
+  JsonObject *body = request_body (request);
+  const char *rest = g_str_has_prefix (path, self->vertex_prefix) ? path + strlen (self->vertex_prefix) : NULL;
+  static const char models[] = "/publishers/anthropic/models/";
+
+  *counting = FALSE;
+  if (rest != NULL && self->format == US_FAKE_FORMAT_OPENAI_CHAT && g_str_equal (rest, "/endpoints/openapi/chat/completions"))
+    {
+      const char *model = us_fake_request_get_model (request);
+
+      if (model == NULL || strchr (model, '/') == NULL)
+        {
+          respond_google_error (msg, 400, "INVALID_ARGUMENT", "model must be PUBLISHER/MODEL, such as google/gemini-2.5-flash");
+          return FALSE;
+        }
+      return TRUE;
+    }
+  if (rest != NULL && self->format == US_FAKE_FORMAT_ANTHROPIC && g_str_has_prefix (rest, models))
+    {
+      const char *colon = strrchr (rest, ':');
+      const char *method = colon ? colon + 1 : "";
+      gsize name_len = colon ? (gsize) (colon - rest) - strlen (models) : 0;
+      gboolean stream_route = g_str_equal (method, "streamRawPredict");
+
+      if (name_len == 0 || (!stream_route && !g_str_equal (method, "rawPredict")))
+        {
+          respond_google_error (msg, 404, "NOT_FOUND", "The requested URL was not found on this server.");
+          return FALSE;
+        }
+      *counting = name_len == strlen ("count-tokens") && strncmp (rest + strlen (models), "count-tokens", name_len) == 0;
+      if (body == NULL
+          || g_strcmp0 (json_object_get_string_member_with_default (body, "anthropic_version", NULL),
+                        "vertex-2023-10-16") != 0)
+        {
+          respond_google_error (msg, 400, "INVALID_ARGUMENT", "anthropic_version: vertex-2023-10-16 is required");
+          return FALSE;
+        }
+      if (self->vertex_refused_betas != NULL)
+        {
+          const char *betas = us_fake_request_get_header (request, "anthropic-beta");
+          g_auto(GStrv) values = betas ? g_strsplit (betas, ",", -1) : NULL;
+          g_autoptr(GString) refused = g_string_new (NULL);
+
+          for (guint i = 0; values != NULL && values[i] != NULL; i++)
+            if (g_strv_contains ((const char * const *) self->vertex_refused_betas, g_strstrip (values[i])))
+              g_string_append_printf (refused, "%s`%s`", refused->len ? ", " : "", values[i]);
+          if (refused->len > 0)
+            {
+              g_autofree char *message = g_strdup_printf (
+                "Unexpected value(s) %s for the `anthropic-beta` header. Please consult our documentation "
+                "at docs.anthropic.com or try again without the header.", refused->str);
+
+              respond_simple_error (self, msg, 400, message, NULL);
+              return FALSE;
+            }
+        }
+      if (!*counting && json_object_has_member (body, "model"))
+        {
+          respond_google_error (msg, 400, "INVALID_ARGUMENT", "model: Extra inputs are not permitted");
+          return FALSE;
+        }
+      if (!*counting && stream_route != get_bool (body, "stream"))
+        {
+          respond_google_error (msg, 400, "INVALID_ARGUMENT",
+                                stream_route ? "streamRawPredict takes a streamed request"
+                                             : "rawPredict takes a request that is not streamed");
+          return FALSE;
+        }
+      return TRUE;
+    }
+  respond_google_error (msg, 404, "NOT_FOUND", "The requested URL was not found on this server.");
+  return FALSE;
+}
+
+/* ------------------------------------------------------------------------ */
 /* The server callback                                                      */
 
 static void
@@ -2631,6 +2745,7 @@ server_callback (SoupServer        *server,
   const char *model = us_fake_request_get_model (request);
   gboolean post = g_str_equal (method, "POST");
   gboolean get = g_str_equal (method, "GET");
+  gboolean counting = FALSE;
 
   g_ptr_array_add (self->requests, request);
 
@@ -2641,6 +2756,12 @@ server_callback (SoupServer        *server,
                            "to provide a valid key for an active subscription and use a correct regional "
                            "API endpoint for your resource.");
     }
+  else if (!key_accepted (self, request) && self->vertex_prefix != NULL)
+    {
+      respond_google_error (msg, 401, "UNAUTHENTICATED",
+                            "Request had invalid authentication credentials. Expected OAuth 2 access token, "
+                            "login cookie or other valid authentication credential.");
+    }
   else if (!key_accepted (self, request))
     {
       respond_error (self, msg, 401, NULL, model);
@@ -2650,7 +2771,20 @@ server_callback (SoupServer        *server,
       if (!post)
         respond_azure_error (msg, 404, "404", "Resource not found");
     }
-  else if (post && (self->azure_api_version != NULL || g_str_equal (path, format_ops[self->format].route)))
+  else if (self->vertex_prefix != NULL && !(post && vertex_route_accepts (self, msg, path, request, &counting)))
+    {
+      if (!post)
+        respond_google_error (msg, 404, "NOT_FOUND", "The requested URL was not found on this server.");
+    }
+  else if (counting)
+    {
+      JsonObject *o = json_object_new ();
+
+      json_object_set_int_member (o, "input_tokens", MAX (1, (gint64) g_bytes_get_size (request->body) / 4));
+      respond_json_ok (self, msg, o);
+    }
+  else if (post && (self->azure_api_version != NULL || self->vertex_prefix != NULL
+                    || g_str_equal (path, format_ops[self->format].route)))
     {
       UsFakeStep *popped;
       const UsFakeStep *step;
@@ -2756,6 +2890,8 @@ us_fake_provider_finalize (GObject *object)
   g_strfreev (self->models);
   g_free (self->azure_api_version);
   g_strfreev (self->azure_deployments);
+  g_free (self->vertex_prefix);
+  g_strfreev (self->vertex_refused_betas);
   g_ptr_array_unref (self->requests);
   g_ptr_array_unref (self->exchanges);
   g_rand_free (self->rand);
@@ -3028,6 +3164,27 @@ us_fake_provider_set_azure (UsFakeProvider     *self,
   self->azure_api_version = g_strdup (api_version);
   g_strfreev (self->azure_deployments);
   self->azure_deployments = g_strdupv ((char **) deployments);
+}
+
+void
+us_fake_provider_set_vertex (UsFakeProvider *self,
+                             const char     *project,
+                             const char     *region)
+{
+  g_return_if_fail (US_IS_FAKE_PROVIDER (self));
+  g_return_if_fail (project != NULL && region != NULL);
+  g_return_if_fail (self->format != US_FAKE_FORMAT_OPENAI_RESPONSES);
+  g_free (self->vertex_prefix);
+  self->vertex_prefix = g_strdup_printf ("/v1/projects/%s/locations/%s", project, region);
+}
+
+void
+us_fake_provider_set_vertex_refused_betas (UsFakeProvider     *self,
+                                           const char * const *betas)
+{
+  g_return_if_fail (US_IS_FAKE_PROVIDER (self));
+  g_strfreev (self->vertex_refused_betas);
+  self->vertex_refused_betas = g_strdupv ((char **) betas);
 }
 
 void

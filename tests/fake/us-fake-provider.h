@@ -159,6 +159,22 @@ gboolean        us_fake_provider_add_key_spec   (UsFakeProvider   *self,
 void            us_fake_provider_set_azure      (UsFakeProvider     *self,
                                                  const char         *api_version,
                                                  const char * const *deployments);
+/* Answer as Vertex AI for @project in @region: ANTHROPIC serves Claude at
+ * POST /v1/projects/P/locations/R/publishers/anthropic/models/MODEL:
+ * streamRawPredict (body.stream true) or :rawPredict, and models/
+ * count-tokens:rawPredict, and wants anthropic_version "vertex-2023-10-16"
+ * and no model in the body; OPENAI_CHAT serves .../endpoints/openapi/
+ * chat/completions for a PUBLISHER/MODEL. Anything else is Google's 400 or
+ * 404 envelope; with a required key only `Authorization: Bearer` is
+ * accepted (else Google's 401). Not for OPENAI_RESPONSES. */
+void            us_fake_provider_set_vertex     (UsFakeProvider     *self,
+                                                 const char         *project,
+                                                 const char         *region);
+/* As Vertex: Claude requests whose anthropic-beta holds any of @betas get
+ * Vertex's 400 naming them ("Unexpected value(s) `…` for the
+ * `anthropic-beta` header"). */
+void            us_fake_provider_set_vertex_refused_betas (UsFakeProvider     *self,
+                                                           const char * const *betas);
 /* With a key, the fake thinks when asked (Anthropic `thinking`, Responses
  * `include: reasoning.encrypted_content`), signs that thinking with @key,
  * and checks signed content it receives as the real APIs do: a 400 for a
