@@ -27,8 +27,8 @@ static const char usage[] =
      "  understudy connect claude-code --statusline [--force]\n"
      "                                             and show Understudy in Claude Code's status line\n"
      "  understudy routing on|off|toggle           turn failover routing on or off\n"
-     "  understudy keys set|delete PROVIDER        a provider's key in the keyring (set reads stdin)\n"
-     "  understudy keys list                       which providers have a key (never the key)\n"
+     "  understudy keys set|add|delete PROVIDER    a provider's keys in the keyring (set, add read stdin)\n"
+     "  understudy keys list                       how many keys each provider has (never the keys)\n"
      "  understudy providers                       the presets, their models, limits and prices\n"
      "  understudy explain [--client NAME] FILE    which rule, chain and models a request would get\n"
      "  understudy statusline                      one line for Claude Code's status line (JSON on stdin)\n");

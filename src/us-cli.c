@@ -128,8 +128,10 @@ us_cli_local_time (const char *iso)
 }
 
 /* A chain model's plan windows, e.g. "5h 97% (resets Tue 14:05), 7d 40% …". */
+/* @key: which key of a pool the plan is, 0 = the model's own. */
 static void
-print_plan (JsonObject *plan)
+print_plan (JsonObject *plan,
+            gint64      key)
 {
   JsonArray *windows = json_object_get_array_member (plan, "windows");
   g_autoptr(GString) line = g_string_new (NULL);
@@ -154,7 +156,10 @@ print_plan (JsonObject *plan)
     g_string_append_printf (line, line->len ? " — %s" : "%s", str_member (plan, "status"));
   if (str_member (plan, "representative_claim") != NULL)
     g_string_append_printf (line, _(", limited by %s"), str_member (plan, "representative_claim"));
-  if (line->len > 0)
+  if (line->len > 0 && key > 0)
+    /* Translators: the plan of one key of a provider's key pool. */
+    g_print (_("       plan of key %d: %s\n"), (int) key, line->str);
+  else if (line->len > 0)
     g_print (_("       plan: %s\n"), line->str);
 }
 
@@ -165,9 +170,34 @@ print_attempts (JsonArray *attempts)
     {
       JsonObject *a = json_array_get_object_element (attempts, i);
       const char *reason = str_member (a, "reason");
+      gint64 key = json_object_get_int_member_with_default (a, "key", 0);
+      /* Translators: which key of a provider's key pool, by its number. */
+      g_autofree char *key_text = key > 0 ? g_strdup_printf (_(" (key %d)"), (int) key) : g_strdup ("");
 
-      g_print ("      %u. %s/%s  %s\n", i + 1, str_member (a, "provider"), str_member (a, "model"),
+      g_print ("      %u. %s/%s%s  %s\n", i + 1, str_member (a, "provider"), str_member (a, "model"), key_text,
                reason ? reason : _("served"));
+    }
+}
+
+/* The keys of a model's pool that cool down or were refused, by number. */
+static void
+print_key_health (JsonObject *health)
+{
+  JsonArray *keys = json_object_has_member (health, "keys") ? json_object_get_array_member (health, "keys") : NULL;
+
+  for (guint i = 0; keys != NULL && i < json_array_get_length (keys); i++)
+    {
+      JsonObject *k = json_array_get_object_element (keys, i);
+      int key = (int) json_object_get_int_member_with_default (k, "key", 0);
+
+      if (g_strcmp0 (str_member (k, "state"), "cooldown") == 0)
+        {
+          g_autofree char *until = local_time (str_member (k, "cooldown_until"));
+          /* Translators: a key of a provider's key pool, by its number. */
+          g_print (_("       key %d cooling down until %s (%s)\n"), key, until, str_member (k, "reason"));
+        }
+      else
+        g_print (_("       key %d: %s\n"), key, str_member (k, "reason"));
     }
 }
 
@@ -246,8 +276,16 @@ print_status (UsConfig *config,
             g_print ("  %u. %-40s %s\n", j + 1, name, str_member (h, "reason"));
           else
             g_print (_("  %u. %-40s ok\n"), j + 1, name);
+          print_key_health (h);
           if (json_object_has_member (m, "plan"))
-            print_plan (json_object_get_object_member (m, "plan"));
+            print_plan (json_object_get_object_member (m, "plan"), 0);
+          for (guint k = 0; json_object_has_member (m, "key_plans") &&
+                            k < json_array_get_length (json_object_get_array_member (m, "key_plans")); k++)
+            {
+              JsonObject *kp = json_array_get_object_element (json_object_get_array_member (m, "key_plans"), k);
+
+              print_plan (json_object_get_object_member (kp, "plan"), json_object_get_int_member (kp, "key"));
+            }
         }
     }
 
@@ -699,23 +737,66 @@ keys_set (UsConfig   *config,
   return 0;
 }
 
+/* One more key in the provider's pool: tried when the keys before it hit
+ * their limit or are refused. */
 static int
-keys_delete (UsConfig   *config,
-             const char *provider_id)
+keys_add (UsConfig   *config,
+          const char *provider_id)
 {
   g_autoptr(UsKeyring) keyring = us_keyring_new ();
   g_autoptr(GAsyncResult) result = NULL;
   g_autoptr(GError) error = NULL;
+  g_autoptr(UsKeyString) key = NULL;
+  guint position = 0;
 
-  us_keyring_delete_async (keyring, provider_id, NULL, on_keyring_done, &result);
-  if (!us_keyring_delete_finish (keyring, wait_for (&result), &error))
+  if (key_provider (config, provider_id, &error) == NULL || (key = read_key (provider_id, &error)) == NULL)
     {
       g_printerr ("understudy: %s\n", error->message);
       return 1;
     }
-  g_print (tell_running (config, provider_id) ? _("The keyring holds no key for %s now; the running Understudy knows.\n")
-                                              : _("The keyring holds no key for %s now.\n"),
-           provider_id);
+  us_keyring_add_async (keyring, provider_id, key->str, NULL, on_keyring_done, &result);
+  if (!us_keyring_add_finish (keyring, wait_for (&result), &position, &error))
+    {
+      g_printerr ("understudy: %s\n", error->message);
+      return 1;
+    }
+  g_print (tell_running (config, provider_id)
+           ? _("Added key %u for %s to the keyring; the running Understudy uses it now.\n")
+           : _("Added key %u for %s to the keyring.\n"),
+           position, provider_id);
+  return 0;
+}
+
+/* @position 0: every key of the provider. */
+static int
+keys_delete (UsConfig   *config,
+             const char *provider_id,
+             guint       position)
+{
+  g_autoptr(UsKeyring) keyring = us_keyring_new ();
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+  gboolean told;
+
+  if (position > 0)
+    us_keyring_delete_nth_async (keyring, provider_id, position, NULL, on_keyring_done, &result);
+  else
+    us_keyring_delete_async (keyring, provider_id, NULL, on_keyring_done, &result);
+  if (position > 0 ? !us_keyring_delete_nth_finish (keyring, wait_for (&result), &error)
+                   : !us_keyring_delete_finish (keyring, wait_for (&result), &error))
+    {
+      g_printerr ("understudy: %s\n", error->message);
+      return 1;
+    }
+  told = tell_running (config, provider_id);
+  if (position > 0)
+    g_print (told ? _("Deleted key %u of %s; the keys after it moved up one; the running Understudy knows.\n")
+                  : _("Deleted key %u of %s; the keys after it moved up one.\n"),
+             position, provider_id);
+  else
+    g_print (told ? _("The keyring holds no key for %s now; the running Understudy knows.\n")
+                  : _("The keyring holds no key for %s now.\n"),
+             provider_id);
   return 0;
 }
 
@@ -754,12 +835,23 @@ keys_list (UsConfig *config)
     {
       const UsProviderConfig *provider = g_ptr_array_index (providers, i);
       const char *env = provider->key_env ? g_getenv (provider->key_env) : NULL;
+      guint n = us_keyring_get_n_keys (keyring, provider->id);
+      guint n_env = 0;
 
       if (!us_upstream_takes_key (provider))
         continue;
-      /* Whether there is a key and where from, never the key. */
-      if (us_keyring_has_key (keyring, provider->id))
-        g_print (_("  %-20s key in the keyring\n"), provider->id);
+      for (guint k = 0; provider->key_envs != NULL && provider->key_envs[k] != NULL; k++)
+        {
+          const char *value = g_getenv (provider->key_envs[k]);
+
+          n_env += value != NULL && *value != '\0';
+        }
+      /* Whether there are keys, how many and where from, never the keys. */
+      if (n > 0)
+        g_print (ngettext ("  %-20s %u key in the keyring\n", "  %-20s %u keys in the keyring\n", n),
+                 provider->id, n);
+      else if (loaded && n_env > 1)
+        g_print (_("  %-20s no key in the keyring; %u of its key_env variables are set\n"), provider->id, n_env);
       else if (!loaded && env != NULL && *env != '\0')
         g_print (_("  %-20s keyring not readable; $%s is set\n"), provider->id, provider->key_env);
       else if (!loaded && provider->key_env != NULL)
@@ -784,12 +876,27 @@ cmd_keys (UsConfig          *config,
 {
   if (n_args == 3 && g_str_equal (args[1], "set"))
     return keys_set (config, args[2]);
+  if (n_args == 3 && g_str_equal (args[1], "add"))
+    return keys_add (config, args[2]);
   if (n_args == 3 && g_str_equal (args[1], "delete"))
-    return keys_delete (config, args[2]);
+    return keys_delete (config, args[2], 0);
+  if (n_args == 4 && g_str_equal (args[1], "delete"))
+    {
+      guint64 position = 0;
+
+      if (!g_ascii_string_to_unsigned (args[3], 10, 1, G_MAXUINT, &position, NULL))
+        {
+          /* Translators: keep the command; N is a key's number. */
+          g_printerr (_("understudy: “%s” is not a key number (1, 2, …; see `understudy keys list`)\n"), args[3]);
+          return 2;
+        }
+      return keys_delete (config, args[2], (guint) position);
+    }
   if (n_args == 2 && g_str_equal (args[1], "list"))
     return keys_list (config);
   /* Translators: keep the commands; translate PROVIDER. */
-  g_printerr (_("Usage: understudy keys set|delete PROVIDER\n"
+  g_printerr (_("Usage: understudy keys set|add PROVIDER\n"
+                "       understudy keys delete PROVIDER [N]\n"
                 "       understudy keys list\n"));
   return 2;
 }

@@ -169,7 +169,15 @@ static const InvalidCase invalid_cases[] = {
   { "auth-bad", WITH_PROVIDER (ANTHROPIC ", 'auth': 'bearer'}"), "$.providers[0].auth",
     "expected one of: passthrough, key, none, google, aws (got \"bearer\")" },
   { "key-env-type", WITH_PROVIDER (ANTHROPIC ", 'key_env': 5}"), "$.providers[0].key_env",
-    "expected a non-empty string (got 5)" },
+    "expected the name of an environment variable, or a non-empty array of them (got 5)" },
+  { "key-env-empty-pool", WITH_PROVIDER (ANTHROPIC ", 'key_env': []}"), "$.providers[0].key_env",
+    "expected the name of an environment variable, or a non-empty array of them (got an array)" },
+  { "key-env-pool-type", WITH_PROVIDER (ANTHROPIC ", 'key_env': ['A_KEY', 7]}"),
+    "$.providers[0].key_env[1]", "expected the name of an environment variable (got 7)" },
+  { "key-env-pool-not-a-name", WITH_PROVIDER (ANTHROPIC ", 'key_env': ['A_KEY', 'sk-SECRET-1']}"),
+    "$.providers[0].key_env[1]", "expected the name of an environment variable" },
+  { "key-env-pool-twice", WITH_PROVIDER (ANTHROPIC ", 'key_env': ['A_KEY', 'B_KEY', 'A_KEY']}"),
+    "$.providers[0].key_env[2]", "A_KEY is already in the pool (at [0])" },
   { "key-env-not-a-name", WITH_PROVIDER (ANTHROPIC ", 'key_env': 'sk-ant-api03-SECRET'}"),
     "$.providers[0].key_env", "expected the name of an environment variable" },
   { "budget-type", WITH_PROVIDER (ANTHROPIC ", 'budget': 10}"), "$.providers[0].budget",
@@ -491,6 +499,8 @@ static const char full_config[] =
   "   'auth': 'passthrough', 'budget': {'tokens': 1000000, 'per': 'week'}},"
   "  {'id': 'deepseek', 'kind': 'openai-chat', 'base_url': 'https://api.deepseek.com/v1',"
   "   'auth': 'key', 'key_env': 'DEEPSEEK_API_KEY'},"
+  "  {'id': 'pool', 'kind': 'openai-chat', 'base_url': 'https://pool.example/v1',"
+  "   'auth': 'key', 'key_env': ['POOL_KEY_1', 'POOL_KEY_2']},"
   "  {'id': 'ollama', 'kind': 'openai-chat', 'base_url': 'http://127.0.0.1:11434/v1', 'auth': 'none'}],"
   " 'chains': ["
   "  {'id': 'default', 'match': ['*'], 'models': ["
@@ -537,6 +547,10 @@ test_full (void)
   g_assert_cmpint (provider->budget->per, ==, US_BUDGET_PER_WEEK);
   provider = us_config_lookup_provider (config, "deepseek");
   g_assert_cmpstr (provider->key_env, ==, "DEEPSEEK_API_KEY");
+  g_assert_cmpstrv (provider->key_envs, ((const char * const[]) { "DEEPSEEK_API_KEY", NULL }));
+  provider = us_config_lookup_provider (config, "pool");
+  g_assert_cmpstr (provider->key_env, ==, "POOL_KEY_1");
+  g_assert_cmpstrv (provider->key_envs, ((const char * const[]) { "POOL_KEY_1", "POOL_KEY_2", NULL }));
 
   chain = us_config_lookup_chain (config, "default");
   g_assert_cmpuint (chain->models->len, ==, 3);

@@ -51,12 +51,25 @@ update_key_state (UsProviderRow *self)
   const UsProviderConfig *provider = lookup (self);
   UsKeyring *keyring = us_proxy_get_keyring (self->proxy);
   const char *env;
+  const char *set_env = NULL;
+  guint n_env = 0;
   g_autofree char *text = NULL;
 
   if (provider == NULL)
     return;
   gtk_widget_set_visible (GTK_WIDGET (self->key_row), provider->auth == US_AUTH_KEY);
   env = provider->key_env;
+  /* Which of the pool's variables hold a key. */
+  for (guint i = 0; provider->key_envs != NULL && provider->key_envs[i] != NULL; i++)
+    {
+      const char *value = g_getenv (provider->key_envs[i]);
+
+      if (value == NULL || *value == '\0')
+        continue;
+      if (set_env == NULL)
+        set_env = provider->key_envs[i];
+      n_env++;
+    }
   switch (provider->auth)
     {
     case US_AUTH_PASSTHROUGH:
@@ -76,10 +89,19 @@ update_key_state (UsProviderRow *self)
       break;
     case US_AUTH_KEY:
     default:
-      if (us_keyring_has_key (keyring, provider->id))
+      if (us_keyring_get_n_keys (keyring, provider->id) > 1)
+        /* Translators: a key pool, tried in turn (`understudy keys add`). */
+        text = g_strdup_printf (ngettext ("%u key stored in the keyring", "%u keys stored in the keyring",
+                                          us_keyring_get_n_keys (keyring, provider->id)),
+                                us_keyring_get_n_keys (keyring, provider->id));
+      else if (us_keyring_has_key (keyring, provider->id))
         text = g_strdup (_("Key stored in the keyring"));
-      else if (env != NULL && g_getenv (env) != NULL && *g_getenv (env) != '\0')
-        text = g_strdup_printf (_("Key taken from $%s"), env);
+      else if (n_env > 1)
+        /* Translators: a key pool given as several environment variables. */
+        text = g_strdup_printf (ngettext ("%u key taken from its key_env variables",
+                                          "%u keys taken from its key_env variables", n_env), n_env);
+      else if (set_env != NULL)
+        text = g_strdup_printf (_("Key taken from $%s"), set_env);
       else if (env != NULL)
         text = g_strdup_printf (_("No key yet: enter one above, or set $%s"), env);
       else

@@ -72,7 +72,11 @@ format_attempts (UsRequestEntry *entry)
 
       if (i > 0)
         g_string_append_c (text, '\n');
-      g_string_append_printf (text, "%u. %s/%s — ", i + 1, a->provider, a->model);
+      g_string_append_printf (text, "%u. %s/%s", i + 1, a->provider, a->model);
+      /* Translators: which key of a provider's key pool, by its number. */
+      if (a->key > 0)
+        g_string_append_printf (text, _(" (key %u)"), a->key);
+      g_string_append (text, " — ");
       if (a->status != 0)
         g_string_append_printf (text, "%u ", a->status);
       g_string_append (text, a->reason ? a->reason : _("served"));

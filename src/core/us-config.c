@@ -107,6 +107,7 @@ provider_config_free (gpointer data)
   g_free (provider->id);
   g_free (provider->base_url);
   g_free (provider->key_env);
+  g_strfreev (provider->key_envs);
   g_free (provider->budget);
   g_free (provider->preset);
   g_free (provider->anthropic_base_url);
@@ -604,6 +605,66 @@ is_env_name (const char *name)
   return TRUE;
 }
 
+static gboolean
+fail_env_name (Check      *check,
+               const char *path)
+{
+  return fail (check, path,
+               "expected the name of an environment variable, such as DEEPSEEK_API_KEY "
+               "(got something else; a key itself belongs in the keyring or that variable)");
+}
+
+/* "key_env": one variable name, or an array of them (a key pool, tried in
+ * that order). Absent → *out = NULL. */
+static gboolean
+get_key_envs (Check       *check,
+              JsonObject  *object,
+              const char  *path,
+              GStrv       *out)
+{
+  JsonNode *node = json_object_get_member (object, "key_env");
+  g_autofree char *member_path = g_strdup_printf ("%s.key_env", path);
+  g_autoptr(GStrvBuilder) builder = NULL;
+  JsonArray *array;
+
+  *out = NULL;
+  if (node == NULL)
+    return TRUE;
+  if (is_value_of_type (node, G_TYPE_STRING))
+    {
+      if (!is_env_name (json_node_get_string (node)))
+        return fail_env_name (check, member_path);
+      builder = g_strv_builder_new ();
+      g_strv_builder_add (builder, json_node_get_string (node));
+      *out = g_strv_builder_end (builder);
+      return TRUE;
+    }
+  if (!JSON_NODE_HOLDS_ARRAY (node) || json_array_get_length (json_node_get_array (node)) == 0)
+    return fail_expected (check, member_path,
+                          "the name of an environment variable, or a non-empty array of them", node);
+
+  array = json_node_get_array (node);
+  builder = g_strv_builder_new ();
+  for (guint i = 0; i < json_array_get_length (array); i++)
+    {
+      JsonNode *element = json_array_get_element (array, i);
+      g_autofree char *element_path = g_strdup_printf ("%s[%u]", member_path, i);
+      const char *name;
+
+      if (!is_value_of_type (element, G_TYPE_STRING))
+        return fail_expected (check, element_path, "the name of an environment variable", element);
+      name = json_node_get_string (element);
+      if (!is_env_name (name))
+        return fail_env_name (check, element_path);
+      for (guint j = 0; j < i; j++)
+        if (g_strcmp0 (json_array_get_string_element (array, j), name) == 0)
+          return fail (check, element_path, "%s is already in the pool (at [%u])", name, j);
+      g_strv_builder_add (builder, name);
+    }
+  *out = g_strv_builder_end (builder);
+  return TRUE;
+}
+
 static char *
 normalize_base_url (const char *url)
 {
@@ -833,7 +894,7 @@ parse_provider (Check       *check,
   const char *id;
   const char *base_url;
   const char *anthropic_base_url;
-  const char *key_env;
+  g_auto(GStrv) key_envs = NULL;
   g_autofree char *vertex_url = NULL;
   const char *region;
   g_autofree char *bedrock_url = NULL;
@@ -898,18 +959,13 @@ parse_provider (Check       *check,
 
   if (!get_enum (check, object, path, "auth", FALSE,
                  auth_names, G_N_ELEMENTS (auth_names), &auth)
-      || !get_string (check, object, path, "key_env", FALSE, &key_env))
+      || !get_key_envs (check, object, path, &key_envs))
     return FALSE;
-  if (key_env != NULL && !is_env_name (key_env))
+  if (key_envs == NULL && preset != NULL && preset->key_env != NULL)
     {
-      g_autofree char *key_env_path = g_strdup_printf ("%s.key_env", path);
-
-      return fail (check, key_env_path,
-                   "expected the name of an environment variable, such as DEEPSEEK_API_KEY "
-                   "(got something else; a key itself belongs in the keyring or that variable)");
+      key_envs = g_new0 (char *, 2);
+      key_envs[0] = g_strdup (preset->key_env);
     }
-  if (key_env == NULL && preset != NULL)
-    key_env = preset->key_env;
   if (auth < 0 && preset != NULL)
     auth = preset->auth;
   else if (auth < 0)
@@ -920,21 +976,25 @@ parse_provider (Check       *check,
     return fail_member (check, object, path, "auth", "passthrough, key or none (aws is for bedrock providers)");
   if (kind == US_PROVIDER_KIND_BEDROCK && auth != US_AUTH_AWS && auth != US_AUTH_KEY)
     return fail_member (check, object, path, "auth", "aws or key for a bedrock provider");
-  if (auth == US_AUTH_AWS && key_env != NULL)
+  if (auth == US_AUTH_AWS && json_object_has_member (object, "key_env"))
     {
       g_autofree char *key_env_path = g_strdup_printf ("%s.key_env", path);
 
       return fail (check, key_env_path, "auth: aws takes AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, not key_env");
     }
-  if (kind == US_PROVIDER_KIND_BEDROCK && auth == US_AUTH_KEY && key_env == NULL)
-    key_env = US_BEDROCK_KEY_ENV;
+  if (kind == US_PROVIDER_KIND_BEDROCK && auth == US_AUTH_KEY && key_envs == NULL)
+    {
+      key_envs = g_new0 (char *, 2);
+      key_envs[0] = g_strdup (US_BEDROCK_KEY_ENV);
+    }
 
   provider = g_new0 (UsProviderConfig, 1);
   g_ptr_array_add (providers, provider);
   provider->id = g_strdup (id);
   provider->kind = kind;
   provider->auth = auth;
-  provider->key_env = g_strdup (key_env);
+  provider->key_env = key_envs ? g_strdup (key_envs[0]) : NULL;
+  provider->key_envs = g_steal_pointer (&key_envs);
   provider->preset = preset ? g_strdup (preset->id) : NULL;
   provider->region = g_strdup (region);
   if (kind == US_PROVIDER_KIND_BEDROCK)
@@ -1976,8 +2036,10 @@ us_config_summarize (UsConfig *self)
       g_string_append_printf (out, "  %-*s  %-*s  %-*s  auth %s",
                               id_width, provider->id, kind_width, kind_names[provider->kind],
                               url_width, provider->base_url, auth_names[provider->auth]);
-      if (provider->key_env != NULL)
-        g_string_append_printf (out, " (or $%s)", provider->key_env);
+      for (guint k = 0; provider->key_envs != NULL && provider->key_envs[k] != NULL; k++)
+        g_string_append_printf (out, "%s$%s", k == 0 ? " (or " : ", ", provider->key_envs[k]);
+      if (provider->key_envs != NULL)
+        g_string_append_c (out, ')');
       g_string_append_c (out, '\n');
     }
 

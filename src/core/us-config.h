@@ -66,7 +66,8 @@ typedef struct {
   UsProviderKind kind;
   char *base_url;   /* never ends with '/' */
   UsAuthMode auth;
-  char *key_env;    /* NULL unless set */
+  char *key_env;    /* the first (or only) variable of key_envs, NULL unless set */
+  char **key_envs;  /* key_env's variables, a key pool in order; NULL unless set */
   UsBudget *budget; /* NULL unless set */
   char *preset;     /* the preset it was filled from (us-presets.h), or NULL */
   /* The vendor's Anthropic Messages endpoint, used for Anthropic clients

@@ -64,8 +64,45 @@ void        us_health_circuit_record (UsHealth               *self,
 void        us_health_circuit_release (UsHealth              *self,
                                       const char             *provider,
                                       const char             *model);
+/* Key pools: each key of an auth: key provider (@key: its number in the
+ * pool, from 1) has its own cooldown and problem for the model. The model
+ * as a whole cools down only when no key of its pool is left; the request
+ * job, which knows the pool, says so with us_health_cool_down(). */
+void        us_health_cool_down_key  (UsHealth   *self,
+                                      const char *provider,
+                                      const char *model,
+                                      guint       key,
+                                      double      seconds,
+                                      const char *reason);
+gboolean    us_health_is_key_cooling (UsHealth   *self,
+                                      const char *provider,
+                                      const char *model,
+                                      guint       key);
+/* When the key's cooldown ends, real time in µs; 0 if it is not cooling. */
+gint64      us_health_get_key_cooldown_until_us (UsHealth   *self,
+                                      const char *provider,
+                                      const char *model,
+                                      guint       key);
+/* The model cools down because every key of its pool does. */
+void        us_health_cool_down_pool (UsHealth   *self,
+                                      const char *provider,
+                                      const char *model,
+                                      double      seconds,
+                                      const char *reason);
+/* The provider's pool changed (a key added or deleted): its numbers may
+ * name other keys now, so every key's state, and a cooldown of the whole
+ * pool, is forgotten. */
+void        us_health_forget_keys    (UsHealth   *self,
+                                      const char *provider);
+/* The key served: its cooldown and problem are over. */
+void        us_health_mark_key_ok    (UsHealth   *self,
+                                      const char *provider,
+                                      const char *model,
+                                      guint       key);
 /* {"state": "ok"|"cooldown"|"problem", "reason": …, "cooldown_until": RFC 3339|null,
- *  "circuit": "closed"|"open"|"half-open", "circuit_probe_at": RFC 3339|null} */
+ *  "circuit": "closed"|"open"|"half-open", "circuit_probe_at": RFC 3339|null,
+ *  "keys": [{"key": N, "state": "cooldown"|"problem", "reason": …, "cooldown_until": …}]}
+ * (keys by number, never by value; only those with something to say) */
 JsonNode   *us_health_to_json        (UsHealth   *self,
                                       const char *provider,
                                       const char *model);

@@ -15,7 +15,7 @@ struct _UsKeyring
 
   UsKeyringState state;
   char *message;
-  GHashTable *keys;          /* provider id → key, wiped when freed */
+  GHashTable *keys;          /* provider id → GPtrArray of its keys in pool order, wiped when freed */
   gboolean secret_service;   /* FALSE inside Flatpak: libsecret's file backend */
 };
 
@@ -31,6 +31,9 @@ static const SecretSchema provider_key_schema = {
   "io.github.understudy.Understudy.ProviderKey", SECRET_SCHEMA_NONE,
   {
     { "provider", SECRET_SCHEMA_ATTRIBUTE_STRING },
+    /* The key's place in the provider's pool, from 1. An entry stored
+     * before pools has none and is key 1. */
+    { "index", SECRET_SCHEMA_ATTRIBUTE_INTEGER },
     { NULL, 0 },
   }
 };
@@ -101,22 +104,6 @@ keyring_error (UsKeyring *self,
                                "or log in to a desktop session, " ENV_HINT, error->message);
   set_state (self, US_KEYRING_MISSING, message);
   return g_error_new_literal (G_IO_ERROR, G_IO_ERROR_NOT_CONNECTED, message);
-}
-
-static void
-cache_put (UsKeyring  *self,
-           const char *provider_id,
-           const char *key)
-{
-  const char *old = g_hash_table_lookup (self->keys, provider_id);
-
-  if (g_strcmp0 (old, key) == 0)
-    return;
-  if (key != NULL)
-    g_hash_table_replace (self->keys, g_strdup (provider_id), g_strdup (key));
-  else
-    g_hash_table_remove (self->keys, provider_id);
-  g_signal_emit (self, signals[CHANGED], 0, provider_id);
 }
 
 /* ---- Whether the keyring can be used ----------------------------------- */
@@ -205,6 +192,202 @@ check_finish (UsKeyring     *self,
   return g_task_propagate_boolean (G_TASK (result), error);
 }
 
+/* ---- Reading a provider's pool ----------------------------------------- */
+
+/* One keyring item of a provider's pool. */
+typedef struct {
+  gint64 index;      /* its "index" attribute; 0 for an entry from before pools */
+  guint64 created;
+  char *secret;
+} PoolItem;
+
+static void
+pool_item_free (gpointer data)
+{
+  PoolItem *item = data;
+
+  if (item->secret != NULL)
+    free_key (item->secret);
+  g_free (item);
+}
+
+/* Pool order: by index (an entry without one is key 1), then by age. */
+static int
+pool_item_compare (gconstpointer a,
+                   gconstpointer b)
+{
+  const PoolItem *x = *(const PoolItem **) a, *y = *(const PoolItem **) b;
+  gint64 xi = MAX (x->index, 1), yi = MAX (y->index, 1);
+
+  if (xi != yi)
+    return xi < yi ? -1 : 1;
+  if (x->index != y->index)
+    return x->index < y->index ? -1 : 1;
+  return x->created < y->created ? -1 : x->created > y->created;
+}
+
+typedef struct {
+  GPtrArray *items;  /* PoolItem */
+  guint pending;
+  GError *error;
+} SearchData;
+
+static void
+search_data_free (SearchData *data)
+{
+  g_ptr_array_unref (data->items);
+  g_clear_error (&data->error);
+  g_free (data);
+}
+
+static void
+search_return (GTask *task)
+{
+  SearchData *data = g_task_get_task_data (task);
+
+  if (data->error != NULL)
+    {
+      g_task_return_error (task, g_steal_pointer (&data->error));
+      return;
+    }
+  g_ptr_array_sort (data->items, pool_item_compare);
+  g_task_return_pointer (task, g_ptr_array_ref (data->items), (GDestroyNotify) g_ptr_array_unref);
+}
+
+static void
+on_secret (GObject      *source,
+           GAsyncResult *result,
+           gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  SearchData *data = g_task_get_task_data (task);
+  SecretRetrievable *retrievable = SECRET_RETRIEVABLE (source);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(SecretValue) value = secret_retrievable_retrieve_secret_finish (retrievable, result, &error);
+  const char *text = value ? secret_value_get_text (value) : NULL;
+
+  if (error != NULL && data->error == NULL)
+    data->error = g_steal_pointer (&error);
+  else if (text != NULL && *text != '\0')
+    {
+      g_autoptr(GHashTable) attributes = secret_retrievable_get_attributes (retrievable);
+      const char *index = g_hash_table_lookup (attributes, "index");
+      PoolItem *item = g_new0 (PoolItem, 1);
+
+      item->index = index ? g_ascii_strtoll (index, NULL, 10) : 0;
+      item->created = secret_retrievable_get_created (retrievable);
+      item->secret = g_strdup (text);
+      g_ptr_array_add (data->items, item);
+    }
+  if (--data->pending == 0)
+    search_return (task);
+}
+
+static void
+on_searched (GObject      *source,
+             GAsyncResult *result,
+             gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  SearchData *data = g_task_get_task_data (task);
+  g_autoptr(GError) error = NULL;
+  GList *found = secret_password_search_finish (result, &error);
+
+  if (error != NULL)
+    {
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+  if (found == NULL)
+    {
+      search_return (task);
+      return;
+    }
+  data->pending = g_list_length (found);
+  for (GList *l = found; l != NULL; l = l->next)
+    secret_retrievable_retrieve_secret (l->data, g_task_get_cancellable (task), on_secret, g_object_ref (task));
+  g_list_free_full (found, g_object_unref);
+}
+
+/* Every key of @provider_id, in pool order (GPtrArray of PoolItem). */
+static void
+search_pool_async (UsKeyring           *self,
+                   const char          *provider_id,
+                   GCancellable        *cancellable,
+                   GAsyncReadyCallback  callback,
+                   gpointer             user_data)
+{
+  GTask *task = g_task_new (self, cancellable, callback, user_data);
+  SearchData *data = g_new0 (SearchData, 1);
+
+  data->items = g_ptr_array_new_with_free_func (pool_item_free);
+  g_task_set_task_data (task, data, (GDestroyNotify) search_data_free);
+  secret_password_search (&provider_key_schema, SECRET_SEARCH_ALL, cancellable, on_searched, task,
+                          "provider", provider_id, NULL);
+}
+
+static GPtrArray *
+search_pool_finish (UsKeyring     *self,
+                    GAsyncResult  *result,
+                    GError       **error)
+{
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+/* ---- The cache --------------------------------------------------------- */
+
+static gboolean
+same_keys (GPtrArray *a,
+           GPtrArray *b)
+{
+  guint na = a ? a->len : 0, nb = b ? b->len : 0;
+
+  if (na != nb)
+    return FALSE;
+  for (guint i = 0; i < na; i++)
+    if (g_strcmp0 (g_ptr_array_index (a, i), g_ptr_array_index (b, i)) != 0)
+      return FALSE;
+  return TRUE;
+}
+
+/* Takes @keys (NULL or empty: the provider has none). */
+static void
+cache_put (UsKeyring  *self,
+           const char *provider_id,
+           GPtrArray  *keys)
+{
+  g_autoptr(GPtrArray) owned = keys;
+
+  if (owned != NULL && owned->len == 0)
+    g_clear_pointer (&owned, g_ptr_array_unref);
+  if (same_keys (g_hash_table_lookup (self->keys, provider_id), owned))
+    return;
+  if (owned != NULL)
+    g_hash_table_replace (self->keys, g_strdup (provider_id), g_steal_pointer (&owned));
+  else
+    g_hash_table_remove (self->keys, provider_id);
+  g_signal_emit (self, signals[CHANGED], 0, provider_id);
+}
+
+static GPtrArray *
+new_key_array (void)
+{
+  return g_ptr_array_new_with_free_func (free_key);
+}
+
+/* The secrets of @items, without the one at @skip (-1: none). */
+static GPtrArray *
+keys_of (GPtrArray *items,
+         gint       skip)
+{
+  GPtrArray *keys = new_key_array ();
+
+  for (guint i = 0; items != NULL && i < items->len; i++)
+    if ((gint) i != skip)
+      g_ptr_array_add (keys, g_strdup (((PoolItem *) g_ptr_array_index (items, i))->secret));
+  return keys;
+}
+
 /* ---- Loading ----------------------------------------------------------- */
 
 typedef struct {
@@ -227,9 +410,9 @@ typedef struct {
 } LookupData;
 
 static void
-on_lookup (GObject      *source,
-           GAsyncResult *result,
-           gpointer      user_data)
+on_pool_loaded (GObject      *source,
+                GAsyncResult *result,
+                gpointer      user_data)
 {
   LookupData *lookup = user_data;
   g_autoptr(GTask) task = lookup->task;
@@ -237,7 +420,7 @@ on_lookup (GObject      *source,
   UsKeyring *self = g_task_get_source_object (task);
   LoadData *data = g_task_get_task_data (task);
   g_autoptr(GError) error = NULL;
-  char *key = secret_password_lookup_finish (result, &error);
+  g_autoptr(GPtrArray) items = search_pool_finish (self, result, &error);
 
   g_free (lookup);
   if (error != NULL)
@@ -246,8 +429,7 @@ on_lookup (GObject      *source,
         data->error = keyring_error (self, error);
     }
   else
-    cache_put (self, id, key);
-  secret_password_free (key);
+    cache_put (self, id, keys_of (items, -1));
 
   if (--data->pending > 0)
     return;
@@ -285,8 +467,7 @@ on_load_checked (GObject      *source,
 
       lookup->task = g_object_ref (task);
       lookup->id = g_strdup (data->ids[i]);
-      secret_password_lookup (&provider_key_schema, g_task_get_cancellable (task), on_lookup, lookup,
-                              "provider", data->ids[i], NULL);
+      search_pool_async (self, data->ids[i], g_task_get_cancellable (task), on_pool_loaded, lookup);
     }
 }
 
@@ -320,9 +501,20 @@ us_keyring_load_finish (UsKeyring     *self,
 
 /* ---- Storing and deleting ---------------------------------------------- */
 
+typedef enum {
+  CHANGE_SET,         /* the pool becomes this one key */
+  CHANGE_ADD,         /* the key joins the pool, last */
+  CHANGE_DELETE_ALL,
+  CHANGE_DELETE_NTH,
+} ChangeOp;
+
 typedef struct {
+  ChangeOp op;
   char *id;
-  char *key;   /* NULL for a delete */
+  char *key;          /* SET, ADD */
+  guint position;     /* DELETE_NTH: which key; ADD: the position it got */
+  GPtrArray *items;   /* the pool as it was (ADD, DELETE_NTH) */
+  GPtrArray *restore; /* PoolItems to store again, from the last */
 } ChangeData;
 
 static void
@@ -331,7 +523,57 @@ change_data_free (ChangeData *data)
   g_free (data->id);
   if (data->key != NULL)
     free_key (data->key);
+  g_clear_pointer (&data->items, g_ptr_array_unref);
+  g_clear_pointer (&data->restore, g_ptr_array_unref);
   g_free (data);
+}
+
+static void store_item (GTask *task, gint64 index, const char *secret);
+
+/* The keyring has changed as asked: the cache follows. Takes @task. */
+static void
+change_done (GTask *task)
+{
+  UsKeyring *self = g_task_get_source_object (task);
+  ChangeData *data = g_task_get_task_data (task);
+  GPtrArray *keys = NULL;
+
+  switch (data->op)
+    {
+    case CHANGE_SET:
+      keys = new_key_array ();
+      g_ptr_array_add (keys, g_strdup (data->key));
+      break;
+    case CHANGE_ADD:
+      keys = keys_of (data->items, -1);
+      g_ptr_array_add (keys, g_strdup (data->key));
+      break;
+    case CHANGE_DELETE_NTH:
+      keys = keys_of (data->items, (gint) data->position - 1);
+      break;
+    case CHANGE_DELETE_ALL:
+    default:
+      break;
+    }
+  cache_put (self, data->id, keys);
+  g_task_return_boolean (task, TRUE);
+  g_object_unref (task);
+}
+
+/* Stores the next item of data->restore, or ends the change. Takes @task. */
+static void
+restore_next (GTask *task)
+{
+  ChangeData *data = g_task_get_task_data (task);
+  PoolItem *item;
+
+  if (data->restore == NULL || data->restore->len == 0)
+    {
+      change_done (task);
+      return;
+    }
+  item = g_ptr_array_index (data->restore, data->restore->len - 1);
+  store_item (task, item->index, item->secret);
 }
 
 static void
@@ -349,8 +591,25 @@ on_stored (GObject      *source,
       g_task_return_error (task, keyring_error (self, error));
       return;
     }
-  cache_put (self, data->id, data->key);
-  g_task_return_boolean (task, TRUE);
+  if (data->restore != NULL && data->restore->len > 0)
+    g_ptr_array_remove_index (data->restore, data->restore->len - 1);
+  restore_next (g_steal_pointer (&task));
+}
+
+static void
+store_item (GTask      *task,
+            gint64      index,
+            const char *secret)
+{
+  ChangeData *data = g_task_get_task_data (task);
+  /* What Passwords and Keys shows for the item. */
+  g_autofree char *label = index <= 1 ? g_strdup_printf ("Understudy: API key for %s", data->id)
+                                      : g_strdup_printf ("Understudy: API key %" G_GINT64_FORMAT " for %s",
+                                                         index, data->id);
+
+  secret_password_store (&provider_key_schema, SECRET_COLLECTION_DEFAULT, label, secret,
+                         g_task_get_cancellable (task), on_stored, task,
+                         "provider", data->id, "index", (int) MAX (index, 1), NULL);
 }
 
 static void
@@ -369,8 +628,73 @@ on_cleared (GObject      *source,
       g_task_return_error (task, keyring_error (self, error));
       return;
     }
-  cache_put (self, data->id, NULL);
-  g_task_return_boolean (task, TRUE);
+  if (data->op == CHANGE_SET)
+    store_item (g_steal_pointer (&task), 1, data->key);
+  else
+    restore_next (g_steal_pointer (&task));
+}
+
+static void
+clear_all (GTask *task)
+{
+  ChangeData *data = g_task_get_task_data (task);
+
+  secret_password_clear (&provider_key_schema, g_task_get_cancellable (task), on_cleared, task,
+                         "provider", data->id, NULL);
+}
+
+static void
+on_change_searched (GObject      *source,
+                    GAsyncResult *result,
+                    gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  UsKeyring *self = g_task_get_source_object (task);
+  ChangeData *data = g_task_get_task_data (task);
+  g_autoptr(GError) error = NULL;
+  PoolItem *target;
+
+  data->items = search_pool_finish (self, result, &error);
+  if (data->items == NULL)
+    {
+      g_task_return_error (task, keyring_error (self, error));
+      return;
+    }
+  if (data->op == CHANGE_ADD)
+    {
+      gint64 last = 0;
+
+      for (guint i = 0; i < data->items->len; i++)
+        last = MAX (last, MAX (((PoolItem *) g_ptr_array_index (data->items, i))->index, 1));
+      data->position = data->items->len + 1;
+      store_item (g_steal_pointer (&task), last + 1, data->key);
+      return;
+    }
+
+  if (data->position > data->items->len)
+    {
+      g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
+                               data->items->len == 1 ? "%s has %u key in the keyring, not %u"
+                                                     : "%s has %u keys in the keyring, not %u",
+                               data->id, data->items->len, data->position);
+      return;
+    }
+  target = g_ptr_array_index (data->items, data->position - 1);
+  if (target->index > 0)
+    {
+      GCancellable *cancellable = g_task_get_cancellable (task);
+
+      secret_password_clear (&provider_key_schema, cancellable, on_cleared, g_steal_pointer (&task),
+                             "provider", data->id, "index", (int) target->index, NULL);
+      return;
+    }
+  /* An entry from before pools has no index to single it out: the whole
+   * pool goes, and the other keys are stored again as they were. */
+  data->restore = g_ptr_array_new ();
+  for (guint i = data->items->len; i-- > 0;)
+    if (i != data->position - 1)
+      g_ptr_array_add (data->restore, g_ptr_array_index (data->items, i));
+  clear_all (g_steal_pointer (&task));
 }
 
 static void
@@ -381,33 +705,37 @@ on_change_checked (GObject      *source,
   g_autoptr(GTask) task = user_data;
   UsKeyring *self = US_KEYRING (source);
   ChangeData *data = g_task_get_task_data (task);
-  GCancellable *cancellable = g_task_get_cancellable (task);
+  GCancellable *cancellable;
   GError *error = NULL;
-  g_autofree char *label = NULL;
 
   if (!check_finish (self, result, &error))
     {
       g_task_return_error (task, error);
       return;
     }
-  if (data->key == NULL)
+  switch (data->op)
     {
-      secret_password_clear (&provider_key_schema, cancellable, on_cleared,
-                             g_steal_pointer (&task), "provider", data->id, NULL);
-      return;
+    case CHANGE_SET:
+    case CHANGE_DELETE_ALL:
+      clear_all (g_steal_pointer (&task));
+      break;
+    case CHANGE_ADD:
+    case CHANGE_DELETE_NTH:
+    default:
+      /* The cancellable first: arguments are evaluated in no set order. */
+      cancellable = g_task_get_cancellable (task);
+      search_pool_async (self, data->id, cancellable, on_change_searched, g_steal_pointer (&task));
+      break;
     }
-  /* What Passwords and Keys shows for the item. */
-  label = g_strdup_printf ("Understudy: API key for %s", data->id);
-  secret_password_store (&provider_key_schema, SECRET_COLLECTION_DEFAULT, label, data->key,
-                         cancellable, on_stored, g_steal_pointer (&task),
-                         "provider", data->id, NULL);
 }
 
 static void
 change_async (UsKeyring           *self,
               gpointer             source_tag,
+              ChangeOp             op,
               const char          *provider_id,
               const char          *key,
+              guint                position,
               GCancellable        *cancellable,
               GAsyncReadyCallback  callback,
               gpointer             user_data)
@@ -416,8 +744,10 @@ change_async (UsKeyring           *self,
   ChangeData *data = g_new0 (ChangeData, 1);
 
   g_task_set_source_tag (task, source_tag);
+  data->op = op;
   data->id = g_strdup (provider_id);
   data->key = g_strdup (key);
+  data->position = position;
   g_task_set_task_data (task, data, (GDestroyNotify) change_data_free);
   check_async (self, cancellable, on_change_checked, g_steal_pointer (&task));
 }
@@ -434,7 +764,7 @@ us_keyring_store_async (UsKeyring           *self,
   g_return_if_fail (provider_id != NULL);
   g_return_if_fail (key != NULL && *key != '\0');
 
-  change_async (self, us_keyring_store_async, provider_id, key, cancellable, callback, user_data);
+  change_async (self, us_keyring_store_async, CHANGE_SET, provider_id, key, 0, cancellable, callback, user_data);
 }
 
 gboolean
@@ -447,6 +777,35 @@ us_keyring_store_finish (UsKeyring     *self,
 }
 
 void
+us_keyring_add_async (UsKeyring           *self,
+                      const char          *provider_id,
+                      const char          *key,
+                      GCancellable        *cancellable,
+                      GAsyncReadyCallback  callback,
+                      gpointer             user_data)
+{
+  g_return_if_fail (US_IS_KEYRING (self));
+  g_return_if_fail (provider_id != NULL);
+  g_return_if_fail (key != NULL && *key != '\0');
+
+  change_async (self, us_keyring_add_async, CHANGE_ADD, provider_id, key, 0, cancellable, callback, user_data);
+}
+
+gboolean
+us_keyring_add_finish (UsKeyring     *self,
+                       GAsyncResult  *result,
+                       guint         *position,
+                       GError       **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  if (!g_task_propagate_boolean (G_TASK (result), error))
+    return FALSE;
+  if (position != NULL)
+    *position = ((ChangeData *) g_task_get_task_data (G_TASK (result)))->position;
+  return TRUE;
+}
+
+void
 us_keyring_delete_async (UsKeyring           *self,
                          const char          *provider_id,
                          GCancellable        *cancellable,
@@ -456,7 +815,8 @@ us_keyring_delete_async (UsKeyring           *self,
   g_return_if_fail (US_IS_KEYRING (self));
   g_return_if_fail (provider_id != NULL);
 
-  change_async (self, us_keyring_delete_async, provider_id, NULL, cancellable, callback, user_data);
+  change_async (self, us_keyring_delete_async, CHANGE_DELETE_ALL, provider_id, NULL, 0, cancellable, callback,
+                user_data);
 }
 
 gboolean
@@ -468,14 +828,63 @@ us_keyring_delete_finish (UsKeyring     *self,
   return g_task_propagate_boolean (G_TASK (result), error);
 }
 
-/* ---- The cache --------------------------------------------------------- */
+void
+us_keyring_delete_nth_async (UsKeyring           *self,
+                             const char          *provider_id,
+                             guint                position,
+                             GCancellable        *cancellable,
+                             GAsyncReadyCallback  callback,
+                             gpointer             user_data)
+{
+  g_return_if_fail (US_IS_KEYRING (self));
+  g_return_if_fail (provider_id != NULL);
+  g_return_if_fail (position >= 1);
+
+  change_async (self, us_keyring_delete_nth_async, CHANGE_DELETE_NTH, provider_id, NULL, position, cancellable,
+                callback, user_data);
+}
+
+gboolean
+us_keyring_delete_nth_finish (UsKeyring     *self,
+                              GAsyncResult  *result,
+                              GError       **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+/* ---- Reading the cache ------------------------------------------------- */
 
 const char *
 us_keyring_lookup_cached (UsKeyring  *self,
                           const char *provider_id)
 {
+  return us_keyring_lookup_cached_nth (self, provider_id, 1);
+}
+
+const char *
+us_keyring_lookup_cached_nth (UsKeyring  *self,
+                              const char *provider_id,
+                              guint       position)
+{
+  GPtrArray *keys;
+
   g_return_val_if_fail (US_IS_KEYRING (self), NULL);
-  return g_hash_table_lookup (self->keys, provider_id);
+  keys = g_hash_table_lookup (self->keys, provider_id);
+  if (keys == NULL || position < 1 || position > keys->len)
+    return NULL;
+  return g_ptr_array_index (keys, position - 1);
+}
+
+guint
+us_keyring_get_n_keys (UsKeyring  *self,
+                       const char *provider_id)
+{
+  GPtrArray *keys;
+
+  g_return_val_if_fail (US_IS_KEYRING (self), 0);
+  keys = g_hash_table_lookup (self->keys, provider_id);
+  return keys ? keys->len : 0;
 }
 
 gboolean
@@ -567,7 +976,7 @@ us_keyring_class_init (UsKeyringClass *klass)
 static void
 us_keyring_init (UsKeyring *self)
 {
-  self->keys = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, free_key);
+  self->keys = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) g_ptr_array_unref);
   /* libsecret itself switches to its file backend (Secret portal) inside
    * Flatpak, where there is no collection to ask about. */
   self->secret_service = !g_file_test ("/.flatpak-info", G_FILE_TEST_EXISTS) &&

@@ -27,7 +27,7 @@ struct _UsPlanWindows
 {
   GObject parent_instance;
 
-  GHashTable *plans;  /* "provider\nmodel" → Plan */
+  GHashTable *plans;  /* "provider\nmodel", or "provider\nmodel\nN" for key N ≥ 2 of a pool → Plan */
 };
 
 G_DEFINE_FINAL_TYPE (UsPlanWindows, us_plan_windows, G_TYPE_OBJECT)
@@ -66,11 +66,31 @@ set_string (char      **field,
   *field = g_strdup (value);
 }
 
+/* Key 1 of a pool (or no key) is the model's own entry. */
+static char *
+plan_key (const char *provider,
+          const char *model,
+          guint       key)
+{
+  return key <= 1 ? g_strconcat (provider, "\n", model, NULL)
+                  : g_strdup_printf ("%s\n%s\n%u", provider, model, key);
+}
+
 void
 us_plan_windows_note (UsPlanWindows      *self,
                       const char         *provider,
                       const char         *model,
                       SoupMessageHeaders *headers)
+{
+  us_plan_windows_note_key (self, provider, model, 0, headers);
+}
+
+void
+us_plan_windows_note_key (UsPlanWindows      *self,
+                          const char         *provider,
+                          const char         *model,
+                          guint               pool_key,
+                          SoupMessageHeaders *headers)
 {
   g_autofree char *key = NULL;
   Plan *plan;
@@ -79,7 +99,7 @@ us_plan_windows_note (UsPlanWindows      *self,
 
   if (headers == NULL || !has_unified_headers (headers))
     return;
-  key = g_strconcat (provider, "\n", model, NULL);
+  key = plan_key (provider, model, pool_key);
   plan = g_hash_table_lookup (self->plans, key);
   if (plan == NULL)
     {
@@ -141,6 +161,15 @@ us_plan_windows_to_json (UsPlanWindows *self,
                          const char    *provider,
                          const char    *model)
 {
+  return us_plan_windows_key_to_json (self, provider, model, 0);
+}
+
+JsonNode *
+us_plan_windows_key_to_json (UsPlanWindows *self,
+                             const char    *provider,
+                             const char    *model,
+                             guint          pool_key)
+{
   g_autoptr(JsonBuilder) b = NULL;
   g_autofree char *key = NULL;
   gint64 now = g_get_real_time ();
@@ -148,7 +177,7 @@ us_plan_windows_to_json (UsPlanWindows *self,
 
   g_return_val_if_fail (US_IS_PLAN_WINDOWS (self), NULL);
 
-  key = g_strconcat (provider, "\n", model, NULL);
+  key = plan_key (provider, model, pool_key);
   plan = g_hash_table_lookup (self->plans, key);
   if (plan == NULL)
     return NULL;

@@ -26,6 +26,13 @@ void           us_plan_windows_note    (UsPlanWindows      *self,
                                         const char         *provider,
                                         const char         *model,
                                         SoupMessageHeaders *headers);
+/* The same for key @pool_key of the provider's key pool (each key has
+ * its own plan): key 0 or 1 is the model's own entry. */
+void           us_plan_windows_note_key (UsPlanWindows     *self,
+                                        const char         *provider,
+                                        const char         *model,
+                                        guint               pool_key,
+                                        SoupMessageHeaders *headers);
 /* {"status", "representative_claim", "overage_status", "updated",
  *  "windows": [{"name": "5h", "utilization": 0.97, "resets_at": RFC 3339}]},
  * leaving out what was not reported and windows whose reset has passed;
@@ -33,5 +40,9 @@ void           us_plan_windows_note    (UsPlanWindows      *self,
 JsonNode      *us_plan_windows_to_json (UsPlanWindows      *self,
                                         const char         *provider,
                                         const char         *model);
+JsonNode      *us_plan_windows_key_to_json (UsPlanWindows  *self,
+                                        const char         *provider,
+                                        const char         *model,
+                                        guint               pool_key);
 
 G_END_DECLS

@@ -253,6 +253,34 @@ early_handler (SoupServer        *server,
 
 /* ---- Status ------------------------------------------------------------ */
 
+/* "key_plans": [{"key": N, "plan": …}]: keys 2 and up of a pool that
+ * reported their own plan ("plan" is key 1's). */
+static void
+add_key_plans (UsProxy                *self,
+               JsonBuilder            *b,
+               const UsProviderConfig *provider,
+               const char             *model)
+{
+  guint n = us_proxy_count_keys (self, provider);
+
+  json_builder_set_member_name (b, "key_plans");
+  json_builder_begin_array (b);
+  for (guint key = 2; key <= n; key++)
+    {
+      JsonNode *plan = us_plan_windows_key_to_json (self->plan_windows, provider->id, model, key);
+
+      if (plan == NULL)
+        continue;
+      json_builder_begin_object (b);
+      json_builder_set_member_name (b, "key");
+      json_builder_add_int_value (b, key);
+      json_builder_set_member_name (b, "plan");
+      json_builder_add_value (b, plan);
+      json_builder_end_object (b);
+    }
+  json_builder_end_array (b);
+}
+
 JsonNode *
 us_proxy_status_to_json (UsProxy *self)
 {
@@ -285,6 +313,7 @@ us_proxy_status_to_json (UsProxy *self)
       for (guint j = 0; j < chain->models->len; j++)
         {
           const UsChainModel *cm = g_ptr_array_index (chain->models, j);
+          const UsProviderConfig *provider = us_config_lookup_provider (config, cm->provider);
           JsonNode *plan;
 
           json_builder_begin_object (b);
@@ -292,6 +321,12 @@ us_proxy_status_to_json (UsProxy *self)
           json_builder_add_string_value (b, cm->provider);
           json_builder_set_member_name (b, "model");
           json_builder_add_string_value (b, cm->model);
+          if (provider != NULL && provider->auth == US_AUTH_KEY)
+            {
+              /* How many, never which. */
+              json_builder_set_member_name (b, "keys");
+              json_builder_add_int_value (b, us_proxy_count_keys (self, provider));
+            }
           json_builder_set_member_name (b, "health");
           json_builder_add_value (b, us_health_to_json (self->health, cm->provider, cm->model));
           plan = us_plan_windows_to_json (self->plan_windows, cm->provider, cm->model);
@@ -300,6 +335,8 @@ us_proxy_status_to_json (UsProxy *self)
               json_builder_set_member_name (b, "plan");
               json_builder_add_value (b, plan);
             }
+          if (provider != NULL && provider->auth == US_AUTH_KEY && us_proxy_count_keys (self, provider) > 1)
+            add_key_plans (self, b, provider, cm->model);
           json_builder_end_object (b);
         }
       json_builder_end_array (b);
@@ -621,6 +658,15 @@ load_all_keys (UsProxy *self)
       begin_key_loads (self, (const char * const *) load->ids);
       us_aws_credentials_load_async (self->aws, NULL, on_aws_loaded, load);
     }
+}
+
+/* Key numbers may name other keys now. */
+static void
+on_keyring_changed (UsKeyring  *keyring,
+                    const char *provider_id,
+                    UsProxy    *self)
+{
+  us_health_forget_keys (self->health, provider_id);
 }
 
 static void
@@ -981,6 +1027,7 @@ us_proxy_constructed (GObject *object)
   g_signal_connect_object (self->log, "entry-changed", G_CALLBACK (on_entry_changed), self, 0);
   g_signal_connect_object (self->health, "changed", G_CALLBACK (on_health_changed), self, 0);
   g_signal_connect_object (self->keyring, "notify::message", G_CALLBACK (on_keyring_message), self, 0);
+  g_signal_connect_object (self->keyring, "changed", G_CALLBACK (on_keyring_changed), self, 0);
 
   g_signal_connect_object (self->store, "notify::routing", G_CALLBACK (on_routing_changed), self, 0);
   g_signal_connect_object (self->store, "notify::config", G_CALLBACK (on_config_changed), self, 0);
@@ -1236,17 +1283,49 @@ us_proxy_get_keyring (UsProxy *self)
   return self->keyring;
 }
 
+guint
+us_proxy_count_keys (UsProxy                *self,
+                     const UsProviderConfig *provider)
+{
+  guint n = us_keyring_get_n_keys (self->keyring, provider->id);
+
+  if (n == 0 && provider->key_envs != NULL)
+    n = g_strv_length (provider->key_envs);
+  return n;
+}
+
+const char *
+us_proxy_lookup_nth_key (UsProxy                *self,
+                         const UsProviderConfig *provider,
+                         guint                   position)
+{
+  const char *key = NULL;
+
+  /* The keyring's pool, when it has one, else the key_env variables. */
+  if (us_keyring_get_n_keys (self->keyring, provider->id) > 0)
+    key = us_keyring_lookup_cached_nth (self->keyring, provider->id, position);
+  else if (provider->key_envs != NULL && position >= 1 && position <= g_strv_length (provider->key_envs))
+    key = g_getenv (provider->key_envs[position - 1]);
+  return key != NULL && *key != '\0' ? key : NULL;
+}
+
 const char *
 us_proxy_lookup_key (UsProxy                *self,
                      const UsProviderConfig *provider)
 {
-  const char *key = us_keyring_lookup_cached (self->keyring, provider->id);
+  guint n = us_proxy_count_keys (self, provider);
 
+  /* The keyring's credentials JSON, else the AWS variables or profile. */
   if (provider->auth == US_AUTH_AWS)
-    return us_aws_credentials_lookup (self->aws, provider, key);
-  if (key == NULL && provider->key_env != NULL)
-    key = g_getenv (provider->key_env);
-  return key != NULL && *key != '\0' ? key : NULL;
+    return us_aws_credentials_lookup (self->aws, provider, us_keyring_lookup_cached (self->keyring, provider->id));
+  for (guint i = 1; i <= n; i++)
+    {
+      const char *key = us_proxy_lookup_nth_key (self, provider, i);
+
+      if (key != NULL)
+        return key;
+    }
+  return NULL;
 }
 
 UsGoogleAuth *

@@ -45,9 +45,17 @@ SoupSession  *us_proxy_get_session  (UsProxy      *self);
  * keys are loaded (asynchronously) at us_proxy_start() and again whenever
  * the "config" property changes. */
 UsKeyring    *us_proxy_get_keyring  (UsProxy      *self);
-/* An auth: key provider's key: the keyring's cached one, else $key_env;
- * NULL when neither has one. An auth: aws provider's AWS credentials, in
- * us-aws-credentials.h's JSON form. */
+/* An auth: key provider's key pool: the keyring's cached keys when it has
+ * any, else the key_env variables, numbered from 1 in that order. */
+guint         us_proxy_count_keys   (UsProxy      *self,
+                                     const UsProviderConfig *provider);
+/* Key number @position of the pool; NULL when it has none there (an unset
+ * variable). Never a keyring call: the cache only. */
+const char   *us_proxy_lookup_nth_key (UsProxy    *self,
+                                     const UsProviderConfig *provider,
+                                     guint         position);
+/* The first key the pool has; NULL when it has none. An auth: aws
+ * provider's AWS credentials, in us-aws-credentials.h's JSON form. */
 const char   *us_proxy_lookup_key   (UsProxy      *self,
                                      const UsProviderConfig *provider);
 /* Where an auth: google provider's tokens come from: one per credentials

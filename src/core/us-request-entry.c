@@ -19,6 +19,7 @@ struct _UsRequestEntry
   GArray *attempt_start_us;
   char *served_provider;
   char *served_model;
+  guint served_key;
   UsRequestState state;
   guint status;
   char *error;
@@ -242,7 +243,7 @@ append_attempt (UsRequestEntry *self,
                 const char     *reason,
                 gboolean        skipped)
 {
-  UsAttempt a = { g_strdup (provider), g_strdup (model), 0, g_strdup (reason), 0, skipped, NULL, NULL, NULL, 0 };
+  UsAttempt a = { g_strdup (provider), g_strdup (model), 0, g_strdup (reason), 0, skipped, NULL, NULL, NULL, 0, 0 };
   gint64 now = g_get_monotonic_time ();
 
   g_array_append_val (self->attempts, a);
@@ -307,6 +308,30 @@ us_request_entry_note_attempt (UsRequestEntry *self,
   g_free (a->note);
   a->note = g_strdup (note);
   emit_changed (self);
+}
+
+void
+us_request_entry_set_attempt_key (UsRequestEntry *self,
+                                  guint           index,
+                                  guint           key)
+{
+  g_return_if_fail (index < self->attempts->len);
+  g_array_index (self->attempts, UsAttempt, index).key = key;
+  emit_changed (self);
+}
+
+void
+us_request_entry_set_served_key (UsRequestEntry *self,
+                                 guint           key)
+{
+  self->served_key = key;
+  emit_changed (self);
+}
+
+guint
+us_request_entry_get_served_key (UsRequestEntry *self)
+{
+  return self->served_key;
 }
 
 void
@@ -469,6 +494,11 @@ us_request_entry_to_json (UsRequestEntry *self)
   json_builder_add_string_value (b, self->served_provider);
   json_builder_set_member_name (b, "served_model");
   json_builder_add_string_value (b, self->served_model);
+  if (self->served_key > 0)
+    {
+      json_builder_set_member_name (b, "served_key");
+      json_builder_add_int_value (b, self->served_key);
+    }
   add_optional_int (b, "first_byte_ms", self->first_byte_ms);
   add_optional_int (b, "total_ms", self->total_ms);
   json_builder_set_member_name (b, "input_tokens");
@@ -501,6 +531,11 @@ us_request_entry_to_json (UsRequestEntry *self)
       json_builder_add_string_value (b, a->provider);
       json_builder_set_member_name (b, "model");
       json_builder_add_string_value (b, a->model);
+      if (a->key > 0)
+        {
+          json_builder_set_member_name (b, "key");
+          json_builder_add_int_value (b, a->key);
+        }
       json_builder_set_member_name (b, "status");
       json_builder_add_int_value (b, a->status);
       json_builder_set_member_name (b, "reason");

@@ -29,6 +29,7 @@ typedef struct {
   char  **dropped;      /* what translating for it left out, or NULL */
   const char *skip;     /* skipped: why, as us_skip_kind_to_string() names it */
   gint64  until;        /* skipped: unix seconds the skip lasts until; 0 = not timed */
+  guint   key;          /* which key of the provider's pool it used (from 1), 0 = none */
 } UsAttempt;
 
 #define US_TYPE_REQUEST_ENTRY (us_request_entry_get_type ())
@@ -66,6 +67,11 @@ void            us_request_entry_end_attempt    (UsRequestEntry *self,
                                                  guint           index,
                                                  guint           status,
                                                  const char     *reason);
+/* The key of the provider's pool attempt @index used, by its number
+ * (never its value). */
+void            us_request_entry_set_attempt_key (UsRequestEntry *self,
+                                                 guint           index,
+                                                 guint           key);
 void            us_request_entry_note_attempt   (UsRequestEntry *self,
                                                  guint           index,
                                                  const char     *note);
@@ -95,6 +101,10 @@ const char     *us_request_entry_get_route_match (UsRequestEntry *self);
 void            us_request_entry_set_served     (UsRequestEntry *self,
                                                  const char     *provider,
                                                  const char     *model);
+/* The number of the key that served (0 = none, not auth: key). */
+void            us_request_entry_set_served_key (UsRequestEntry *self,
+                                                 guint           key);
+guint           us_request_entry_get_served_key (UsRequestEntry *self);
 void            us_request_entry_mark_first_byte (UsRequestEntry *self);
 void            us_request_entry_set_usage      (UsRequestEntry *self,
                                                  gint64          input_tokens,

@@ -44,7 +44,9 @@ struct _UsRequestJob
   GArray *order;                /* chain positions in the order to try */
   gint loop_starter;            /* chain position that started the tool loop, or -1 */
   guint next;                   /* next index into @order */
-  guint n_tried;
+  guint n_tried;                /* attempts, another key of the same model included */
+  guint models_tried;           /* models asked */
+  guint key_retry;              /* after a key failed: the first key to try next on the same model, 0 = none */
   guint first_status;           /* the first HTTP error, for an exhausted chain */
   GBytes *first_error;
   UsWireFormat first_fmt;
@@ -61,6 +63,7 @@ struct _UsRequestJob
   const UsProviderConfig *provider;
   const UsChainModel *chain_model; /* health is kept per chain entry ("*" included) */
   char *model;                     /* the model name sent */
+  guint key;                       /* its key's number in the provider's pool, 0 = none */
   UsWireFormat fmt;
   guint attempt;
   SoupMessage *upstream;
@@ -110,6 +113,7 @@ clear_attempt (UsRequestJob *self)
   self->probing = FALSE;
   self->provider = NULL;
   self->chain_model = NULL;
+  self->key = 0;
   self->timeout_reason = NULL;
   self->new_connection = FALSE;
   self->resent = FALSE;
@@ -272,6 +276,63 @@ record_usage (UsRequestJob  *self,
                      + usage->output_tokens, usd);
 }
 
+/* A key of the pool hit its limit (a 429, or a plan window at the
+ * threshold), or the provider refused or would not bill it while the pool
+ * has another: that key cools down for @seconds. Once no key of the pool
+ * is left, the model cools down until the first of them is back. TRUE
+ * when a later key of the pool may take the request. */
+static gboolean
+key_failed (UsRequestJob *self,
+            double        seconds,
+            const char   *reason)
+{
+  UsHealth *health = us_proxy_get_health (self->proxy);
+  const char *provider = self->provider->id, *model = self->chain_model->model;
+  guint n = us_proxy_count_keys (self->proxy, self->provider);
+  gint64 now = g_get_real_time ();
+  gint64 back = G_MAXINT64;
+  gboolean later = FALSE;
+
+  if (seconds > 0)
+    us_health_cool_down_key (health, provider, model, self->key, seconds, reason);
+  for (guint p = 1; p <= n; p++)
+    {
+      gint64 until;
+
+      if (us_proxy_lookup_nth_key (self->proxy, self->provider, p) == NULL)
+        continue;
+      until = us_health_get_key_cooldown_until_us (health, provider, model, p);
+      if (until == 0)
+        {
+          later = later || p > self->key;
+          back = 0;
+        }
+      else
+        back = MIN (back, until);
+    }
+  if (back > now && back != G_MAXINT64)
+    {
+      g_autofree char *all = n > 1 ? g_strdup_printf ("%s (every key)", reason) : g_strdup (reason);
+
+      us_health_cool_down_pool (health, provider, model, (double) (back - now) / G_USEC_PER_SEC, all);
+    }
+  return later;
+}
+
+/* Is this failure the key's rather than the model's? A rate limit is per
+ * key; a refused key or billing is the key's only when the pool has
+ * another to try (a pool of one keeps marking the model, for the user to
+ * fix). With routing off there is nothing else to try. */
+static gboolean
+is_key_fault (UsRequestJob *self,
+              guint         status)
+{
+  if (self->key == 0 || !self->failover)
+    return FALSE;
+  return status == 429 ||
+         ((status == 401 || status == 402) && us_proxy_count_keys (self->proxy, self->provider) > 1);
+}
+
 static void
 served (UsRequestJob *self)
 {
@@ -282,13 +343,18 @@ served (UsRequestJob *self)
 
   us_request_entry_end_attempt (self->entry, self->attempt, soup_message_get_status (self->upstream), NULL);
   us_request_entry_set_served (self->entry, self->provider->id, self->model);
+  us_request_entry_set_served_key (self->entry, self->key);
   us_health_mark_ok (health, self->provider->id, self->chain_model->model);
+  if (self->key > 0)
+    us_health_mark_key_ok (health, self->provider->id, self->chain_model->model, self->key);
   us_health_circuit_record (health, self->provider->id, self->chain_model->model, fo, TRUE);
   self->probing = FALSE;
 
   /* Switch before the hard limit: this request is served, the next goes on. */
   quota = us_failover_quota_cooldown (headers, fo->quota_threshold, fo->cooldown_s);
-  if (quota > 0 && self->failover)
+  if (quota > 0 && self->failover && self->key > 0)
+    key_failed (self, quota, US_PROBLEM_QUOTA_THRESHOLD);
+  else if (quota > 0 && self->failover)
     us_health_cool_down (health, self->provider->id, self->chain_model->model, quota, US_PROBLEM_QUOTA_THRESHOLD);
 }
 
@@ -310,7 +376,10 @@ note_failure (UsRequestJob *self,
 {
   if (self->failures->len > 0)
     g_string_append (self->failures, "; ");
-  g_string_append_printf (self->failures, "%s/%s: %s", self->provider->id, self->model, reason);
+  g_string_append_printf (self->failures, "%s/%s", self->provider->id, self->model);
+  if (self->key > 0 && us_proxy_count_keys (self->proxy, self->provider) > 1)
+    g_string_append_printf (self->failures, " (key %u)", self->key);
+  g_string_append_printf (self->failures, ": %s", reason);
 }
 
 /* @model_fault: the failure says the model is not working (not that it
@@ -500,8 +569,13 @@ stream_chunk (UsRequestJob *self,
     {
       g_autofree char *reason = g_strdup_printf ("stream error before content: %s", type ? type : "error");
 
-      /* The in-stream forms of 529 and 429 cool the model down as those do. */
-      if (g_strcmp0 (type, "overloaded_error") == 0 || g_strcmp0 (type, "rate_limit_error") == 0)
+      /* The in-stream forms of 529 and 429 cool the model (or the key) down as those do. */
+      if (g_strcmp0 (type, "rate_limit_error") == 0 && is_key_fault (self, 429))
+        {
+          if (key_failed (self, us_config_get_failover (self->config)->cooldown_s, "rate limited"))
+            self->key_retry = self->key + 1;
+        }
+      else if (g_strcmp0 (type, "overloaded_error") == 0 || g_strcmp0 (type, "rate_limit_error") == 0)
         us_health_cool_down (us_proxy_get_health (self->proxy), self->provider->id, self->chain_model->model,
                              us_config_get_failover (self->config)->cooldown_s,
                              g_str_equal (type, "overloaded_error") ? "overloaded" : "rate limited");
@@ -594,7 +668,7 @@ whole_error (UsRequestJob *self,
   /* Over the window is this model's limit, not a bad request: a model
    * further down may have room, even when this is the first one. */
   overflow = verdict.kind == US_VERDICT_REQUEST_ERROR && us_error_is_context_overflow (self->fmt, status, body);
-  if (verdict.kind == US_VERDICT_REQUEST_ERROR && !overflow && self->n_tried == 1)
+  if (verdict.kind == US_VERDICT_REQUEST_ERROR && !overflow && self->models_tried == 1)
     {
       /* A bad request is bad everywhere: the client gets it unchanged. */
       g_autoptr(GBytes) client_body = us_translate_error (self->fmt, self->client_fmt, status, body);
@@ -614,7 +688,13 @@ whole_error (UsRequestJob *self,
       self->first_fmt = self->fmt;
       self->first_headers = soup_message_headers_ref (headers);
     }
-  if (verdict.cooldown_s > 0)
+  if (is_key_fault (self, status))
+    {
+      /* The next key of the pool takes the same request before the next model. */
+      if (key_failed (self, status == 429 ? verdict.cooldown_s : fo->cooldown_s, verdict.problem))
+        self->key_retry = self->key + 1;
+    }
+  else if (verdict.cooldown_s > 0)
     us_health_cool_down (health, self->provider->id, self->chain_model->model, verdict.cooldown_s, verdict.problem);
   else if (verdict.problem != NULL)
     us_health_mark (health, self->provider->id, self->chain_model->model, verdict.problem);
@@ -794,8 +874,8 @@ on_sent (GObject      *source,
   self->stream = g_steal_pointer (&stream);
   status = soup_message_get_status (self->upstream);
   /* Served or refused, the answer says how much of the plan is left. */
-  us_plan_windows_note (us_proxy_get_plan_windows (self->proxy), self->provider->id, self->chain_model->model,
-                        soup_message_get_response_headers (self->upstream));
+  us_plan_windows_note_key (us_proxy_get_plan_windows (self->proxy), self->provider->id, self->chain_model->model,
+                            self->key, soup_message_get_response_headers (self->upstream));
   self->streaming = status >= 200 && status < 300 && !self->count_tokens &&
                     us_ir_request_get_stream (self->ir);
   /* Bedrock frames the Anthropic stream in AWS event-stream messages:
@@ -971,11 +1051,12 @@ new_upstream (UsRequestJob  *self,
 {
   const char *query = g_uri_get_query (soup_server_message_get_uri (self->msg));
   g_autoptr(GBytes) body = attempt_body (self, self->chain_model, error);
-  /* From the keyring's cache or key_env (for bedrock its AWS credentials),
-   * or the token fetched before the attempt: never a keyring or network
-   * call here. */
-  const char *key = us_upstream_takes_key (self->provider) ? us_proxy_lookup_key (self->proxy, self->provider)
-                    : self->token;
+  /* From the keyring's cache or key_env (this attempt's key of the pool;
+   * for bedrock its AWS credentials), or the token fetched before the
+   * attempt: never a keyring or network call here. */
+  const char *key = self->provider->auth == US_AUTH_AWS ? us_proxy_lookup_key (self->proxy, self->provider)
+                    : self->provider->auth != US_AUTH_KEY ? self->token
+                    : self->key > 0 ? us_proxy_lookup_nth_key (self->proxy, self->provider, self->key) : NULL;
   SoupMessage *msg;
 
   if (body == NULL)
@@ -1019,6 +1100,57 @@ eligible (UsRequestJob       *self,
     note_failure (self, skip.reason);
   return FALSE;
 }
+
+/* The key this attempt sends: the first of the pool, from number @first,
+ * that has a value and (with routing on) is not cooling down. FALSE, and
+ * the model is skipped, when the pool has keys and none of them can go. */
+static gboolean
+choose_key (UsRequestJob *self,
+            guint         first)
+{
+  UsHealth *health = us_proxy_get_health (self->proxy);
+  guint n;
+  gboolean any = FALSE;
+
+  self->key = 0;
+  if (self->provider->auth != US_AUTH_KEY)
+    return TRUE;
+  n = us_proxy_count_keys (self->proxy, self->provider);
+  for (guint p = MAX (first, 1); p <= n; p++)
+    {
+      if (us_proxy_lookup_nth_key (self->proxy, self->provider, p) == NULL)
+        continue;
+      any = TRUE;
+      if (self->failover && us_health_is_key_cooling (health, self->provider->id, self->chain_model->model, p))
+        continue;
+      self->key = p;
+      return TRUE;
+    }
+  /* No key at all: the upstream message fails saying how to give one. */
+  if (!any)
+    return first <= 1;
+  {
+    const char *reason = "every key cooling down";
+    gint64 back = 0;
+
+    /* Until the first of them is back. */
+    for (guint p = MAX (first, 1); p <= n; p++)
+      {
+        gint64 until = us_health_get_key_cooldown_until_us (health, self->provider->id, self->chain_model->model, p);
+
+        if (until > 0 && (back == 0 || until < back))
+          back = until;
+      }
+    us_request_entry_add_skipped (self->entry, self->provider->id, self->model,
+                                  us_skip_kind_to_string (US_SKIP_COOLING_DOWN), reason,
+                                  back > 0 ? (back + G_USEC_PER_SEC - 1) / G_USEC_PER_SEC : 0);
+    note_failure (self, reason);
+  }
+  return FALSE;
+}
+
+/* @first_key: from which key of the pool (a later one when an earlier
+ * key of the same model failed). */
 
 /* Sends this attempt's request, once it has what it needs to. */
 static gboolean
@@ -1076,7 +1208,8 @@ on_token (GObject      *source,
 
 static gboolean
 start_attempt (UsRequestJob       *self,
-               const UsChainModel *cm)
+               const UsChainModel *cm,
+               guint               first_key)
 {
   const UsProviderConfig *provider = us_config_lookup_provider (self->config, cm->provider);
   const char *requested = us_ir_request_get_model (self->ir);
@@ -1097,9 +1230,18 @@ start_attempt (UsRequestJob       *self,
       clear_attempt (self);
       return FALSE;
     }
+  if (!choose_key (self, first_key))
+    {
+      clear_attempt (self);
+      return FALSE;
+    }
 
   self->n_tried++;
+  if (first_key <= 1)
+    self->models_tried++;
   self->attempt = us_request_entry_begin_attempt (self->entry, provider->id, self->model);
+  if (self->key > 0)
+    us_request_entry_set_attempt_key (self->entry, self->attempt, self->key);
   self->credential = us_continuity_credential (provider, soup_server_message_get_request_headers (self->msg));
   self->cancellable = g_cancellable_new ();
   /* The first-byte timeout covers fetching a token too. */
@@ -1172,11 +1314,14 @@ try_next (UsRequestJob *self)
   /* With routing off only the primary is asked, whatever happens. */
   guint limit = self->failover ? self->order->len : MIN (1, self->order->len);
 
-  while (self->next < limit)
+  while (self->key_retry > 0 || self->next < limit)
     {
-      guint position = g_array_index (self->order, guint, self->next);
+      /* Another key of the model just tried, or the next model. */
+      gboolean retry = self->key_retry > 0;
+      guint position = g_array_index (self->order, guint, retry ? self->next - 1 : self->next);
       const UsChainModel *cm = g_ptr_array_index (self->chain->models, position);
       const UsProviderConfig *provider = us_config_lookup_provider (self->config, cm->provider);
+      guint first_key = retry ? self->key_retry : 1;
 
       /* Its key is still on its way from the keyring: a request that came
        * early waits for it rather than failing for want of it. */
@@ -1194,8 +1339,10 @@ try_next (UsRequestJob *self)
                                       g_object_ref (self));
           return;
         }
-      self->next++;
-      if (start_attempt (self, cm))
+      self->key_retry = 0;
+      if (!retry)
+        self->next++;
+      if (start_attempt (self, cm, first_key))
         return;
     }
   chain_exhausted (self);

@@ -423,6 +423,14 @@ shows_text (GtkWidget  *root,
 }
 
 static void
+on_added (GObject      *source,
+          GAsyncResult *result,
+          gpointer      data)
+{
+  *(GAsyncResult **) data = g_object_ref (result);
+}
+
+static void
 test_keyring (Fixture       *f,
               gconstpointer  data)
 {
@@ -475,6 +483,18 @@ test_keyring (Fixture       *f,
   g_assert_cmpstr (adw_action_row_get_subtitle (test_row), ==, "It answered: “OK”");
   g_assert_cmpstr (us_fake_request_get_header (us_fake_provider_get_last_request (f->chat), "Authorization"),
                    ==, "Bearer " PAGE_KEY);
+
+  /* A second key (`understudy keys add`): the row counts them. */
+  {
+    g_autoptr(GAsyncResult) result = NULL;
+    g_autoptr(GError) error = NULL;
+
+    us_keyring_add_async (keyring, "chat", PAGE_KEY "-two", NULL, on_added, &result);
+    wait_until (result != NULL);
+    g_assert_true (us_keyring_add_finish (keyring, result, NULL, &error));
+    g_assert_no_error (error);
+    wait_until (g_strcmp0 (adw_action_row_get_subtitle (key_state_row), "2 keys stored in the keyring") == 0);
+  }
 
   /* Never in the window's text, never in the config file. */
   save_png (page, "providers-page-keyring.png");

@@ -4,7 +4,7 @@
  *   us-fake-provider --format anthropic|openai-chat|openai-responses
  *                    [--port N] [--script STEP[,STEP...]] [--default STEP]
  *                    [--text TEXT] [--tool-task FILE] [--log FILE]
- *                    [--require-key KEY] [--chunking awkward|event|whole|bytes]
+ *                    [--require-key KEY] [--key KEY[=STEP]]... [--chunking awkward|event|whole|bytes]
  *                    [--chunk-delay MS] [--reset-style rst|fin]
  *                    [--signing-key KEY]
  *                    [--vertex PROJECT/REGION [--google-credentials FILE]
@@ -54,6 +54,7 @@ main (int   argc,
   g_autofree char *tool_task = NULL;
   g_autofree char *log_path = NULL;
   g_autofree char *require_key = NULL;
+  g_auto(GStrv) pool_keys = NULL;
   g_autofree char *chunking = NULL;
   g_autofree char *reset_style = NULL;
   g_autofree char *signing_key = NULL;
@@ -73,6 +74,7 @@ main (int   argc,
     { "tool-task", 0, 0, G_OPTION_ARG_FILENAME, &tool_task, "File the tool-task step asks to read (implies --default tool-task)", "FILE" },
     { "log", 'l', 0, G_OPTION_ARG_FILENAME, &log_path, "Append one JSON line per request", "FILE" },
     { "require-key", 0, 0, G_OPTION_ARG_FILENAME, &require_key, "Answer 401 to requests without this key", "KEY" },
+    { "key", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &pool_keys, "Take this key too; with =STEP answer its requests so (repeatable)", "KEY[=STEP]" },
     { "chunking", 0, 0, G_OPTION_ARG_STRING, &chunking, "How streams are cut into writes (default: awkward)", "awkward|event|whole|bytes" },
     { "chunk-delay", 0, 0, G_OPTION_ARG_INT, &chunk_delay, "Milliseconds between two writes (default: 1)", "MS" },
     { "reset-style", 0, 0, G_OPTION_ARG_STRING, &reset_style, "How resets end the connection (default: rst)", "rst|fin" },
@@ -123,6 +125,9 @@ main (int   argc,
     us_fake_provider_set_text (fake, text);
   if (require_key != NULL)
     us_fake_provider_set_required_key (fake, require_key);
+  for (guint i = 0; pool_keys != NULL && pool_keys[i] != NULL; i++)
+    if (!us_fake_provider_add_key_spec (fake, pool_keys[i], &error))
+      return usage_error (context, error->message);
   if (signing_key != NULL)
     us_fake_provider_set_signing_key (fake, signing_key);
   if (chunking != NULL)

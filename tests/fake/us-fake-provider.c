@@ -44,6 +44,7 @@ struct _UsFakeProvider
   char            *text;
   char            *tool_task_path;
   char            *required_key;
+  GHashTable      *pool_keys;   /* more keys it takes → the step each always gets (NULL: the script's) */
   char            *signing_key; /* signs thinking, checks signed content */
   GStrv            models;
   char            *azure_api_version; /* non-NULL: answer as Azure OpenAI */
@@ -2393,14 +2394,43 @@ models_list (UsFakeProvider *self)
   return o;
 }
 
+/* The key a request presents: x-api-key, api-key or a Bearer token. */
+static const char *
+presented_key (const UsFakeRequest *request)
+{
+  const char *auth = us_fake_request_get_header (request, "authorization");
+
+  if (us_fake_request_get_header (request, "x-api-key") != NULL)
+    return us_fake_request_get_header (request, "x-api-key");
+  if (us_fake_request_get_header (request, "api-key") != NULL)
+    return us_fake_request_get_header (request, "api-key");
+  if (auth != NULL && g_ascii_strncasecmp (auth, "Bearer ", 7) == 0)
+    return auth + 7;
+  return NULL;
+}
+
+/* The step a pool key always gets, or NULL. */
+static const UsFakeStep *
+key_step (UsFakeProvider      *self,
+          const UsFakeRequest *request)
+{
+  const char *key = presented_key (request);
+
+  return key != NULL ? g_hash_table_lookup (self->pool_keys, key) : NULL;
+}
+
 static gboolean
 key_accepted (UsFakeProvider      *self,
               const UsFakeRequest *request)
 {
   const char *auth = us_fake_request_get_header (request, "authorization");
 
-  if (self->required_key == NULL)
+  if (self->required_key == NULL && g_hash_table_size (self->pool_keys) == 0)
     return TRUE;
+  if (presented_key (request) != NULL && g_hash_table_contains (self->pool_keys, presented_key (request)))
+    return TRUE;
+  if (self->required_key == NULL)
+    return FALSE;
   /* Azure's key goes in api-key only; a Bearer token there is an Entra
    * ID token, never the resource key. */
   if (self->azure_api_version != NULL)
@@ -2808,8 +2838,11 @@ server_callback (SoupServer        *server,
           request_done (self, request);
           return;
         }
-      popped = g_queue_pop_head (&self->script);
-      step = popped != NULL ? popped : self->default_step;
+      /* A key's own limit comes before the script, as a real rate limit would. */
+      step = key_step (self, request);
+      popped = step == NULL ? g_queue_pop_head (&self->script) : NULL;
+      if (step == NULL)
+        step = popped != NULL ? popped : self->default_step;
       request->scripted = TRUE;
       request->behavior = step->behavior;
       request_done (self, request);
@@ -2894,6 +2927,7 @@ us_fake_provider_finalize (GObject *object)
   g_free (self->text);
   g_free (self->tool_task_path);
   g_free (self->required_key);
+  g_hash_table_unref (self->pool_keys);
   g_free (self->signing_key);
   g_strfreev (self->models);
   g_free (self->azure_api_version);
@@ -2935,6 +2969,7 @@ us_fake_provider_init (UsFakeProvider *self)
   self->chunk_delay_ms = 1;
   self->reset_style = US_FAKE_RESET_RST;
   self->requests = g_ptr_array_new_with_free_func (request_free);
+  self->pool_keys = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, step_free);
   self->exchanges = g_ptr_array_new ();
 }
 
@@ -3120,6 +3155,43 @@ us_fake_provider_set_required_key (UsFakeProvider *self,
   g_return_if_fail (US_IS_FAKE_PROVIDER (self));
   g_free (self->required_key);
   self->required_key = g_strdup (key);
+}
+
+void
+us_fake_provider_add_key (UsFakeProvider   *self,
+                          const char       *key,
+                          const UsFakeStep *step)
+{
+  g_return_if_fail (US_IS_FAKE_PROVIDER (self));
+  g_return_if_fail (key != NULL);
+  g_hash_table_replace (self->pool_keys, g_strdup (key), step ? step_copy (step) : NULL);
+}
+
+gboolean
+us_fake_provider_add_key_spec (UsFakeProvider  *self,
+                               const char      *spec,
+                               GError         **error)
+{
+  g_auto(GStrv) parts = g_strsplit (spec, "=", 2);
+  UsFakeStep step;
+  g_autofree char *retry_after = NULL;
+
+  g_return_val_if_fail (US_IS_FAKE_PROVIDER (self), FALSE);
+  if (parts[0] == NULL || *parts[0] == '\0')
+    {
+      g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE, "--key takes KEY or KEY=STEP");
+      return FALSE;
+    }
+  if (parts[1] == NULL)
+    {
+      us_fake_provider_add_key (self, parts[0], NULL);
+      return TRUE;
+    }
+  if (!step_parse (parts[1], &step, &retry_after, error))
+    return FALSE;
+  step.retry_after = retry_after;
+  us_fake_provider_add_key (self, parts[0], &step);
+  return TRUE;
 }
 
 void

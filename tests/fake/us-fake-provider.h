@@ -143,6 +143,16 @@ void            us_fake_provider_set_tool_task_path (UsFakeProvider *self,
 /* Requests without this key (x-api-key, api-key or Bearer) get a 401. NULL = any. */
 void            us_fake_provider_set_required_key (UsFakeProvider *self,
                                                    const char     *key);
+/* Takes @key as well (a key pool), and with a @step answers every
+ * generation request made with that key by it, before the script (a key
+ * that hit its rate limit, or has no credit). */
+void            us_fake_provider_add_key        (UsFakeProvider   *self,
+                                                 const char       *key,
+                                                 const UsFakeStep *step);
+/* "KEY" or "KEY=STEP" (a step name as in push_spec). */
+gboolean        us_fake_provider_add_key_spec   (UsFakeProvider   *self,
+                                                 const char       *spec,
+                                                 GError          **error);
 /* Answer as an Azure OpenAI resource with these deployments: OPENAI_CHAT
  * serves POST /openai/deployments/{deployment}/chat/completions?api-version=
  * @api_version, OPENAI_RESPONSES POST /openai/v1/responses with the

@@ -114,7 +114,7 @@ if [ "$US_KEYRING_MODE" = yes ]; then
   ! grep -qF -- "${key#sk-}" "$work/cli.tty" || fail "the terminal echoed the key"
   us keys list >"$work/cli.list" 2>&1 || fail "keys list failed"
   note "keys list: $(cat "$work/cli.list")"
-  grep -Eq '^ *deepseek +key in the keyring$' "$work/cli.list" || fail "keys list does not show the key: $(cat "$work/cli.list")"
+  grep -Eq '^ *deepseek +1 key in the keyring$' "$work/cli.list" || fail "keys list does not show the key: $(cat "$work/cli.list")"
   printf '' | us keys set deepseek >"$work/cli.empty" 2>&1
   [ $? = 1 ] || fail "an empty key was not refused"
   grep -q 'empty' "$work/cli.empty" || fail "no message for an empty key"

@@ -133,6 +133,118 @@ test_per_provider (void)
   g_assert_cmpstr (us_keyring_lookup_cached (keyring, "b"), ==, "sk-b");
 }
 
+/* Waits for one keyring call; asserts it succeeded. */
+#define WAIT_OK(call_async, call_finish, ...) \
+  G_STMT_START { \
+    g_autoptr(GAsyncResult) r_ = NULL; \
+    g_autoptr(GError) e_ = NULL; \
+    call_async (keyring, __VA_ARGS__, NULL, on_done, &r_); \
+    g_assert_true (call_finish (keyring, wait_for (&r_), &e_)); \
+    g_assert_no_error (e_); \
+  } G_STMT_END
+
+static gboolean
+add_finish_any (UsKeyring     *keyring,
+                GAsyncResult  *result,
+                GError       **error)
+{
+  return us_keyring_add_finish (keyring, result, NULL, error);
+}
+
+/* A fresh keyring object's view of @provider_id's pool, joined by ",". */
+static char *
+pool_from_keyring (const char *provider_id)
+{
+  g_autoptr(UsKeyring) keyring = us_keyring_new ();
+  const char * const ids[] = { provider_id, NULL };
+  g_autoptr(GString) joined = g_string_new (NULL);
+
+  WAIT_OK (us_keyring_load_async, us_keyring_load_finish, ids);
+  for (guint i = 1; i <= us_keyring_get_n_keys (keyring, provider_id); i++)
+    g_string_append_printf (joined, "%s%s", i > 1 ? "," : "", us_keyring_lookup_cached_nth (keyring, provider_id, i));
+  return g_strdup (joined->str);
+}
+
+/* The schema as it was before key pools: no "index" attribute. */
+static const SecretSchema single_key_schema = {
+  "io.github.understudy.Understudy.ProviderKey", SECRET_SCHEMA_NONE,
+  { { "provider", SECRET_SCHEMA_ATTRIBUTE_STRING }, { NULL, 0 } }
+};
+
+/* Several keys per provider: an entry from before pools is key 1, added
+ * keys follow it, deleting one moves the later ones up, and every change
+ * is what a fresh reader of the keyring sees too. */
+static void
+test_pool (void)
+{
+  g_autoptr(UsKeyring) keyring = us_keyring_new ();
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+  const char * const ids[] = { "pooled", NULL };
+  g_autofree char *seen = NULL;
+  guint position = 0;
+
+  g_assert_true (secret_password_store_sync (&single_key_schema, SECRET_COLLECTION_DEFAULT, "old entry", "sk-old",
+                                             NULL, &error, "provider", "pooled", NULL));
+  g_assert_no_error (error);
+  WAIT_OK (us_keyring_load_async, us_keyring_load_finish, ids);
+  g_assert_cmpuint (us_keyring_get_n_keys (keyring, "pooled"), ==, 1);
+  g_assert_cmpstr (us_keyring_lookup_cached (keyring, "pooled"), ==, "sk-old");
+
+  us_keyring_add_async (keyring, "pooled", "sk-two", NULL, on_done, &result);
+  g_assert_true (us_keyring_add_finish (keyring, wait_for (&result), &position, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (position, ==, 2);
+  WAIT_OK (us_keyring_add_async, add_finish_any, "pooled", "sk-three");
+  g_assert_cmpuint (us_keyring_get_n_keys (keyring, "pooled"), ==, 3);
+  g_assert_cmpstr (us_keyring_lookup_cached_nth (keyring, "pooled", 1), ==, "sk-old");
+  g_assert_cmpstr (us_keyring_lookup_cached_nth (keyring, "pooled", 2), ==, "sk-two");
+  g_assert_cmpstr (us_keyring_lookup_cached_nth (keyring, "pooled", 3), ==, "sk-three");
+  g_assert_null (us_keyring_lookup_cached_nth (keyring, "pooled", 4));
+  g_assert_null (us_keyring_lookup_cached_nth (keyring, "pooled", 0));
+  {
+    gint64 start = g_get_monotonic_time ();
+
+    seen = pool_from_keyring ("pooled");
+    g_test_message ("a pool of three keys read in %.1f ms", (g_get_monotonic_time () - start) / 1000.0);
+  }
+  g_assert_cmpstr (seen, ==, "sk-old,sk-two,sk-three");
+  g_clear_pointer (&seen, g_free);
+
+  /* An added key. */
+  WAIT_OK (us_keyring_delete_nth_async, us_keyring_delete_nth_finish, "pooled", 2);
+  seen = pool_from_keyring ("pooled");
+  g_assert_cmpstr (seen, ==, "sk-old,sk-three");
+  g_clear_pointer (&seen, g_free);
+  g_assert_cmpstr (us_keyring_lookup_cached_nth (keyring, "pooled", 2), ==, "sk-three");
+
+  /* The old entry, which no index singles out: the others stay. */
+  WAIT_OK (us_keyring_delete_nth_async, us_keyring_delete_nth_finish, "pooled", 1);
+  seen = pool_from_keyring ("pooled");
+  g_assert_cmpstr (seen, ==, "sk-three");
+  g_clear_pointer (&seen, g_free);
+  g_assert_cmpuint (us_keyring_get_n_keys (keyring, "pooled"), ==, 1);
+
+  /* No such key. */
+  g_clear_object (&result);
+  us_keyring_delete_nth_async (keyring, "pooled", 5, NULL, on_done, &result);
+  g_assert_false (us_keyring_delete_nth_finish (keyring, wait_for (&result), &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND);
+  g_test_message ("%s", error->message);
+  g_clear_error (&error);
+
+  /* set makes the pool one key; delete empties it. */
+  WAIT_OK (us_keyring_add_async, add_finish_any, "pooled", "sk-four");
+  WAIT_OK (us_keyring_store_async, us_keyring_store_finish, "pooled", "sk-only");
+  seen = pool_from_keyring ("pooled");
+  g_assert_cmpstr (seen, ==, "sk-only");
+  g_clear_pointer (&seen, g_free);
+  WAIT_OK (us_keyring_delete_async, us_keyring_delete_finish, "pooled");
+  seen = pool_from_keyring ("pooled");
+  g_assert_cmpstr (seen, ==, "");
+  g_assert_false (us_keyring_has_key (keyring, "pooled"));
+}
+
 typedef struct {
   UsFakeProvider *fake;
   UsProxy *proxy;
@@ -428,6 +540,7 @@ main (int   argc,
     {
       g_test_add_func ("/keyring/load-async", test_load_async);
       g_test_add_func ("/keyring/per-provider", test_per_provider);
+      g_test_add_func ("/keyring/pool", test_pool);
       /* Before /keyring/locked, which leaves the collection locked. */
       g_test_add_func ("/keyring/bedrock-credentials", test_bedrock_credentials);
       g_test_add ("/keyring/request-waits-for-load", Fixture, NULL, stopped_set_up, test_request_waits_for_load,
