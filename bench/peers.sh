@@ -8,6 +8,7 @@
 #   N1=5000 N32=20000 IDLE_S=20 bench/peers.sh
 #   TARGETS="direct nginx understudy" bench/peers.sh
 #   FLAT_N=1000000 PARTS=flat bench/peers.sh        # Understudy's RSS over 1M requests
+#   PARTS=hot UNDERSTUDY=/tmp/understudy.before bench/peers.sh   # CPU and syscalls per request
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -42,7 +43,7 @@ ninja -C "$BUILD" src/understudy >/dev/null
 for tool in raw upstream; do
   cc -O2 "$ROOT/bench/$tool.c" -o "$WORK/$tool"
 done
-UNDERSTUDY=$BUILD/src/understudy
+UNDERSTUDY=${UNDERSTUDY:-$BUILD/src/understudy}
 # The peers, pinned by bench/peers/package-lock.json.
 if [ ! -d "$PEERS/node_modules" ]; then
   (cd "$PEERS" && npm ci --ignore-scripts --no-audit --no-fund >/dev/null)
@@ -326,10 +327,38 @@ bench_flat () {
   done
 }
 
+# ---- Understudy's hot path: CPU and syscalls per request ---------------------
+# HOT_N requests at 8 in flight, pass-through, 20 content deltas each:
+# CPU per request without tracing, then `strace -f -c` over another HOT_N.
+HOT_N=${HOT_N:-5000}
+bench_hot () {
+  local pid c0 r
+  start_understudy; pid=${PID_OF[understudy]}
+  args_understudy pass
+  raw "${ARGS[@]}" --requests 500 --concurrency 8 --warmup 0 >/dev/null
+  c0=$(cpu_s "$pid")
+  r=$(raw "${ARGS[@]}" --requests "$HOT_N" --concurrency 8 --warmup 0)
+  echo
+  echo "### Understudy hot path: $HOT_N pass-through requests (20 deltas each), 8 in flight, load avg $(load1)"
+  echo
+  awk -v a="$c0" -v b="$(cpu_s "$pid")" -v n="$HOT_N" -v rps="$(field "$r" rps)" -v p50="$(field "$r" total_p50)" \
+    'BEGIN { printf "CPU per request: %.0f µs; %s req/s; total p50 %s µs\n\n", (b - a) * 1e6 / n, rps, p50 }'
+  strace -f -c -o "$WORK/strace.txt" -p "$pid" 2>/dev/null &
+  local tracer=$!
+  sleep 1
+  raw "${ARGS[@]}" --requests "$HOT_N" --concurrency 8 --warmup 0 >/dev/null
+  kill -INT "$tracer"; wait "$tracer" 2>/dev/null || true
+  echo "| syscall | per request |"
+  echo "|---|---|"
+  awk -v n="$HOT_N" '$1 ~ /^[0-9.]+$/ && NF >= 5 && $NF != "total" { name = $NF; calls = ($5 ~ /^[0-9]+$/ && NF == 6) ? $4 : $4; tot += calls; if (calls / n >= 0.05) printf "| %s | %.2f |\n", name, calls / n }
+                     END { printf "| **all** | **%.1f** |\n", tot / n }' "$WORK/strace.txt"
+}
+
 for part in $PARTS; do
   case $part in
     table) bench_table ;;
     flat) bench_flat ;;
+    hot) bench_hot ;;
     *) echo "peers: unknown part $part" >&2; exit 2 ;;
   esac
 done

@@ -370,11 +370,15 @@ on_client_changed (UsClientWatcher *watcher,
                    UsClientId       id,
                    UsProxy         *self)
 {
-  g_autoptr(JsonNode) node = json_node_new (JSON_NODE_OBJECT);
-  JsonObject *obj = json_object_new ();
+  g_autoptr(JsonNode) node = NULL;
+  JsonObject *obj;
 
   /* The user (or another tool) edited the file: believe the file. */
   self->client_states[id] = us_client_get_state (id);
+  if (self->subscribers->len == 0)
+    return;
+  node = json_node_new (JSON_NODE_OBJECT);
+  obj = json_object_new ();
   json_object_set_string_member (obj, "id", us_client_id_to_string (id));
   json_object_set_string_member (obj, "state", us_client_state_to_string (self->client_states[id]));
   json_node_take_object (node, obj);
