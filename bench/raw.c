@@ -2,6 +2,7 @@
  *
  *   raw --port N --path P [--header 'K: V']... [--body JSON]
  *       [--requests N] [--concurrency C] [--warmup W] [--rss-pid PID]
+ *       [--max-seconds S]
  *
  * C connections to 127.0.0.1:N, each kept alive and sending its next POST
  * as soon as the last answer has ended; one epoll loop, no HTTP library, so
@@ -16,6 +17,9 @@
  *
  * --rss-pid reads PID's VmRSS each time more streams are open at once (first
  * event received, end not yet) than before: rss_open_kib at open_peak.
+ *
+ * --max-seconds starts no new request after S seconds (the slow targets
+ * of a run then count fewer requests; n says how many).
  *
  * Prints one line of key=value pairs, times in microseconds:
  *   n ok ttfb_p50 ttfb_p99 ttfc_p50 ttfc_p99 total_p50 total_p99 rps open_peak rss_open_kib
@@ -54,6 +58,7 @@ typedef struct {
 
 static int port, total, concurrency, started, finished, ok, rss_pid, open_now, open_peak;
 static long rss_open_kib = -1;
+static long long deadline;     /* µs; no new request after it (0: none) */
 static char *request;
 static size_t request_len;
 static long long *ttfb, *ttfc, *elapsed;
@@ -174,6 +179,8 @@ finish_request (int ep, Conn *c)
       close (c->fd);
       c->fd = -1;
     }
+  if (deadline && t > deadline && started < total)
+    total = started;   /* time is up: finish what is in flight */
   if (started < total)
     start_request (ep, c);
   else
@@ -369,6 +376,7 @@ main (int argc, char *argv[])
   const char *path = "/v1/messages", *body = NULL;
   char headers[8192] = "";
   int requests = 1000, warmup = 100, ep;
+  double max_seconds = 0;
   long long t0, t1;
   Conn *conns;
 
@@ -395,6 +403,8 @@ main (int argc, char *argv[])
         warmup = atoi (v);
       else if (strcmp (k, "--rss-pid") == 0)
         rss_pid = atoi (v);
+      else if (strcmp (k, "--max-seconds") == 0)
+        max_seconds = atof (v);
       else
         {
           fprintf (stderr, "raw: unknown option %s\n", k);
@@ -426,8 +436,11 @@ main (int argc, char *argv[])
     run (ep, conns, warmup);
   rss_open_kib = -1;
   t0 = now_us ();
+  if (max_seconds > 0)
+    deadline = t0 + (long long) (max_seconds * 1e6);
   run (ep, conns, requests);
   t1 = now_us ();
+  requests = total;   /* fewer when time ran out */
 
   qsort (ttfb, requests, sizeof *ttfb, cmp);
   qsort (ttfc, requests, sizeof *ttfc, cmp);

@@ -975,6 +975,28 @@ raise_nofile_limit (void)
     }
 }
 
+/* soup_server_listen() leaves GSocketListener's backlog of 10: clients
+ * that open more connections at once (parallel agents, a burst after a
+ * restart) would have their SYNs dropped and wait a second or more for the
+ * kernel to retry. So the socket is made here, with room for as many
+ * pending connections as the proxy takes open ones (128 at least). */
+static gboolean
+listen_on (UsProxy        *self,
+           GSocketAddress *address,
+           gsize           max_connections,
+           GError        **error)
+{
+  g_autoptr(GSocket) socket = g_socket_new (g_socket_address_get_family (address), G_SOCKET_TYPE_STREAM,
+                                            G_SOCKET_PROTOCOL_TCP, error);
+
+  if (socket == NULL)
+    return FALSE;
+  g_socket_set_listen_backlog (socket, (gint) CLAMP (max_connections, 128, G_MAXINT));
+  return g_socket_bind (socket, address, TRUE, error)
+         && g_socket_listen (socket, error)
+         && soup_server_listen_socket (self->server, socket, 0, error);
+}
+
 gboolean
 us_proxy_start (UsProxy  *self,
                 GError  **error)
@@ -1000,7 +1022,7 @@ us_proxy_start (UsProxy  *self,
   soup_server_add_handler (self->server, NULL, handler, self, NULL);
   us_keepalive_guard (self->server, us_config_get_request_timeout_s (config),
                       us_config_get_keepalive_timeout_s (config));
-  if (!soup_server_listen (self->server, socket_address, 0, error))
+  if (!listen_on (self, socket_address, us_config_get_max_connections (config), error))
     return FALSE;
 
   uris = soup_server_get_uris (self->server);
