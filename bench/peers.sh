@@ -345,16 +345,17 @@ bench_hot () {
   echo
   echo "### Understudy hot path: $HOT_N pass-through requests (20 deltas each), 8 in flight, load avg $(load1)"
   echo
-  awk -v a="$c0" -v b="$(cpu_s "$pid")" -v n="$HOT_N" -v rps="$(field "$r" rps)" -v p50="$(field "$r" total_p50)" \
+  awk -v a="$c0" -v b="$(cpu_s "$pid")" -v n="$(field "$r" n)" -v rps="$(field "$r" rps)" -v p50="$(field "$r" total_p50)" \
     'BEGIN { printf "CPU per request: %.0f µs; %s req/s; total p50 %s µs\n\n", (b - a) * 1e6 / n, rps, p50 }'
   strace -f -c -o "$WORK/strace.txt" -p "$pid" 2>/dev/null &
   local tracer=$!
   sleep 1
-  raw "${ARGS[@]}" --requests "$HOT_N" --concurrency 8 --warmup 0 >/dev/null
+  # Traced, fewer may fit in MAX_S: per request is per request made.
+  r=$(raw "${ARGS[@]}" --requests "$HOT_N" --concurrency 8 --warmup 0)
   kill -INT "$tracer"; wait "$tracer" 2>/dev/null || true
-  echo "| syscall | per request |"
+  echo "| syscall | per request ($(field "$r" n) requests traced) |"
   echo "|---|---|"
-  awk -v n="$HOT_N" '$1 ~ /^[0-9.]+$/ && NF >= 5 && $NF != "total" { name = $NF; calls = ($5 ~ /^[0-9]+$/ && NF == 6) ? $4 : $4; tot += calls; if (calls / n >= 0.05) printf "| %s | %.2f |\n", name, calls / n }
+  awk -v n="$(field "$r" n)" '$1 ~ /^[0-9.]+$/ && NF >= 5 && $NF != "total" { name = $NF; calls = ($5 ~ /^[0-9]+$/ && NF == 6) ? $4 : $4; tot += calls; if (calls / n >= 0.05) printf "| %s | %.2f |\n", name, calls / n }
                      END { printf "| **all** | **%.1f** |\n", tot / n }' "$WORK/strace.txt"
 }
 

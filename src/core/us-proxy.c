@@ -925,12 +925,15 @@ us_proxy_init (UsProxy *self)
   self->spend = us_spend_new (path);
   self->subscribers = g_ptr_array_new_with_free_func (g_object_unref);
   /* Timeouts are the job's (first byte, idle), not the session's; many
-   * concurrent streams go to the same provider host. */
+   * concurrent streams go to the same provider host. A request waiting
+   * here for a free connection would spend its first-byte time in the
+   * proxy's own queue (bench/peers.sh: 256 streams went 64 at a time), so
+   * there is room for as many as the default listen.max_connections. */
   self->session = g_object_new (SOUP_TYPE_SESSION,
                                 "timeout", 0,
                                 "idle-timeout", 60,
-                                "max-conns", 256,
-                                "max-conns-per-host", 64,
+                                "max-conns", 1024,
+                                "max-conns-per-host", 512,
                                 NULL);
 }
 
