@@ -32,6 +32,7 @@ fixture_set_up (Fixture       *f,
     "    { \"id\": \"default\", \"match\": [\"claude-*\"], \"models\": ["
     "      { \"provider\": \"anthropic\", \"model\": \"*\" }, { \"provider\": \"chat\", \"model\": \"gpt-fake\" } ] },"
     "    { \"id\": \"chat-only\", \"match\": [\"gpt-*\"], \"models\": [ { \"provider\": \"chat\", \"model\": \"gpt-fake\" } ] },"
+    "    { \"id\": \"renamed\", \"match\": [\"rename-*\"], \"models\": [ { \"provider\": \"anthropic\", \"model\": \"gpt-fake\" } ] },"
     "    { \"id\": \"background\", \"models\": [ { \"provider\": \"chat\", \"model\": \"small-fake\" } ] } ],"
     "  \"rules\": [ { \"when\": { \"client\": \"claude-code\", \"model\": \"*haiku*\" }, \"chain\": \"background\" } ] }",
     us_fake_provider_get_base_url (f->anthropic), us_fake_provider_get_base_url (f->chat));
@@ -133,6 +134,28 @@ test_rules_pick_chain (Fixture       *f,
                    "anthropic/claude-haiku-9");
 }
 
+
+/* A chain that only renames the model sends the client's own bytes with
+ * the new name in place: not an edited copy serialised again (which would
+ * reorder and respace it). */
+#define RENAME_BODY(model) \
+  "{ \"messages\": [ {\"role\": \"user\", \"content\": \"say \\\"model\\\"\"} ],\n" \
+  "  \"model\" : \"" model "\",  \"max_tokens\": 8 }"
+
+static void
+test_rename_keeps_bytes (Fixture       *f,
+                         gconstpointer  data)
+{
+  g_autoptr(TestReply) reply = test_post (f->client, "/v1/messages", RENAME_BODY ("rename-me"), NULL);
+  const UsFakeRequest *seen = us_fake_provider_get_last_request (f->anthropic);
+  /* The name is one the chat chain has too, so /v1/models stays as it is. */
+  const char *expected = RENAME_BODY ("gpt-fake");
+
+  g_assert_cmpuint (reply->status, ==, 200);
+  g_assert_nonnull (seen);
+  g_assert_cmpmem (g_bytes_get_data (seen->body, NULL), g_bytes_get_size (seen->body), expected, strlen (expected));
+}
+
 static void
 test_routing_route (Fixture       *f,
                     gconstpointer  data)
@@ -229,6 +252,7 @@ main (int   argc,
   ADD ("/endpoints/count-tokens-estimated", test_count_tokens_estimated);
   ADD ("/endpoints/rules-pick-chain", test_rules_pick_chain);
   ADD ("/endpoints/routing-route", test_routing_route);
+  ADD ("/endpoints/rename-keeps-bytes", test_rename_keeps_bytes);
   ADD ("/endpoints/client-state-follows-file", test_client_state_follows_file);
 #undef ADD
 

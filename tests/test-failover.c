@@ -300,6 +300,38 @@ assert_same_ignoring_ids (const char *got,
   g_assert_cmpstr (a, ==, b);
 }
 
+/* A stream that arrives in one piece is taken as it is (many events in
+ * one read): the client still gets it all, byte for byte; and a reset
+ * that comes in the same piece as the content still ends in an error
+ * event, once. */
+static void
+test_stream_in_one_piece (Fixture       *f,
+                          gconstpointer  data)
+{
+  g_autoptr(TestReply) reply = NULL;
+  g_autoptr(TestReply) direct = NULL;
+  g_autoptr(TestReply) broken = NULL;
+  const char *error_event;
+
+  us_fake_provider_set_chunking (f->primary, US_FAKE_CHUNKS_WHOLE, 0);
+  reply = test_post (f->client, "/v1/messages", STREAM_BODY, NULL);
+  direct = test_post_direct (f->primary, "/v1/messages", STREAM_BODY);
+  g_assert_cmpuint (reply->status, ==, 200);
+  assert_same_ignoring_ids (reply->body, direct->body);
+  g_assert_true (g_str_has_suffix (reply->body, "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n"));
+
+  us_fake_provider_set_reset_style (f->primary, US_FAKE_RESET_FIN);
+  us_fake_provider_push_behavior (f->primary, US_FAKE_RESET_MID_STREAM);
+  broken = test_post (f->client, "/v1/messages", STREAM_BODY, NULL);
+  g_assert_cmpuint (broken->status, ==, 200);
+  g_assert_nonnull (strstr (broken->body, "event: content_block_delta"));
+  error_event = strstr (broken->body, "event: error\n");
+  g_assert_nonnull (error_event);
+  g_assert_null (strstr (error_event + 1, "event: error\n"));
+  g_assert_true (g_str_has_suffix (broken->body, "\n\n"));
+  g_assert_cmpuint (us_fake_provider_get_n_requests (f->fallback), ==, 0);
+}
+
 static void
 test_bad_request_first_model (Fixture       *f,
                               gconstpointer  data)
@@ -934,6 +966,7 @@ main (int   argc,
   ADD ("/failover/routing-off", test_routing_off);
   ADD ("/failover/quota-threshold", test_quota_threshold);
   ADD ("/failover/client-leaves-mid-stream", test_client_leaves_mid_stream);
+  ADD ("/failover/stream-in-one-piece", test_stream_in_one_piece);
   ADD ("/status/api", test_status_api);
   g_test_add ("/failover/context-window-skip", Fixture, NULL, context_set_up, test_context_window_skip, fixture_tear_down);
   g_test_add ("/failover/context-error-first-model", Fixture, NULL, context_set_up, test_context_error_first_model, fixture_tear_down);

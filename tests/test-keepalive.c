@@ -303,6 +303,46 @@ test_nofile_raised (void)
   g_assert_cmpuint (limit.rlim_cur, ==, limit.rlim_max);
 }
 
+/* Many clients connecting at once are all taken by the kernel at once,
+ * before the proxy gets round to accepting them: its listen backlog is not
+ * GSocketListener's 10, past which SYNs are dropped and a client waits a
+ * second or more for the retry. The main loop does not run here, so only
+ * the backlog can hold these connections. */
+#define BURST 100
+static void
+test_connect_burst (Fixture       *f,
+                    gconstpointer  data)
+{
+  g_autoptr(GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  g_autoptr(GSocketAddress) address = g_inet_socket_address_new (loopback, us_proxy_get_port (f->proxy));
+  GSocket *sockets[BURST];
+  guint connected = 0;
+  gint64 deadline = g_get_monotonic_time () + 500 * G_TIME_SPAN_MILLISECOND;
+
+  for (guint i = 0; i < BURST; i++)
+    {
+      g_autoptr(GError) error = NULL;
+
+      sockets[i] = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, &error);
+      g_assert_no_error (error);
+      g_socket_set_blocking (sockets[i], FALSE);
+      if (!g_socket_connect (sockets[i], address, NULL, &error))
+        g_assert_error (error, G_IO_ERROR, G_IO_ERROR_PENDING);
+    }
+  /* A handshake on loopback takes microseconds; a dropped SYN, 1 s. */
+  for (guint i = 0; i < BURST; i++)
+    {
+      gint64 left = MAX (deadline - g_get_monotonic_time (), 0);
+
+      if (g_socket_condition_timed_wait (sockets[i], G_IO_OUT, left, NULL, NULL)
+          && g_socket_check_connect_result (sockets[i], NULL))
+        connected++;
+    }
+  for (guint i = 0; i < BURST; i++)
+    g_object_unref (sockets[i]);
+  g_assert_cmpuint (connected, ==, BURST);
+}
+
 int
 main (int argc, char *argv[])
 {
@@ -312,6 +352,7 @@ main (int argc, char *argv[])
               test_closed_connections_freed, fixture_tear_down);
   g_test_add ("/keepalive/flat-under-load", Fixture, NULL, fixture_set_up, test_flat_under_load, fixture_tear_down);
   g_test_add_func ("/keepalive/nofile-raised", test_nofile_raised);
+  g_test_add ("/keepalive/connect-burst", Fixture, NULL, fixture_set_up, test_connect_burst, fixture_tear_down);
   g_test_add ("/keepalive/request-timeout", Fixture, SHORT_LIMITS, fixture_set_up, test_request_timeout,
               fixture_tear_down);
   g_test_add ("/keepalive/silent-client", Fixture, SHORT_LIMITS, fixture_set_up, test_silent_client,

@@ -426,11 +426,15 @@ on_client_changed (UsClientWatcher *watcher,
                    UsClientId       id,
                    UsProxy         *self)
 {
-  g_autoptr(JsonNode) node = json_node_new (JSON_NODE_OBJECT);
-  JsonObject *obj = json_object_new ();
+  g_autoptr(JsonNode) node = NULL;
+  JsonObject *obj;
 
   /* The user (or another tool) edited the file: believe the file. */
   self->client_states[id] = us_client_get_state (id);
+  if (self->subscribers->len == 0)
+    return;
+  node = json_node_new (JSON_NODE_OBJECT);
+  obj = json_object_new ();
   json_object_set_string_member (obj, "id", us_client_id_to_string (id));
   json_object_set_string_member (obj, "state", us_client_state_to_string (self->client_states[id]));
   json_node_take_object (node, obj);
@@ -1081,12 +1085,15 @@ us_proxy_init (UsProxy *self)
   self->plan_windows = us_plan_windows_new ();
   self->subscribers = g_ptr_array_new_with_free_func (g_object_unref);
   /* Timeouts are the job's (first byte, idle), not the session's; many
-   * concurrent streams go to the same provider host. */
+   * concurrent streams go to the same provider host. A request waiting
+   * here for a free connection would spend its first-byte time in the
+   * proxy's own queue (bench/peers.sh: 256 streams went 64 at a time), so
+   * there is room for as many as the default listen.max_connections. */
   self->session = g_object_new (SOUP_TYPE_SESSION,
                                 "timeout", 0,
                                 "idle-timeout", 60,
-                                "max-conns", 256,
-                                "max-conns-per-host", 64,
+                                "max-conns", 1024,
+                                "max-conns-per-host", 512,
                                 NULL);
   self->local_probe = us_local_probe_new (self->session);
 }
@@ -1132,23 +1139,26 @@ raise_nofile_limit (void)
     }
 }
 
-/* soup_server_listen() keeps GSocket's listen backlog of 10: a burst of
- * clients while the main loop is busy (a 10 MB body takes json-glib
- * seconds) overflows it, and the kernel drops their handshakes. */
+/* soup_server_listen() leaves GSocketListener's backlog of 10: clients
+ * that open more connections at once (parallel agents, a burst after a
+ * restart) would have their SYNs dropped and wait a second or more for the
+ * kernel to retry. So the socket is made here, with room for as many
+ * pending connections as the proxy takes open ones (128 at least). */
 static gboolean
-listen_on (SoupServer      *server,
-           GSocketAddress  *address,
-           GError         **error)
+listen_on (UsProxy        *self,
+           GSocketAddress *address,
+           gsize           max_connections,
+           GError        **error)
 {
   g_autoptr(GSocket) socket = g_socket_new (g_socket_address_get_family (address), G_SOCKET_TYPE_STREAM,
-                                            G_SOCKET_PROTOCOL_DEFAULT, error);
+                                            G_SOCKET_PROTOCOL_TCP, error);
 
   if (socket == NULL)
     return FALSE;
-  g_socket_set_listen_backlog (socket, SOMAXCONN);
+  g_socket_set_listen_backlog (socket, (gint) CLAMP (max_connections, 128, G_MAXINT));
   return g_socket_bind (socket, address, TRUE, error)
          && g_socket_listen (socket, error)
-         && soup_server_listen_socket (server, socket, 0, error);
+         && soup_server_listen_socket (self->server, socket, 0, error);
 }
 
 /* glibc raises its mmap threshold each time a large block is freed (up to
@@ -1190,7 +1200,7 @@ us_proxy_start (UsProxy  *self,
   soup_server_add_handler (self->server, NULL, handler, self, NULL);
   us_keepalive_guard (self->server, us_config_get_request_timeout_s (config),
                       us_config_get_keepalive_timeout_s (config));
-  if (!listen_on (self->server, socket_address, error))
+  if (!listen_on (self, socket_address, us_config_get_max_connections (config), error))
     return FALSE;
 
   uris = soup_server_get_uris (self->server);

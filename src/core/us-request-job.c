@@ -555,13 +555,13 @@ on_wrote_body_data (SoupServerMessage *msg,
     }
 }
 
-static void
+/* FALSE when the attempt failed here. */
+static gboolean
 stream_chunk (UsRequestJob *self,
-              GBytes       *bytes)
+              const char   *data,
+              gsize         len)
 {
   const char *type, *message;
-  gsize len;
-  const char *data = g_bytes_get_data (bytes, &len);
 
   us_stream_translator_push (self->translator, data, len, self->held);
 
@@ -580,7 +580,7 @@ stream_chunk (UsRequestJob *self,
                              us_config_get_failover (self->config)->cooldown_s,
                              g_str_equal (type, "overloaded_error") ? "overloaded" : "rate limited");
       attempt_failed_full (self, 200, reason, g_strcmp0 (type, "rate_limit_error") != 0);
-      return;
+      return FALSE;
     }
   if (!self->committed && us_stream_translator_has_content (self->translator))
     commit (self);
@@ -589,7 +589,7 @@ stream_chunk (UsRequestJob *self,
       write_client (self, self->held->str, self->held->len);
       g_string_truncate (self->held, 0);
     }
-  continue_stream (self);
+  return TRUE;
 }
 
 static void
@@ -773,6 +773,78 @@ whole_ended (UsRequestJob *self)
 }
 
 static void
+read_failed (UsRequestJob *self,
+             const GError *error)
+{
+  const char *reason = self->timeout_reason && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED)
+                       ? self->timeout_reason : error->message;
+
+  if (self->committed)
+    fail_after_commit (self, reason);
+  else
+    attempt_failed (self, self->streaming ? 200 : soup_message_get_status (self->upstream), reason);
+}
+
+static void
+read_ended (UsRequestJob *self)
+{
+  g_clear_handle_id (&self->timer, g_source_remove);
+  if (self->streaming)
+    stream_ended (self);
+  else
+    whole_ended (self);
+}
+
+/* libsoup's chunked body stream gives one HTTP chunk per read, and most
+ * providers send one SSE event per chunk: what has already arrived is
+ * taken now, without waiting, so that a burst of events costs one
+ * main-loop turn and one write to the client rather than one per event. */
+static void
+stream_arrived (UsRequestJob *self,
+                GBytes       *first)
+{
+  g_autoptr(GByteArray) more = NULL;
+  g_autoptr(GError) error = NULL;
+  gboolean eof = FALSE;
+  gsize len;
+  const char *data = g_bytes_get_data (first, &len);
+
+  if (G_IS_POLLABLE_INPUT_STREAM (self->stream)
+      && g_pollable_input_stream_can_poll (G_POLLABLE_INPUT_STREAM (self->stream)))
+    {
+      guint8 buf[READ_CHUNK];
+
+      while (len < READ_CHUNK)
+        {
+          gssize n = g_pollable_input_stream_read_nonblocking (G_POLLABLE_INPUT_STREAM (self->stream), buf,
+                                                               READ_CHUNK - len, NULL, &error);
+
+          if (n <= 0)
+            {
+              eof = n == 0;
+              if (n < 0 && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
+                g_clear_error (&error);
+              break;
+            }
+          if (more == NULL)
+            more = g_byte_array_append (g_byte_array_sized_new (READ_CHUNK), (const guint8 *) data, len);
+          g_byte_array_append (more, buf, n);
+          data = (const char *) more->data;
+          len = more->len;
+        }
+    }
+
+  if (!stream_chunk (self, data, len) || self->stream == NULL)
+    return;
+  if (eof)
+    read_ended (self);
+  else if (error != NULL)
+    read_failed (self, error);
+  else
+    continue_stream (self);
+}
+
+static void
 on_read (GObject      *source,
          GAsyncResult *result,
          gpointer      data)
@@ -786,30 +858,20 @@ on_read (GObject      *source,
 
   if (bytes == NULL)
     {
-      const char *reason = self->timeout_reason && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED)
-                           ? self->timeout_reason : error->message;
-
-      if (self->committed)
-        fail_after_commit (self, reason);
-      else
-        attempt_failed (self, self->streaming ? 200 : soup_message_get_status (self->upstream), reason);
+      read_failed (self, error);
       return;
     }
 
   if (g_bytes_get_size (bytes) == 0)
     {
-      g_clear_handle_id (&self->timer, g_source_remove);
-      if (self->streaming)
-        stream_ended (self);
-      else
-        whole_ended (self);
+      read_ended (self);
       return;
     }
 
   us_request_entry_mark_first_byte (self->entry);
   if (self->streaming)
     {
-      stream_chunk (self, bytes);
+      stream_arrived (self, bytes);
       return;
     }
   if (self->whole->len + g_bytes_get_size (bytes) > MAX_WHOLE_BODY)
@@ -1013,11 +1075,20 @@ attempt_body (UsRequestJob       *self,
       return encoded ? json_to_bytes (encoded) : NULL;
     }
 
-  if (g_strcmp0 (json_object_get_string_member_with_default (obj, "model", NULL), self->model) == 0 &&
-      !exceeds_max (obj, max_fields, cm->max_output_tokens) && foreign == 0 &&
+  if (!exceeds_max (obj, max_fields, cm->max_output_tokens) && foreign == 0 &&
       !us_vertex_edits_body (self->provider) &&
       !(self->fmt == US_WIRE_ANTHROPIC && us_continuity_thinking_off (obj, &own, TRUE)))
-    return g_bytes_ref (self->body_bytes);
+    {
+      GBytes *renamed;
+
+      if (g_strcmp0 (json_object_get_string_member_with_default (obj, "model", NULL), self->model) == 0)
+        return g_bytes_ref (self->body_bytes);
+      /* Only the model changes: the client's bytes with the new name, not
+       * a copy of the whole (often large) body serialised again. */
+      renamed = us_json_replace_string_member (self->body_bytes, "model", self->model);
+      if (renamed != NULL)
+        return renamed;
+    }
 
   /* Stripping edits arrays inside, which a member-wise copy would share. */
   edited = foreign > 0 ? us_continuity_copy_body (obj) : copy_object (obj);

@@ -68,10 +68,29 @@ us_spend_default_path (void)
   return g_build_filename (dir, "spend.json", NULL);
 }
 
+/* Every request asks for today's date: GLib looks at /etc/localtime each
+ * time it makes the local zone (a stat and a readlink), so the zone is
+ * kept for a minute, which still follows a change of time zone. */
+static GDateTime *
+now_local (void)
+{
+  static GTimeZone *zone;
+  static gint64 made_us;
+  gint64 now = g_get_monotonic_time ();
+
+  if (zone == NULL || now - made_us > 60 * G_USEC_PER_SEC)
+    {
+      g_clear_pointer (&zone, g_time_zone_unref);
+      zone = g_time_zone_new_local ();
+      made_us = now;
+    }
+  return g_date_time_new_now (zone);
+}
+
 static char *
 local_date (gint days_ago)
 {
-  g_autoptr(GDateTime) now = g_date_time_new_now_local ();
+  g_autoptr(GDateTime) now = now_local ();
   g_autoptr(GDateTime) then = g_date_time_add_days (now, -days_ago);
 
   return g_date_time_format (then, "%Y-%m-%d");
@@ -81,7 +100,7 @@ local_date (gint days_ago)
 static char *
 period_start (UsBudgetPeriod per)
 {
-  g_autoptr(GDateTime) now = g_date_time_new_now_local ();
+  g_autoptr(GDateTime) now = now_local ();
 
   if (per == US_BUDGET_PER_DAY)
     return local_date (0);

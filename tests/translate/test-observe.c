@@ -2,6 +2,7 @@
  * stream is watched for the commit point, completion, errors and usage. */
 
 #include "tr-test-util.h"
+#include "us-format.h"
 
 #include <string.h>
 
@@ -228,6 +229,96 @@ test_fail_other_formats (void)
                    "\"tools\":[],\"usage\":null},\"sequence_number\":2}\n\n");
 }
 
+
+typedef struct {
+  guint content_deltas;   /* text, thinking and argument deltas */
+  guint signatures;
+  guint block_starts;
+  guint block_stops;
+} Seen;
+
+static void
+count_event (const UsIrEvent *ev,
+             gpointer         data)
+{
+  Seen *seen = data;
+
+  if (ev->kind == US_IR_EV_BLOCK_DELTA && ev->delta == US_IR_DELTA_SIGNATURE)
+    seen->signatures++;
+  else if (ev->kind == US_IR_EV_BLOCK_DELTA)
+    seen->content_deltas++;
+  else if (ev->kind == US_IR_EV_BLOCK_START)
+    seen->block_starts++;
+  else if (ev->kind == US_IR_EV_BLOCK_STOP)
+    seen->block_stops++;
+}
+
+static void
+observe_whole (UsWireFormat  fmt,
+               const char   *file,
+               Seen         *seen,
+               UsStreamTranslator **keep)
+{
+  g_autofree char *input = tr_load (file, NULL);
+  g_autoptr(GString) out = g_string_new (NULL);
+  UsStreamTranslator *tr = us_stream_translator_new (fmt, fmt, "m");
+
+  us_stream_translator_set_observer (tr, count_event, seen);
+  us_stream_translator_push (tr, input, strlen (input), out);
+  us_stream_translator_finish (tr, out);
+  g_assert_cmpstr (out->str, ==, input);
+  *keep = tr;
+}
+
+/* Past the first content, an observed stream's content deltas are not
+ * decoded (their JSON is never parsed), but what the proxy still needs
+ * is: signatures, block starts and stops, usage, the end. */
+static void
+test_skips_content_deltas (void)
+{
+  g_autoptr(UsStreamTranslator) a = NULL;
+  g_autoptr(UsStreamTranslator) r = NULL;
+  Seen seen = { 0 };
+
+  /* thinking_delta ×2 and text_delta ×1 come after content_block_start. */
+  observe_whole (US_WIRE_ANTHROPIC, "anthropic-thinking.sse", &seen, &a);
+  g_assert_cmpuint (seen.content_deltas, ==, 0);
+  g_assert_cmpuint (seen.signatures, ==, 1);
+  g_assert_cmpuint (seen.block_starts, ==, 2);
+  g_assert_cmpuint (seen.block_stops, ==, 2);
+  g_assert_true (us_stream_translator_is_complete (a));
+  g_assert_cmpint (us_stream_translator_get_usage (a)->output_tokens, ==, 20);
+
+  /* Responses: the output_text delta goes unparsed; the reasoning item's
+   * signature (in output_item.done) is still seen. */
+  memset (&seen, 0, sizeof seen);
+  observe_whole (US_WIRE_OPENAI_RESPONSES, "responses-thinking.sse", &seen, &r);
+  g_assert_cmpuint (seen.signatures, ==, 1);
+  g_assert_true (us_stream_translator_is_complete (r));
+  g_assert_cmpint (us_stream_translator_get_usage (r)->output_tokens, ==, 20);
+}
+
+/* A delta that is not plain content is still decoded after the commit
+ * point: an error event, even one named like a delta by its data. */
+static void
+test_error_after_content (void)
+{
+  const char *input =
+    "event: content_block_start\n"
+    "data: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"text\",\"text\":\"\"}}\n\n"
+    "event: content_block_delta\n"
+    "data: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"Hi\"}}\n\n"
+    "event: error\n"
+    "data: {\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"Overloaded\"}}\n\n";
+  g_autoptr(UsStreamTranslator) tr = us_stream_translator_new (US_WIRE_ANTHROPIC, US_WIRE_ANTHROPIC, "m");
+  g_autoptr(GString) out = g_string_new (NULL);
+  const char *type = NULL;
+
+  us_stream_translator_push (tr, input, strlen (input), out);
+  g_assert_true (us_stream_translator_get_error (tr, &type, NULL));
+  g_assert_cmpstr (type, ==, "overloaded_error");
+}
+
 int
 main (int argc, char **argv)
 {
@@ -241,5 +332,7 @@ main (int argc, char **argv)
   g_test_add_func ("/observe/responses", test_responses);
   g_test_add_func ("/observe/errors", test_errors_other_formats);
   g_test_add_func ("/observe/fail", test_fail_other_formats);
+  g_test_add_func ("/observe/skips-content-deltas", test_skips_content_deltas);
+  g_test_add_func ("/observe/error-after-content", test_error_after_content);
   return g_test_run ();
 }

@@ -2,6 +2,7 @@
  * the hub reads from them. */
 
 #include "tr-test-util.h"
+#include "us-ir.h"
 
 #include <string.h>
 
@@ -253,6 +254,50 @@ test_invalid (void)
     }
 }
 
+/* Renaming the model edits the client's bytes in place: everything else
+ * (spacing, member order, a "model" inside a message) stays as it was. */
+static void
+test_replace_model (void)
+{
+  static const struct {
+    const char *in;
+    const char *out;   /* NULL: cannot be done in place */
+  } cases[] = {
+    { "{\"model\":\"a\",\"max_tokens\":8}", "{\"model\":\"b \\\"q\\\"\",\"max_tokens\":8}" },
+    { " { \"messages\" : [ {\"role\":\"user\",\"content\":\"\\\"model\\\": \\\"x\\\" }]\"} ],\n"
+      "   \"model\" : \"a\\u00e9\" , \"n\": -1.5e3, \"t\": true, \"o\": {\"model\": \"inner\"} } ",
+      " { \"messages\" : [ {\"role\":\"user\",\"content\":\"\\\"model\\\": \\\"x\\\" }]\"} ],\n"
+      "   \"model\" : \"b \\\"q\\\"\" , \"n\": -1.5e3, \"t\": true, \"o\": {\"model\": \"inner\"} } " },
+    { "{\"max_tokens\":8}", NULL },                           /* no model */
+    { "{\"model\":\"a\",\"model\":\"c\"}", NULL },             /* which one counts is the parser's */
+    { "{\"mod\\u0065l\":\"a\"}", NULL },                    /* an escaped name */
+    { "{\"model\":7}", NULL },                                /* not a string */
+    { "[\"model\"]", NULL },
+    { "{\"o\":{\"model\":\"inner\"}}", NULL },                 /* only nested */
+  };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr(GBytes) in = g_bytes_new_static (cases[i].in, strlen (cases[i].in));
+      g_autoptr(GBytes) out = us_json_replace_string_member (in, "model", "b \"q\"");
+
+      if (cases[i].out == NULL)
+        {
+          g_assert_null (out);
+          continue;
+        }
+      g_assert_nonnull (out);
+      g_assert_cmpmem (g_bytes_get_data (out, NULL), g_bytes_get_size (out), cases[i].out, strlen (cases[i].out));
+      /* And a parser reads the new name. */
+      {
+        g_autoptr(JsonNode) root = us_json_parse_bytes (out, NULL);
+
+        g_assert_nonnull (root);
+        g_assert_cmpstr (json_object_get_string_member (json_node_get_object (root), "model"), ==, "b \"q\"");
+      }
+    }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -289,5 +334,6 @@ main (int argc, char **argv)
   g_test_add_func ("/request/codex-to-anthropic", test_codex_to_anthropic);
   g_test_add_func ("/request/max-tokens-clamp", test_max_tokens_clamp);
   g_test_add_func ("/request/invalid", test_invalid);
+  g_test_add_func ("/request/replace-model", test_replace_model);
   return g_test_run ();
 }

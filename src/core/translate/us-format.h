@@ -12,7 +12,10 @@ G_BEGIN_DECLS
 typedef void (*UsIrEventFunc) (const UsIrEvent *ev, gpointer user_data);
 
 /* Lets the proxy watch what a stream carries (signatures, tool call ids)
- * in any mode, observing included, without re-encoding it. */
+ * in any mode, observing included, without re-encoding it. Observing, the
+ * plain content deltas after the first content are not decoded, so the
+ * observer sees block starts, stops, signatures and the message's events,
+ * not text. */
 void us_stream_translator_set_observer (UsStreamTranslator *self,
                                         UsIrEventFunc       func,
                                         gpointer            user_data);

@@ -557,6 +557,126 @@ us_json_to_bytes (JsonNode *node)
   return g_bytes_new_take (text, len);
 }
 
+/* ---- Editing JSON text in place ---------------------------------------- */
+
+static const char *
+skip_space (const char *p,
+            const char *end)
+{
+  while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
+    p++;
+  return p;
+}
+
+/* @p is at a string's opening quote; returns the byte after its closing
+ * one, or NULL. */
+static const char *
+skip_string (const char *p,
+             const char *end)
+{
+  for (p++; p < end; p++)
+    {
+      if (*p == '\\')
+        p++;
+      else if (*p == '"')
+        return p + 1;
+    }
+  return NULL;
+}
+
+/* Returns the byte after the value at @p, or NULL. The text was parsed
+ * already, so only strings (which may hold brackets) need care. */
+static const char *
+skip_value (const char *p,
+            const char *end)
+{
+  int depth = 0;
+
+  if (p >= end)
+    return NULL;
+  if (*p == '"')
+    return skip_string (p, end);
+  if (*p != '{' && *p != '[')
+    {
+      while (p < end && !strchr (",}] \t\n\r", *p))
+        p++;
+      return p;
+    }
+  while (p < end)
+    {
+      if (*p == '"')
+        {
+          if ((p = skip_string (p, end)) == NULL)
+            return NULL;
+          continue;
+        }
+      if (*p == '{' || *p == '[')
+        depth++;
+      else if ((*p == '}' || *p == ']') && --depth == 0)
+        return p + 1;
+      p++;
+    }
+  return NULL;
+}
+
+GBytes *
+us_json_replace_string_member (GBytes     *json,
+                               const char *member,
+                               const char *value)
+{
+  gsize len, member_len = strlen (member);
+  const char *start = g_bytes_get_data (json, &len);
+  const char *end = start + len, *p;
+  const char *found = NULL, *found_end = NULL;
+  g_autoptr(JsonNode) node = NULL;
+  g_autofree char *quoted = NULL;
+  GByteArray *out;
+
+  if (start == NULL)
+    return NULL;
+  p = skip_space (start, end);
+  if (p >= end || *p != '{')
+    return NULL;
+  p = skip_space (p + 1, end);
+  while (p < end && *p != '}')
+    {
+      const char *name = p, *name_end, *value_start;
+
+      if (*p != '"' || (name_end = skip_string (p, end)) == NULL
+          || memchr (name, '\\', (gsize) (name_end - name)) != NULL)
+        return NULL;
+      p = skip_space (name_end, end);
+      if (p >= end || *p != ':')
+        return NULL;
+      value_start = p = skip_space (p + 1, end);
+      if ((p = skip_value (p, end)) == NULL)
+        return NULL;
+      if ((gsize) (name_end - name) == member_len + 2 && memcmp (name + 1, member, member_len) == 0)
+        {
+          /* A duplicate would leave which one counts to the parser. */
+          if (found != NULL || *value_start != '"')
+            return NULL;
+          found = value_start;
+          found_end = p;
+        }
+      p = skip_space (p, end);
+      if (p < end && *p == ',')
+        p = skip_space (p + 1, end);
+      else if (p >= end || *p != '}')
+        return NULL;
+    }
+  if (found == NULL)
+    return NULL;
+
+  node = json_node_init_string (json_node_alloc (), value);
+  quoted = json_to_string (node, FALSE);
+  out = g_byte_array_sized_new (len + strlen (quoted));
+  g_byte_array_append (out, (const guint8 *) start, (guint) (found - start));
+  g_byte_array_append (out, (const guint8 *) quoted, (guint) strlen (quoted));
+  g_byte_array_append (out, (const guint8 *) found_end, (guint) (end - found_end));
+  return g_byte_array_free_to_bytes (out);
+}
+
 static gboolean
 strv_has (const char * const *strv,
           const char         *s)

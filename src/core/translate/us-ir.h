@@ -271,6 +271,13 @@ gsize       us_json_trailing_start (const char *text, gsize len);
 JsonNode   *us_json_parse       (const char *text, gssize len, GError **error);
 JsonNode   *us_json_parse_bytes (GBytes *bytes, GError **error);
 GBytes     *us_json_to_bytes    (JsonNode *node);
+/* @json (one valid JSON object) with its top-level string member @member
+ * set to @value, every other byte as it was; NULL when that cannot be done
+ * safely (no such string member, twice, escaped member names): the caller
+ * then serialises an edited copy. */
+GBytes     *us_json_replace_string_member (GBytes     *json,
+                                           const char *member,
+                                           const char *value);
 /* Copies members of @from not in @skip (NULL-terminated) into @to. */
 void        us_json_copy_members (JsonObject *to, JsonObject *from,
                                   const char * const *skip);

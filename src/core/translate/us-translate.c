@@ -547,6 +547,38 @@ on_ir_event (const UsIrEvent *ev,
   self->enc_codec->encoder_event (self->enc, ev, self->out);
 }
 
+/* Observing a stream in its own format, past its first content, the bytes
+ * go through unchanged and only the events that carry usage, a stop
+ * reason, an error, a tool call's start or a signature still need
+ * decoding. The bulk of a stream, its text and argument deltas, is told by
+ * the event line alone and skipped without parsing its JSON. */
+static gboolean
+is_plain_delta (UsWireFormat  fmt,
+                const char   *event,
+                const char   *data,
+                gsize         len)
+{
+  if (event == NULL)
+    return FALSE;
+  switch (fmt)
+    {
+    case US_WIRE_ANTHROPIC:
+      /* Thinking signatures come as deltas too, and are watched. */
+      return strcmp (event, "content_block_delta") == 0
+             && g_strstr_len (data, (gssize) len, "signature_delta") == NULL;
+    case US_WIRE_OPENAI_RESPONSES:
+      /* Signatures come whole in output_item.done; tool calls start in
+       * output_item.added. */
+      return strcmp (event, "response.output_text.delta") == 0
+             || strcmp (event, "response.function_call_arguments.delta") == 0;
+    case US_WIRE_OPENAI_CHAT:
+    default:
+      /* Chat chunks have no event line; their usage, finish reason and
+       * tool calls ride in the same chunks as content. */
+      return FALSE;
+    }
+}
+
 static void
 on_sse_event (const char *event,
               const char *data,
@@ -555,8 +587,11 @@ on_sse_event (const char *event,
 {
   UsStreamTranslator *self = user_data;
 
-  if (self->dec != NULL)
-    self->dec_codec->decoder_event (self->dec, event, data, len);
+  if (self->dec == NULL)
+    return;
+  if (self->observe && self->has_content && is_plain_delta (self->dec_codec->fmt, event, data, len))
+    return;
+  self->dec_codec->decoder_event (self->dec, event, data, len);
 }
 
 UsStreamTranslator *
