@@ -112,23 +112,6 @@ set_up_mixed (Fixture       *f,
   set_up (f, US_FAKE_FORMAT_OPENAI_RESPONSES, US_FAKE_FORMAT_ANTHROPIC);
 }
 
-static void
-remove_tree (const char *path)
-{
-  g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
-  const char *name;
-
-  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
-    {
-      g_autofree char *child = g_build_filename (path, name, NULL);
-
-      if (g_file_test (child, G_FILE_TEST_IS_DIR))
-        remove_tree (child);
-      else
-        g_unlink (child);
-    }
-  g_rmdir (path);
-}
 
 static void
 tear_down (Fixture       *f,
@@ -139,7 +122,7 @@ tear_down (Fixture       *f,
   g_clear_object (&f->fallback);
   g_clear_object (&f->chat);
   g_clear_pointer (&f->messages, json_array_unref);
-  remove_tree (f->state_dir);
+  test_remove_tree (f->state_dir);
   g_free (f->state_dir);
   g_free (f->config);
   g_unsetenv ("XDG_STATE_HOME");

@@ -106,23 +106,6 @@ fixture_set_up (Fixture       *f,
   write_file (f->request_path, request);
 }
 
-static void
-remove_tree (const char *path)
-{
-  g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
-  const char *name;
-
-  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
-    {
-      g_autofree char *child = g_build_filename (path, name, NULL);
-
-      if (g_file_test (child, G_FILE_TEST_IS_DIR) && !g_file_test (child, G_FILE_TEST_IS_SYMLINK))
-        remove_tree (child);
-      else
-        g_remove (child);
-    }
-  g_rmdir (path);
-}
 
 static void
 fixture_tear_down (Fixture       *f,
@@ -131,7 +114,7 @@ fixture_tear_down (Fixture       *f,
   test_client_free (f->client);
   g_clear_object (&f->proxy);
   g_clear_object (&f->fake);
-  remove_tree (f->dir);
+  test_remove_tree (f->dir);
   g_free (f->dir);
   g_free (f->config_path);
   g_free (f->request_path);

@@ -79,23 +79,6 @@ write_file (const char *dir,
   return path;
 }
 
-static void
-remove_tree (const char *path)
-{
-  g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
-  const char *name;
-
-  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
-    {
-      g_autofree char *child = g_build_filename (path, name, NULL);
-
-      if (g_file_test (child, G_FILE_TEST_IS_DIR))
-        remove_tree (child);
-      else
-        g_unlink (child);
-    }
-  g_rmdir (path);
-}
 
 /* ---- Config ------------------------------------------------------------ */
 
@@ -340,7 +323,7 @@ fixture_tear_down (Fixture *f)
   g_clear_object (&f->gemini);
   g_clear_object (&f->last);
   g_clear_object (&f->token);
-  remove_tree (f->dir);
+  test_remove_tree (f->dir);
   g_free (f->dir);
   g_free (f->credentials);
 }
@@ -861,7 +844,7 @@ test_discovery (void)
   g_assert_cmpuint (us_fake_google_token_get_n_requests (token), ==, 5);
 
   g_setenv ("HOME", old_home, TRUE);
-  remove_tree (dir);
+  test_remove_tree (dir);
 }
 
 int

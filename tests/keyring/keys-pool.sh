@@ -11,18 +11,8 @@
 # Environment: UNDERSTUDY, US_FAKE_PROVIDER (binaries).
 set -u
 
-fail () { echo "FAIL: $*"; exit 1; }
-note () { echo "# $*"; }
-
-work=$(mktemp -d "${TMPDIR:-/tmp}/us-pool.XXXXXX")
-pids=
-cleanup () {
-  local pid
-  for pid in $pids; do kill -TERM "$pid" 2>/dev/null; done
-  for pid in $pids; do wait "$pid" 2>/dev/null; done
-  rm -rf "$work"
-}
-trap cleanup EXIT
+WORK_PREFIX=us-pool
+. "$(dirname "$0")/lib.sh"
 
 rand () { od -An -N12 -tx1 /dev/urandom | tr -d ' \n'; }
 key1=sk-pool-one-$(rand)

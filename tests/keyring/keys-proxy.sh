@@ -15,18 +15,8 @@
 # Environment: UNDERSTUDY, US_FAKE_PROVIDER (binaries), US_KEYRING_MODE.
 set -u
 
-fail () { echo "FAIL: $*"; exit 1; }
-note () { echo "# $*"; }
-
-work=$(mktemp -d "${TMPDIR:-/tmp}/us-keys.XXXXXX")
-pids=
-cleanup () {
-  local pid
-  for pid in $pids; do kill -TERM "$pid" 2>/dev/null; done
-  for pid in $pids; do wait "$pid" 2>/dev/null; done
-  rm -rf "$work"
-}
-trap cleanup EXIT
+WORK_PREFIX=us-keys
+. "$(dirname "$0")/lib.sh"
 
 key=sk-us-keyring-$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')
 token=tok-$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')
