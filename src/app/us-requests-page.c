@@ -205,7 +205,10 @@ refresh_cell (GtkListItem *item)
       break;
     case COLUMN_COST:
       /* Negative: no price known for the model. */
-      if (us_request_entry_get_cost (entry) >= 0)
+      if (us_request_entry_get_cost (entry) > 0 && us_request_entry_get_cost (entry) < 0.00005)
+        /* Would show as $0.0000, which reads as free. */
+        text = g_strdup ("< $0.0001");
+      else if (us_request_entry_get_cost (entry) >= 0)
         text = g_strdup_printf ("$%.4f", us_request_entry_get_cost (entry));
       else
         {
