@@ -7,6 +7,7 @@
 #include "us-fake-provider.h"
 #include "us-presets.h"
 #include "us-proxy.h"
+#include "us-upstream.h"
 #include "test-util.h"
 
 #define AZURE_KEY "azure-resource-key-0123456789"
@@ -44,6 +45,102 @@ assert_config_error (const char *providers,
   g_assert_error (error, US_CONFIG_ERROR, US_CONFIG_ERROR_INVALID);
   if (strstr (error->message, message_part) == NULL)
     g_error ("expected \"%s\" in \"%s\"", message_part, error->message);
+}
+
+/* Every preset, as its vendor documents the endpoint (written out here,
+ * not read back from the table): the URL an OpenAI client's request goes
+ * to, and an Anthropic client's where the vendor has an Anthropic endpoint;
+ * the key where the vendor reads it, and nothing of the client's own. */
+typedef struct {
+  const char *id;
+  const char *chat_url;
+  const char *anthropic_url;   /* NULL: the vendor has none */
+  gboolean    keyed;
+} DocumentedEndpoint;
+
+static const DocumentedEndpoint documented[] = {
+  { "anthropic", NULL, "https://api.anthropic.com/v1/messages", FALSE },
+  { "openai", "https://api.openai.com/v1/chat/completions", NULL, TRUE },
+  { "deepseek", "https://api.deepseek.com/v1/chat/completions", "https://api.deepseek.com/anthropic/v1/messages", TRUE },
+  { "mistral", "https://api.mistral.ai/v1/chat/completions", NULL, TRUE },
+  { "xai", "https://api.x.ai/v1/chat/completions", NULL, TRUE },
+  { "openrouter", "https://openrouter.ai/api/v1/chat/completions", NULL, TRUE },
+  { "groq", "https://api.groq.com/openai/v1/chat/completions", NULL, TRUE },
+  { "gemini", "https://generativelanguage.googleapis.com/v1beta/openai/chat/completions", NULL, TRUE },
+  { "moonshot", "https://api.moonshot.ai/v1/chat/completions", "https://api.moonshot.ai/anthropic/v1/messages", TRUE },
+  { "zhipu", "https://api.z.ai/api/paas/v4/chat/completions", "https://api.z.ai/api/anthropic/v1/messages", TRUE },
+  { "minimax", "https://api.minimax.io/v1/chat/completions", "https://api.minimax.io/anthropic/v1/messages", TRUE },
+  { "qwen", "https://dashscope-intl.aliyuncs.com/compatible-mode/v1/chat/completions", NULL, TRUE },
+  { "ollama", "http://127.0.0.1:11434/v1/chat/completions", NULL, FALSE },
+  { "lmstudio", "http://127.0.0.1:1234/v1/chat/completions", NULL, FALSE },
+  { "llamacpp", "http://127.0.0.1:8080/v1/chat/completions", NULL, FALSE },
+};
+
+static void
+assert_endpoint (const UsProviderConfig *provider,
+                 UsWireFormat            client_fmt,
+                 const char             *expected_url,
+                 gboolean                keyed)
+{
+  g_autoptr(SoupMessageHeaders) client = soup_message_headers_new (SOUP_MESSAGE_HEADERS_REQUEST);
+  g_autoptr(GBytes) body = g_bytes_new_static ("{}", 2);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(SoupMessage) msg = NULL;
+  g_autofree char *url = NULL;
+  g_autofree char *key = g_strdup_printf ("sk-%s-test", provider->id);
+  g_autofree char *bearer = g_strdup_printf ("Bearer %s", key);
+  SoupMessageHeaders *sent;
+  const char *value;
+
+  /* What a client logged in elsewhere sends: never for a keyed vendor. */
+  soup_message_headers_append (client, "authorization", "Bearer client-own-login");
+  soup_message_headers_append (client, "x-api-key", "client-own-key");
+  msg = us_upstream_new_message (provider, "some-model", keyed ? key : NULL, client_fmt, TRUE, FALSE, NULL,
+                                 client, body, &error);
+  g_assert_no_error (error);
+  url = g_uri_to_string (soup_message_get_uri (msg));
+  if (g_strcmp0 (url, expected_url) != 0)
+    g_error ("%s: %s, documented %s", provider->id, url, expected_url);
+  g_assert_cmpstr (soup_message_get_method (msg), ==, "POST");
+  sent = soup_message_get_request_headers (msg);
+  if (!keyed)
+    return;
+  /* OpenAI-style endpoints read a Bearer token, Anthropic-style ones
+   * x-api-key (or, for some vendors, a Bearer token too). */
+  if (client_fmt == US_WIRE_OPENAI_CHAT)
+    g_assert_cmpstr (soup_message_headers_get_one (sent, "authorization"), ==, bearer);
+  else
+    g_assert_true (g_strcmp0 (soup_message_headers_get_one (sent, "x-api-key"), key) == 0
+                   || g_strcmp0 (soup_message_headers_get_one (sent, "authorization"), bearer) == 0);
+  /* Whatever carries a credential carries the provider's key, never the client's. */
+  value = soup_message_headers_get_one (sent, "x-api-key");
+  g_assert_true (value == NULL || g_str_equal (value, key));
+  value = soup_message_headers_get_one (sent, "authorization");
+  g_assert_true (value == NULL || g_str_equal (value, bearer));
+}
+
+static void
+test_preset_endpoints (void)
+{
+  guint n_presets;
+
+  /* Every preset of the table is here. */
+  us_presets_get (&n_presets);
+  g_assert_cmpuint (n_presets, ==, G_N_ELEMENTS (documented));
+  for (guint i = 0; i < G_N_ELEMENTS (documented); i++)
+    {
+      const DocumentedEndpoint *d = &documented[i];
+      g_autofree char *providers = g_strdup_printf ("{ \"id\": \"%s\" }", d->id);
+      g_autofree char *models = g_strdup_printf ("{ \"provider\": \"%s\", \"model\": \"m\" }", d->id);
+      g_autoptr(UsConfig) config = config_new (providers, models);
+      const UsProviderConfig *provider = us_config_lookup_provider (config, d->id);
+
+      g_assert_nonnull (us_preset_lookup (d->id));
+      if (d->chat_url != NULL)
+        assert_endpoint (provider, US_WIRE_OPENAI_CHAT, d->chat_url, d->keyed);
+      if (d->anthropic_url != NULL)
+        assert_endpoint (provider, US_WIRE_ANTHROPIC, d->anthropic_url, d->keyed);
+    }
 }
 
 /* "preset" fills kind, base URL, auth and key variable; what the config
@@ -456,6 +553,7 @@ main (int    argc,
   g_test_add_func ("/providers/preset/fields", test_preset_fields);
   g_test_add_func ("/providers/preset/errors", test_preset_errors);
   g_test_add_func ("/providers/preset/models", test_preset_models);
+  g_test_add_func ("/providers/preset/endpoints", test_preset_endpoints);
   g_test_add_func ("/providers/preset/clamp", test_preset_clamp);
   g_test_add_func ("/providers/preset/anthropic-endpoint", test_preset_anthropic_endpoint);
   g_test_add_func ("/providers/azure/fake", test_azure_fake);
