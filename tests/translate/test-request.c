@@ -241,6 +241,14 @@ test_invalid (void)
     { US_WIRE_ANTHROPIC, "{\"model\":\"m\",\"messages\":[{\"role\":\"bot\",\"content\":\"x\"}]}" },
     { US_WIRE_ANTHROPIC, "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":5}]}" },
     { US_WIRE_ANTHROPIC, "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":[{\"type\":\"tool_use\"}]}]}" },
+    /* Found by fuzz-request-responses: an item inside an assistant
+     * message's content was sent back out as an item of its own (a
+     * role-less message, a call without call_id), which the decoder then
+     * refused; the API refuses such content too. */
+    { US_WIRE_OPENAI_RESPONSES, "{\"model\":\"m\",\"input\":[{\"type\":\"message\",\"role\":\"assistant\","
+                                "\"content\":[{\"type\":\"output_text\",\"text\":\"a\"},{\"type\":\"message\",\"id\":\"x\"}]}]}" },
+    { US_WIRE_OPENAI_RESPONSES, "{\"model\":\"m\",\"input\":[{\"role\":\"user\",\"content\":\"hi\"},"
+                                "{\"type\":\"message\",\"role\":\"assistant\",\"content\":[{\"type\":\"function_call\",\"name\":\"f\"}]}]}" },
   };
 
   for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)

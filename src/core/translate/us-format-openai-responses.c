@@ -33,9 +33,13 @@ turn_for (UsIrRequest *req,
 
 /* ---- Request decoding ---- */
 
+/* @assistant: an assistant message's content, which the API takes only as
+ * output_text or refusal; any other part would be sent back out as an
+ * item of its own, so it is refused here as the API refuses it. */
 static gboolean
 decode_content (JsonNode  *content,
                 GPtrArray *parts,
+                gboolean   assistant,
                 GError   **error)
 {
   JsonArray *array;
@@ -72,6 +76,13 @@ decode_content (JsonNode  *content,
           us_ir_image_parse_data_url (part, url);
           keep_extra (part, obj, image_known);
         }
+      else if (assistant)
+        {
+          g_set_error (error, US_TRANSLATE_ERROR, US_TRANSLATE_ERROR_INVALID,
+                       "content[%u]: “%s” is not content of an assistant message (output_text or refusal)",
+                       i, type);
+          return FALSE;
+        }
       else
         part = us_ir_part_new_opaque (node, US_WIRE_OPENAI_RESPONSES);   /* files, images by file_id, audio */
       g_ptr_array_add (parts, part);
@@ -99,7 +110,7 @@ decode_message_item (JsonObject  *item,
       guint first = last->parts->len;
       gboolean own = last->extra_fmt == US_WIRE_OPENAI_RESPONSES;
 
-      if (!decode_content (content, last->parts, error))
+      if (!decode_content (content, last->parts, TRUE, error))
         return FALSE;
       if (!own)
         {
@@ -144,7 +155,7 @@ decode_message_item (JsonObject  *item,
         msg->extra = json_object_new ();
       json_object_set_string_member (msg->extra, "role", "system");
     }
-  return decode_content (content, msg->parts, error);
+  return decode_content (content, msg->parts, msg->role == US_IR_ROLE_ASSISTANT, error);
 }
 
 /* Free-form calls (custom tools, local shell) become function calls with
@@ -264,7 +275,7 @@ output_part (JsonNode *node,
       part->raw = json_node_copy (node);
       part->extra_fmt = US_WIRE_OPENAI_RESPONSES;
     }
-  if (!decode_content (output, part->content, error))
+  if (!decode_content (output, part->content, FALSE, error))
     return NULL;
   return g_steal_pointer (&part);
 }
