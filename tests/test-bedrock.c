@@ -26,22 +26,6 @@
 
 /* ---- Config --------------------------------------------------------------- */
 
-static void
-assert_config_error (const char *provider,
-                     const char *message_part)
-{
-  g_autofree char *json = g_strdup_printf (
-    "{ \"version\": 1, " LISTEN " \"providers\": [ %s ],"
-    "  \"chains\": [ { \"id\": \"default\", \"match\": [\"*\"], \"models\": ["
-    "    { \"provider\": \"p\", \"model\": \"m\" } ] } ] }", provider);
-  g_autoptr(GError) error = NULL;
-  g_autoptr(UsConfig) config = us_config_new_from_data (json, -1, &error);
-
-  g_assert_null (config);
-  g_assert_error (error, US_CONFIG_ERROR, US_CONFIG_ERROR_INVALID);
-  if (strstr (error->message, message_part) == NULL)
-    g_error ("expected “%s” in “%s”", message_part, error->message);
-}
 
 static const UsProviderConfig *
 parse_one (const char *provider,
@@ -75,18 +59,18 @@ test_config (void)
   g_assert_cmpstr (p->base_url, ==, "https://vpce.example.com");
   g_assert_cmpstr (p->key_env, ==, "AWS_BEARER_TOKEN_BEDROCK");
 
-  assert_config_error ("{ \"id\": \"p\", \"kind\": \"bedrock\" }", "$.providers[0].region: expected a non-empty string");
-  assert_config_error ("{ \"id\": \"p\", \"kind\": \"bedrock\", \"region\": \"us east\" }",
+  test_assert_config_error ("{ \"id\": \"p\", \"kind\": \"bedrock\" }", "$.providers[0].region: expected a non-empty string");
+  test_assert_config_error ("{ \"id\": \"p\", \"kind\": \"bedrock\", \"region\": \"us east\" }",
                        "$.providers[0].region: expected an AWS region");
-  assert_config_error ("{ \"id\": \"p\", \"kind\": \"bedrock\", \"region\": \"us-east-1\", \"aws_profile\": 3 }",
+  test_assert_config_error ("{ \"id\": \"p\", \"kind\": \"bedrock\", \"region\": \"us-east-1\", \"aws_profile\": 3 }",
                        "$.providers[0].aws_profile");
-  assert_config_error ("{ \"id\": \"p\", \"kind\": \"bedrock\", \"region\": \"us-east-1\", \"auth\": \"passthrough\" }",
+  test_assert_config_error ("{ \"id\": \"p\", \"kind\": \"bedrock\", \"region\": \"us-east-1\", \"auth\": \"passthrough\" }",
                        "$.providers[0].auth: expected aws or key for a bedrock provider");
-  assert_config_error ("{ \"id\": \"p\", \"kind\": \"bedrock\", \"region\": \"us-east-1\", \"key_env\": \"X\" }",
+  test_assert_config_error ("{ \"id\": \"p\", \"kind\": \"bedrock\", \"region\": \"us-east-1\", \"key_env\": \"X\" }",
                        "$.providers[0].key_env: auth: aws takes");
-  assert_config_error ("{ \"id\": \"p\", \"kind\": \"openai-chat\", \"base_url\": \"https://x\", \"auth\": \"aws\" }",
+  test_assert_config_error ("{ \"id\": \"p\", \"kind\": \"openai-chat\", \"base_url\": \"https://x\", \"auth\": \"aws\" }",
                        "$.providers[0].auth");
-  assert_config_error ("{ \"id\": \"p\", \"kind\": \"openai-chat\", \"base_url\": \"https://x\", \"aws_profile\": \"d\" }",
+  test_assert_config_error ("{ \"id\": \"p\", \"kind\": \"openai-chat\", \"base_url\": \"https://x\", \"aws_profile\": \"d\" }",
                        "$.providers[0].aws_profile: only a bedrock provider takes aws_profile");
 }
 

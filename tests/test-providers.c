@@ -30,22 +30,6 @@ config_new (const char *providers,
   return config;
 }
 
-static void
-assert_config_error (const char *providers,
-                     const char *message_part)
-{
-  g_autofree char *json = g_strdup_printf (
-    "{ \"version\": 1, " LISTEN " \"providers\": [ %s ],"
-    "  \"chains\": [ { \"id\": \"default\", \"match\": [\"*\"], \"models\": ["
-    "    { \"provider\": \"p\", \"model\": \"m\" } ] } ] }", providers);
-  g_autoptr(GError) error = NULL;
-  g_autoptr(UsConfig) config = us_config_new_from_data (json, -1, &error);
-
-  g_assert_null (config);
-  g_assert_error (error, US_CONFIG_ERROR, US_CONFIG_ERROR_INVALID);
-  if (strstr (error->message, message_part) == NULL)
-    g_error ("expected \"%s\" in \"%s\"", message_part, error->message);
-}
 
 /* Every preset, as its vendor documents the endpoint (written out here,
  * not read back from the table): the URL an OpenAI client's request goes
@@ -177,19 +161,19 @@ test_preset_fields (void)
 static void
 test_preset_errors (void)
 {
-  assert_config_error ("{ \"id\": \"p\", \"preset\": \"nosuch\" }",
+  test_assert_config_error ("{ \"id\": \"p\", \"preset\": \"nosuch\" }",
                        "$.providers[0].preset: expected one of: anthropic, openai, deepseek");
-  assert_config_error ("{ \"id\": \"p\", \"preset\": 3 }", "$.providers[0].preset");
-  assert_config_error ("{ \"id\": \"p\", \"preset\": \"deepseek\", \"kind\": \"anthropic\" }",
+  test_assert_config_error ("{ \"id\": \"p\", \"preset\": 3 }", "$.providers[0].preset");
+  test_assert_config_error ("{ \"id\": \"p\", \"preset\": \"deepseek\", \"kind\": \"anthropic\" }",
                        "$.providers[0].kind: preset deepseek is of kind openai-chat");
-  assert_config_error ("{ \"id\": \"p\", \"preset\": \"deepseek\", \"anthropic_base_url\": \"ftp://x\" }",
+  test_assert_config_error ("{ \"id\": \"p\", \"preset\": \"deepseek\", \"anthropic_base_url\": \"ftp://x\" }",
                        "$.providers[0].anthropic_base_url");
-  assert_config_error ("{ \"id\": \"p\", \"preset\": \"openai\", \"api_version\": \"2024-10-21\" }",
+  test_assert_config_error ("{ \"id\": \"p\", \"preset\": \"openai\", \"api_version\": \"2024-10-21\" }",
                        "$.providers[0].api_version: only an azure-openai provider takes api_version");
-  assert_config_error ("{ \"id\": \"p\", \"kind\": \"azure-openai\", \"base_url\": \"https://r.openai.azure.com\","
+  test_assert_config_error ("{ \"id\": \"p\", \"kind\": \"azure-openai\", \"base_url\": \"https://r.openai.azure.com\","
                        " \"api\": \"completions\" }",
                        "$.providers[0].api: expected one of: chat, responses");
-  assert_config_error ("{ \"id\": \"p\", \"kind\": \"azure-openai\", \"base_url\": \"https://r.openai.azure.com\","
+  test_assert_config_error ("{ \"id\": \"p\", \"kind\": \"azure-openai\", \"base_url\": \"https://r.openai.azure.com\","
                        " \"api_version\": \"2024&x=1\" }",
                        "$.providers[0].api_version");
 }

@@ -552,3 +552,22 @@ test_remove_tree (const char *path)
   g_clear_pointer (&dir, g_dir_close);
   g_assert_cmpint (g_rmdir (path), ==, 0);
 }
+
+void
+test_assert_config_error (const char *providers,
+                          const char *message_part)
+{
+  g_autofree char *json = g_strdup_printf (
+    "{ \"version\": 1,"
+    "  \"listen\": { \"host\": \"127.0.0.1\", \"port\": 0, \"token\": \"" TEST_TOKEN "\" },"
+    "  \"providers\": [ %s ],"
+    "  \"chains\": [ { \"id\": \"default\", \"match\": [\"*\"], \"models\": ["
+    "    { \"provider\": \"p\", \"model\": \"m\" } ] } ] }", providers);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(UsConfig) config = us_config_new_from_data (json, -1, &error);
+
+  g_assert_null (config);
+  g_assert_error (error, US_CONFIG_ERROR, US_CONFIG_ERROR_INVALID);
+  if (strstr (error->message, message_part) == NULL)
+    g_error ("expected \"%s\" in \"%s\"", message_part, error->message);
+}

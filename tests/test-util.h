@@ -89,6 +89,11 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (TestConn, test_conn_free)
 
 /* Deletes @path and everything under it (symbolic links, not their targets). */
 void        test_remove_tree     (const char *path);
+/* A config with @providers (JSON members of the array) and one chain of
+ * provider "p", model "m" must be refused as invalid, its message holding
+ * @message_part. */
+void        test_assert_config_error (const char *providers,
+                                      const char *message_part);
 
 /* This process's open descriptors and resident memory. */
 guint       test_count_fds       (void);

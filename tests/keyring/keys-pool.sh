@@ -14,22 +14,13 @@ set -u
 WORK_PREFIX=us-pool
 . "$(dirname "$0")/lib.sh"
 
-rand () { od -An -N12 -tx1 /dev/urandom | tr -d ' \n'; }
 key1=sk-pool-one-$(rand)
 key2=sk-pool-two-$(rand)
 key3=sk-pool-three-$(rand)
 token=tok-$(rand)
-port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+port=$(free_port)
 config=$work/config.json
 
-wait_for () {
-  local i
-  for i in $(seq 1 100); do
-    grep -q -- "$2" "$1" 2>/dev/null && return 0
-    sleep 0.1
-  done
-  return 1
-}
 
 # Key 1 is over its rate limit; keys 2 and 3 work; any other key is a 401.
 "$US_FAKE_PROVIDER" --format openai-chat --key "$key1=429:60" --key "$key2" --key "$key3" --log "$work/fake.log" \

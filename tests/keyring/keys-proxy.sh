@@ -18,20 +18,11 @@ set -u
 WORK_PREFIX=us-keys
 . "$(dirname "$0")/lib.sh"
 
-key=sk-us-keyring-$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')
-token=tok-$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')
-port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+key=sk-us-keyring-$(rand)
+token=tok-$(rand)
+port=$(free_port)
 config=$work/config.json
 
-# wait_for FILE PATTERN: up to 10 s.
-wait_for () {
-  local i
-  for i in $(seq 1 100); do
-    grep -q -- "$2" "$1" 2>/dev/null && return 0
-    sleep 0.1
-  done
-  return 1
-}
 
 "$US_FAKE_PROVIDER" --format openai-chat --require-key "$key" --log "$work/fake.log" \
   >"$work/fake.out" 2>"$work/fake.err" &

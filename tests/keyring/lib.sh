@@ -14,3 +14,17 @@ cleanup () {
   rm -rf "$work"
 }
 trap cleanup EXIT
+
+# 24 random hex digits, for keys and tokens no other run shares.
+rand () { od -An -N12 -tx1 /dev/urandom | tr -d ' \n'; }
+# A loopback port that was free a moment ago.
+free_port () { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+# wait_for FILE PATTERN: up to 10 s.
+wait_for () {
+  local i
+  for i in $(seq 1 100); do
+    grep -q -- "$2" "$1" 2>/dev/null && return 0
+    sleep 0.1
+  done
+  return 1
+}
